@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Prepares a development/test environment on a Debian host: system packages the tests and the
+# dashboard need, then a virtual environment at .venv with edp-tui and etl_pipeline installed.
+# Idempotent: a second run with nothing changed takes about a second.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# --- system packages (Debian) ------------------------------------------------
+need=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
+command -v tmux >/dev/null || need+=(tmux)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v git >/dev/null || need+=(git)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  say "installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- Python virtual environment ----------------------------------------------
+py=${PYTHON:-python3}
+stamp=.venv/.setup-stamp
+want=$(cat pyproject.toml etl_pipeline/pyproject.toml | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+if [ ! -x .venv/bin/python ]; then
+  say "creating virtual environment .venv"
+  "$py" -m venv .venv
+fi
+say "installing Python packages (edp-tui, etl_pipeline and the pinned Dagster family)"
+start=$(date +%s)
+# The host's pip configuration may list local indexes that do not exist for every package: hide that noise.
+quiet() {
+  local rc
+  set +e
+  "$@" 2>&1 | grep -v -E "is ignored: it is neither a file nor a directory|BuildBackendWarning|return '\\n'.join"
+  rc=${PIPESTATUS[0]}
+  set -e
+  return "$rc"
+}
+quiet .venv/bin/pip install -q --upgrade pip
+quiet .venv/bin/pip install -q -e ".[dev]" -e ./etl_pipeline
+.venv/bin/pip check >/dev/null || { .venv/bin/pip check; exit 1; }
+echo "$want" > "$stamp"
+say "Python packages ready in $(( $(date +%s) - start )) s"

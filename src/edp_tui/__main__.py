@@ -1,0 +1,3 @@
+from edp_tui.cli import main
+
+main()
