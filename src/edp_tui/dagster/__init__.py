@@ -1,0 +1,30 @@
+"""Dagster webserver GraphQL source: typed models, one error type per failure kind, an async client.
+
+No Textual and no ``dagster`` import here (start-up cost); see ``client.py``.
+"""
+
+from edp_tui.dagster.client import DagsterClient
+from edp_tui.dagster.errors import (
+    ConfigError,
+    DagsterError,
+    DagsterGraphQLError,
+    DagsterHTTPError,
+    DagsterPythonError,
+    DagsterRequestRejected,
+    DagsterUnreachable,
+    ReadOnlyRefused,
+    RunConfigInvalid,
+)
+
+__all__ = [
+    "ConfigError",
+    "DagsterClient",
+    "DagsterError",
+    "DagsterGraphQLError",
+    "DagsterHTTPError",
+    "DagsterPythonError",
+    "DagsterRequestRejected",
+    "DagsterUnreachable",
+    "ReadOnlyRefused",
+    "RunConfigInvalid",
+]

@@ -1,0 +1,360 @@
+"""Async client for the Dagster webserver's GraphQL API (httpx for queries, websockets for subscriptions).
+
+Deliberately does not import ``dagster`` or ``dagster_graphql``: importing them costs close to a
+second and the dashboard must start fast. Documents are the ``.graphql`` files beside this module,
+sent with variables only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import httpx
+
+from edp_tui.dagster.errors import (
+    DagsterError,
+    DagsterGraphQLError,
+    DagsterHTTPError,
+    DagsterPythonError,
+    DagsterRequestRejected,
+    DagsterUnreachable,
+    ReadOnlyRefused,
+    RunConfigInvalid,
+)
+from edp_tui.dagster.models import (
+    DEFAULT_STALE_AFTER_S,
+    JSON,
+    DaemonHealth,
+    DaemonStatus,
+    EventPage,
+    InstigatorInfo,
+    LocationEvent,
+    LocationInfo,
+    LogChunk,
+    LogKey,
+    RunDetail,
+    RunSummary,
+    config_error_from_graphql,
+)
+
+# logsForRun silently clamps to this many events per call.
+EVENTS_PAGE_MAX = 1000
+# Bytes per stream per capturedLogs call; chunks may end mid-line, callers re-split.
+LOG_CHUNK_BYTES = 65536
+RUNS_PAGE_MAX = 500
+
+
+@cache
+def document(name: str) -> str:
+    """The text of ``documents/<name>.graphql``, read once per process."""
+    return resources.files("edp_tui.dagster").joinpath("documents", f"{name}.graphql").read_text("utf-8")
+
+
+def _python_error(obj: Mapping[str, Any]) -> DagsterPythonError:
+    chain = tuple(
+        f"{link['error'].get('className')}: {link['error'].get('message', '').strip()}"
+        for link in obj.get("errorChain") or []
+        if link.get("error")
+    )
+    return DagsterPythonError(obj.get("message", ""), obj.get("className"), chain)
+
+
+def expect(obj: Any, *ok: str) -> JSON:
+    """Return a union result if its ``__typename`` is one of ``ok``, else raise the matching error type."""
+    if not isinstance(obj, dict):
+        raise DagsterGraphQLError([f"expected an object, got {obj!r}"])
+    typename = obj.get("__typename", "")
+    if typename in ok:
+        return obj
+    if typename == "PythonError":
+        raise _python_error(obj)
+    if typename == "RunConfigValidationInvalid":
+        errors = tuple(config_error_from_graphql(e) for e in obj.get("errors") or [])
+        raise RunConfigInvalid(obj.get("pipelineName") or "", errors)
+    message = obj.get("message")
+    if message is None:
+        # Some error members carry no message, only fields (InvalidStepError { invalidStepKey }).
+        message = ", ".join(f"{k}={v}" for k, v in obj.items() if k != "__typename")
+    raise DagsterRequestRejected(typename or "UnknownResult", str(message))
+
+
+class DagsterClient:
+    """One webserver. Safe to share between workers of one event loop; call :meth:`aclose` when done.
+
+    ``read_only`` refuses every mutation (launch, terminate, reload, schedule/sensor
+    toggles) before it is sent.
+    """
+
+    def __init__(
+        self,
+        graphql_url: str,
+        *,
+        timeout: float = 10.0,
+        read_only: bool = False,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    ) -> None:
+        self.graphql_url = graphql_url
+        self.ws_url = "ws" + graphql_url[4:] if graphql_url.startswith("http") else graphql_url
+        self.read_only = read_only
+        self.stale_after_s = stale_after_s
+        self._timeout = timeout
+        self._http: httpx.AsyncClient | None = None
+        self._ids = itertools.count(1)
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None or self._http.is_closed:
+            # trust_env=False: a proxy from the environment must not intercept a local webserver.
+            self._http = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> DagsterClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ---- transport ----
+    async def execute(self, name: str, variables: Mapping[str, Any] | None = None) -> JSON:
+        """POST document ``name`` and return its ``data``. Parses the body whatever the HTTP status:
+        Dagster returns resolver failures as HTTP 500 with a normal ``data`` payload."""
+        payload = {"query": document(name), "variables": dict(variables or {}), "operationName": name}
+        try:
+            response = await self._client().post(self.graphql_url, json=payload)
+        except httpx.TransportError as exc:
+            raise DagsterUnreachable(self.graphql_url, str(exc) or type(exc).__name__) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            raise DagsterHTTPError(response.status_code, response.text) from None
+        if not isinstance(body, dict):
+            raise DagsterHTTPError(response.status_code, response.text)
+        data = body.get("data")
+        errors = [str(e.get("message", e)) for e in body.get("errors") or [] if isinstance(e, dict)]
+        if not isinstance(data, dict) or any(v is None for v in data.values()):
+            if errors:
+                raise DagsterGraphQLError(errors)
+            if response.status_code >= 400 or not isinstance(data, dict):
+                raise DagsterHTTPError(response.status_code, response.text)
+        # Partial errors next to usable data are ignored on purpose: the union result says what happened.
+        return data
+
+    async def subscribe(self, name: str, variables: Mapping[str, Any] | None = None) -> AsyncIterator[JSON]:
+        """Yield the ``data`` of each frame of a subscription (legacy ``graphql-ws``) until ``complete``."""
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
+
+        op_id = str(next(self._ids))
+        try:
+            async with connect(
+                self.ws_url, subprotocols=["graphql-ws"], open_timeout=self._timeout, proxy=None
+            ) as ws:  # type: ignore[list-item]
+                await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+                start = {
+                    "id": op_id,
+                    "type": "start",
+                    # The server reads the operation name from snake_case `operation_name`.
+                    "payload": {
+                        "query": document(name),
+                        "variables": dict(variables or {}),
+                        "operation_name": name,
+                    },
+                }
+                await ws.send(json.dumps(start))
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    kind = frame.get("type")
+                    if kind in ("connection_ack", "ka"):
+                        continue
+                    if kind == "connection_error":
+                        raise DagsterGraphQLError([json.dumps(frame.get("payload"))])
+                    if frame.get("id") != op_id:
+                        continue
+                    if kind == "complete":
+                        return
+                    if kind == "error":
+                        payload = frame.get("payload")
+                        msgs = payload if isinstance(payload, list) else [payload]
+                        raise DagsterGraphQLError(
+                            [str(m.get("message", m)) if isinstance(m, dict) else str(m) for m in msgs]
+                        )
+                    if kind == "data":
+                        payload = frame.get("payload") or {}
+                        if payload.get("errors") and not payload.get("data"):
+                            raise DagsterGraphQLError([str(e.get("message", e)) for e in payload["errors"]])
+                        yield payload.get("data") or {}
+        except (TimeoutError, OSError, WebSocketException) as exc:
+            raise DagsterUnreachable(self.ws_url, str(exc) or type(exc).__name__) from exc
+
+    def _refuse_if_read_only(self, action: str) -> None:
+        if self.read_only:
+            raise ReadOnlyRefused(action)
+
+    # ---- code locations ----
+    async def locations(self) -> list[LocationInfo]:
+        data = await self.execute("Workspace")
+        ws = expect(data["workspaceOrError"], "Workspace")
+        return [LocationInfo.from_graphql(e) for e in ws.get("locationEntries") or []]
+
+    async def reload_location(self, name: str) -> LocationInfo:
+        """Reload one location (re-imports code with `dagster code-server start`). The returned entry can be
+        stale if the code changed during the reload; callers should re-read :meth:`locations` afterwards."""
+        self._refuse_if_read_only(f"reload of {name}")
+        data = await self.execute("ReloadLocation", {"name": name})
+        entry = expect(data["reloadRepositoryLocation"], "WorkspaceLocationEntry")
+        return LocationInfo.from_graphql(entry)
+
+    async def location_events(self) -> AsyncIterator[LocationEvent]:
+        async for data in self.subscribe("LocationStateChanges"):
+            yield LocationEvent.from_graphql(data.get("locationStateChangeEvents") or {})
+
+    # ---- runs ----
+    async def runs(
+        self,
+        limit: int = 50,
+        cursor: str | None = None,
+        *,
+        statuses: list[str] | None = None,
+        job_name: str | None = None,
+        updated_after: float | None = None,
+    ) -> list[RunSummary]:
+        """Newest first, at most ``limit`` (bounded: the server has no cap of its own).
+        ``cursor`` is the last run id of the previous page."""
+        limit = max(1, min(limit, RUNS_PAGE_MAX))
+        run_filter: dict[str, Any] = {}
+        if statuses:
+            run_filter["statuses"] = statuses
+        if job_name:
+            run_filter["pipelineName"] = job_name
+        if updated_after is not None:
+            run_filter["updatedAfter"] = updated_after
+        data = await self.execute(
+            "RunsLean", {"filter": run_filter or None, "cursor": cursor, "limit": limit}
+        )
+        runs = expect(data["runsOrError"], "Runs")
+        return [RunSummary.from_graphql(r) for r in runs.get("results") or []]
+
+    async def run(self, run_id: str) -> RunDetail:
+        data = await self.execute("Run", {"runId": run_id})
+        return RunDetail.from_graphql(expect(data["runOrError"], "Run"))
+
+    async def run_events(
+        self, run_id: str, after_cursor: str | None = None, limit: int = EVENTS_PAGE_MAX
+    ) -> EventPage:
+        data = await self.execute(
+            "RunEvents", {"runId": run_id, "afterCursor": after_cursor, "limit": min(limit, EVENTS_PAGE_MAX)}
+        )
+        return EventPage.from_graphql(expect(data["logsForRun"], "EventConnection"))
+
+    async def default_run_config(self, location: str, repository: str, job: str) -> str:
+        selector = {"repositoryLocationName": location, "repositoryName": repository, "pipelineName": job}
+        data = await self.execute("RunConfigSchema", {"selector": selector})
+        return str(expect(data["runConfigSchemaOrError"], "RunConfigSchema").get("rootDefaultYaml") or "")
+
+    async def launch_run(
+        self,
+        location: str,
+        repository: str,
+        job: str,
+        run_config: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> RunSummary:
+        """Launch a job. Raises :class:`RunConfigInvalid` (nothing launched) if the config is invalid."""
+        self._refuse_if_read_only(f"launch of {job}")
+        params: dict[str, Any] = {
+            "selector": {"repositoryLocationName": location, "repositoryName": repository, "jobName": job},
+            "runConfigData": dict(run_config or {}),
+        }
+        if tags:
+            params["executionMetadata"] = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
+        data = await self.execute("LaunchRun", {"executionParams": params})
+        return RunSummary.from_graphql(expect(data["launchRun"], "LaunchRunSuccess")["run"])
+
+    async def reexecute_run(self, run_id: str, strategy: str = "FROM_FAILURE") -> RunSummary:
+        self._refuse_if_read_only(f"re-execution of {run_id}")
+        data = await self.execute(
+            "LaunchReexecution", {"reexecutionParams": {"parentRunId": run_id, "strategy": strategy}}
+        )
+        return RunSummary.from_graphql(expect(data["launchRunReexecution"], "LaunchRunSuccess")["run"])
+
+    async def terminate_run(self, run_id: str) -> None:
+        self._refuse_if_read_only(f"termination of {run_id}")
+        data = await self.execute("TerminateRun", {"runId": run_id, "terminatePolicy": "SAFE_TERMINATE"})
+        expect(data["terminateRun"], "TerminateRunSuccess")
+
+    # ---- compute logs ----
+    async def captured_logs(
+        self, key: LogKey, cursor: str | None = None, limit: int = LOG_CHUNK_BYTES
+    ) -> LogChunk:
+        data = await self.execute("CapturedLogs", {"logKey": key.as_list(), "cursor": cursor, "limit": limit})
+        return LogChunk.from_graphql(data["capturedLogs"])
+
+    async def captured_logs_stream(self, key: LogKey, cursor: str | None = None) -> AsyncIterator[LogChunk]:
+        """Push variant: chunks as the compute log manager sees them, ends when the step's log is complete
+        (never for killed steps: stop when the run is terminal)."""
+        async for data in self.subscribe("CapturedLogsSub", {"logKey": key.as_list(), "cursor": cursor}):
+            yield LogChunk.from_graphql(data.get("capturedLogs") or {})
+
+    # ---- schedules and sensors ----
+    async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]:
+        """Schedules then sensors of one repository."""
+        selector = {"repositorySelector": {"repositoryLocationName": location, "repositoryName": repository}}
+        schedules_data, sensors_data = await asyncio.gather(
+            self.execute("Schedules", selector), self.execute("Sensors", selector)
+        )
+        schedules = expect(schedules_data["schedulesOrError"], "Schedules")
+        sensors = expect(sensors_data["sensorsOrError"], "Sensors")
+        return [
+            *(
+                InstigatorInfo.schedule_from_graphql(s, location, repository)
+                for s in schedules.get("results") or []
+            ),
+            *(
+                InstigatorInfo.sensor_from_graphql(s, location, repository)
+                for s in sensors.get("results") or []
+            ),
+        ]
+
+    async def set_running(self, item: InstigatorInfo, running: bool) -> str:
+        """Start or stop a schedule or sensor; returns the new status reported by Dagster."""
+        self._refuse_if_read_only(f"{'start' if running else 'stop'} of {item.kind} {item.name}")
+        if item.kind == "schedule":
+            if running:
+                sel = {"repositoryLocationName": item.location, "repositoryName": item.repository}
+                data = await self.execute(
+                    "StartSchedule", {"scheduleSelector": {**sel, "scheduleName": item.name}}
+                )
+                result = expect(data["startSchedule"], "ScheduleStateResult")
+            else:
+                data = await self.execute(
+                    "StopSchedule", {"id": item.state_id, "scheduleSelectorId": item.selector_id}
+                )
+                result = expect(data["stopRunningSchedule"], "ScheduleStateResult")
+            return str(result["scheduleState"]["status"])
+        if running:
+            sel = {"repositoryLocationName": item.location, "repositoryName": item.repository}
+            data = await self.execute("StartSensor", {"sensorSelector": {**sel, "sensorName": item.name}})
+            return str(expect(data["startSensor"], "Sensor")["sensorState"]["status"])
+        data = await self.execute("StopSensor", {"id": item.state_id, "jobSelectorId": item.selector_id})
+        return str(expect(data["stopSensor"], "StopSensorMutationResult")["instigationState"]["status"])
+
+    # ---- daemon ----
+    async def daemon_health(self, now: float | None = None) -> DaemonHealth:
+        data = await self.execute("DaemonHealth")
+        statuses = ((data.get("instance") or {}).get("daemonHealth") or {}).get("allDaemonStatuses") or []
+        daemons = tuple(DaemonStatus.from_graphql(d) for d in statuses)
+        return DaemonHealth.evaluate(daemons, time.time() if now is None else now, self.stale_after_s)
+
+
+__all__ = ["DagsterClient", "DagsterError", "document", "expect"]
