@@ -99,19 +99,21 @@ class DagsterClient:
         timeout: float = 10.0,
         read_only: bool = False,
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.graphql_url = graphql_url
         self.ws_url = "ws" + graphql_url[4:] if graphql_url.startswith("http") else graphql_url
         self.read_only = read_only
         self.stale_after_s = stale_after_s
         self._timeout = timeout
+        self._transport = transport
         self._http: httpx.AsyncClient | None = None
         self._ids = itertools.count(1)
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None or self._http.is_closed:
             # trust_env=False: a proxy from the environment must not intercept a local webserver.
-            self._http = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+            self._http = httpx.AsyncClient(timeout=self._timeout, trust_env=False, transport=self._transport)
         return self._http
 
     async def aclose(self) -> None:
