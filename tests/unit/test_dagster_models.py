@@ -55,7 +55,7 @@ def test_reload_results() -> None:
     assert ok.state == "loaded"
     bad = LocationInfo.from_graphql(data("reload_syntax_error")["reloadRepositoryLocation"])
     assert bad.state == "error" and bad.error is not None and "SyntaxError" in bad.error.text
-    # A reload racing a code fix came back as HTTP 500 with an entry but no location: "unknown", re-read later.
+    # A reload racing a code fix came back as HTTP 500 with an entry but no location: "unknown".
     race = LocationInfo.from_graphql(data("reload_race_500")["reloadRepositoryLocation"])
     assert race.state == "unknown"
     with pytest.raises(DagsterRequestRejected, match="Location nope does not exist"):
