@@ -255,7 +255,12 @@ class DockerSource:
                         "events",
                         api.events,
                         decode=True,
-                        filters={"type": "container", "label": [f"{PROJECT_LABEL}={self.project}"]},
+                        # Filtered by the engine: healthcheck exec_* events never cross the socket.
+                        filters={
+                            "type": "container",
+                            "label": [f"{PROJECT_LABEL}={self.project}"],
+                            "event": list(WATCHED_ACTIONS),
+                        },
                     )
                     self._stream = stream
                     if stop.is_set() or self._closed:
