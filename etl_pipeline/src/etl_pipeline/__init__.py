@@ -1,0 +1,1 @@
+"""The Enterprise Data Platform's Dagster code location: retail ingestion, dbt models, analytics."""

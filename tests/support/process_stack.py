@@ -1,0 +1,567 @@
+"""The stack as local processes: PostgreSQL, `dagster code-server start`, dagster-webserver, dagster-daemon.
+
+Used by the integration tests of the platform, the dashboard and the CLI. The processes get the repository's
+own stack/dagster.yaml and stack/workspace.yaml; only the environment differs from the compose stack.
+
+    with ProcessStack(tmp_path) as stack:
+        stack.graphql("query { version }")
+
+Every wait has a deadline; a process that fails to come up raises ProcessStackError naming it with the tail
+of its log, after everything already started was stopped. Each process is stopped through its own PID (its
+process group, which holds the code server's gRPC subprocess and the runs it launched): SIGTERM, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import psycopg2
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LOCATION_NAME = "etl_pipeline"
+DAGSTER_DB = "dagster"
+WAREHOUSE_DB = "warehouse"
+PG_USER = "dagster"
+
+CODE_SERVER_DEADLINE_S = 240.0  # cold import of dagster + dbt and a cold `dbt parse` on 2 busy cores
+WEBSERVER_DEADLINE_S = 120.0
+DAEMON_DEADLINE_S = 120.0
+STOP_GRACE_S = 20.0
+
+LOCATION_QUERY = """
+query LocationHealth {
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation { serverId }
+          ... on PythonError { message className errorChain { error { message className } } }
+        }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+DAEMON_QUERY = """
+query DaemonHealth {
+  instance { daemonHealth { allDaemonStatuses { daemonType required healthy lastHeartbeatTime } } }
+}
+"""
+
+
+class ProcessStackError(RuntimeError):
+    """A stack process failed to start or to become ready."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pg_bindir() -> Path:
+    """Debian's PostgreSQL server binaries (newest major), else whatever `initdb` is on PATH."""
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name),
+        reverse=True,
+    )
+    if candidates:
+        return candidates[0].parent
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise ProcessStackError(
+        "PostgreSQL server binaries (initdb) not found: "
+        "run `bash scripts/setup.sh` (it installs Debian's postgresql)"
+    )
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"(no log: {exc})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _default_signals() -> None:
+    # A parent that ignores SIGINT (a non-interactive shell's background job) would make `dagster api grpc`
+    # ignore SIGTERM as well (it maps SIGTERM onto the SIGINT handler): restore the defaults.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class ProcessStack:
+    def __init__(self, workdir: Path, code_root: Path = REPO_ROOT, *, start_daemon: bool = True) -> None:
+        self.workdir = Path(workdir).resolve()
+        self.code_root = Path(code_root).resolve()
+        self.with_daemon = start_daemon
+        self.location_name = LOCATION_NAME
+        self.landing_dir = self.workdir / "landing"
+        self.dagster_home = self.workdir / "dagster_home"
+        self.logs_dir = self.workdir / "logs"
+        self.workspace_file = self.code_root / "stack" / "workspace.yaml"
+        self.pg_port = free_port()
+        self.webserver_port = free_port()
+        self.code_server_port = free_port()
+        self.webserver_url = f"http://127.0.0.1:{self.webserver_port}"
+        self.graphql_url = f"{self.webserver_url}/graphql"
+        self.pg_password = secrets.token_hex(12)
+        self.env: dict[str, str] = {}
+        # Seconds from spawn to ready, per process (figures for the closing notes and benchmarks).
+        self.timings: dict[str, float] = {}
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._log_files: dict[str, IO[bytes]] = {}
+        self._pg_dir: Path | None = None
+        self._pg_tmp = False
+        self._pg_running = False
+        self._bin = Path(sys.executable).parent
+        self._http = httpx.Client(timeout=30.0)
+
+    # ---- context manager -----------------------------------------------------------------------------------
+    def __enter__(self) -> ProcessStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- public --------------------------------------------------------------------------------------------
+    def start(self) -> ProcessStack:
+        atexit.register(self.stop)  # also after Ctrl-C in a test session
+        try:
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+            self.landing_dir.mkdir(parents=True, exist_ok=True)
+            self._start_postgres()
+            self._prepare_instance()
+            self.start_code_server()
+            self.start_webserver()
+            if self.with_daemon:
+                self.start_daemon()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for name in ("daemon", "webserver", "code-server"):
+            self._terminate(name)
+        self._stop_postgres()
+        self._http.close()
+        atexit.unregister(self.stop)
+
+    def start_code_server(self) -> None:
+        t0 = time.monotonic()
+        self._spawn(
+            "code-server",
+            [
+                str(self._bin / "dagster"),
+                "code-server",
+                "start",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.code_server_port),
+                "-m",
+                "etl_pipeline.definitions",
+                "--location-name",
+                self.location_name,
+            ],
+        )
+        # The proxy binds its port only after the first load finished (successfully or not).
+        self._wait("code-server", CODE_SERVER_DEADLINE_S, lambda: _port_open(self.code_server_port))
+        self.timings["code-server"] = time.monotonic() - t0
+        if "webserver" in self._procs:
+            self._wait_location_loaded()
+
+    def stop_code_server(self) -> None:
+        self._terminate("code-server")
+
+    def start_webserver(self) -> None:
+        t0 = time.monotonic()
+        self._spawn(
+            "webserver",
+            [
+                str(self._bin / "dagster-webserver"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.webserver_port),
+                "-w",
+                str(self.workspace_file),
+            ],
+        )
+        self._wait("webserver", WEBSERVER_DEADLINE_S, self._server_info_ok)
+        self.timings["webserver"] = time.monotonic() - t0
+        self._wait_location_loaded()
+
+    def stop_webserver(self) -> None:
+        self._terminate("webserver")
+
+    def start_daemon(self) -> None:
+        t0 = time.monotonic()
+        spawned_at = time.time()
+        self._spawn("daemon", [str(self._bin / "dagster-daemon"), "run", "-w", str(self.workspace_file)])
+        self._wait("daemon", DAEMON_DEADLINE_S, lambda: self._daemons_beating_since(spawned_at))
+        self.timings["daemon"] = time.monotonic() - t0
+
+    def stop_daemon(self) -> None:
+        self._terminate("daemon")
+
+    def is_running(self, name: str) -> bool:
+        proc = self._procs.get(name)
+        return proc is not None and proc.poll() is None
+
+    def pid(self, name: str) -> int | None:
+        proc = self._procs.get(name)
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def log_path(self, name: str) -> Path:
+        return self.logs_dir / f"{name}.log"
+
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """POST a document and return its `data`; GraphQL errors raise ProcessStackError with their text."""
+        resp = self._http.post(
+            self.graphql_url, json={"query": query, "variables": variables or {}}, timeout=timeout
+        )
+        body = resp.json()
+        if body.get("errors"):
+            raise ProcessStackError(f"GraphQL errors (HTTP {resp.status_code}): {body['errors']}")
+        return dict(body["data"])
+
+    def warehouse_connection(self) -> Any:
+        """A psycopg2 connection to the warehouse database (caller closes it)."""
+        return psycopg2.connect(**self._pg_params(WAREHOUSE_DB))
+
+    # ---- PostgreSQL ----------------------------------------------------------------------------------------
+    def _as_postgres(self, cmd: list[str]) -> list[str]:
+        # initdb and the server refuse to run as root.
+        return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+    def _start_postgres(self) -> None:
+        t0 = time.monotonic()
+        bindir = pg_bindir()
+        if os.geteuid() == 0:
+            # The postgres user must reach the data directory, and pytest's tmp dirs are private to root.
+            self._pg_dir = Path(tempfile.mkdtemp(prefix="edp-pg-"))
+            self._pg_tmp = True
+            pw = pwd.getpwnam("postgres")
+            os.chown(self._pg_dir, pw.pw_uid, pw.pw_gid)
+            link = self.workdir / "pg"
+            if not link.exists():
+                link.symlink_to(self._pg_dir)
+        else:
+            self._pg_dir = self.workdir / "pg"
+            self._pg_dir.mkdir(parents=True, exist_ok=True)
+        pwfile = self._pg_dir / "pwfile"
+        pwfile.write_text(self.pg_password + "\n")
+        if os.geteuid() == 0:
+            os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+        data = self._pg_dir / "data"
+        log = self._pg_dir / "postgres.log"
+        self._run(
+            "initdb",
+            self._as_postgres(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    PG_USER,
+                    f"--pwfile={pwfile}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            timeout=120,
+        )
+        pwfile.unlink()
+        # fsync off: a throw-away test cluster.
+        opts = f"-p {self.pg_port} -k {self._pg_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        opts += " -c max_connections=200"
+        self._run(
+            "postgres",
+            self._as_postgres(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-o",
+                    opts,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            timeout=90,
+            log=log,
+        )
+        self._pg_running = True
+        conn = psycopg2.connect(**self._pg_params("postgres"))
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                for db in (DAGSTER_DB, WAREHOUSE_DB):
+                    cur.execute(f'create database "{db}"')
+        finally:
+            conn.close()
+        self.timings["postgres"] = time.monotonic() - t0
+
+    def _pg_params(self, database: str) -> dict[str, Any]:
+        return {
+            "host": "127.0.0.1",
+            "port": self.pg_port,
+            "user": PG_USER,
+            "password": self.pg_password,
+            "dbname": database,
+            "connect_timeout": 10,
+        }
+
+    def _stop_postgres(self) -> None:
+        if self._pg_dir is None:
+            return
+        data = self._pg_dir / "data"
+        if self._pg_running:
+            try:
+                subprocess.run(
+                    self._as_postgres(
+                        [str(pg_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
+                    ),
+                    capture_output=True,
+                    timeout=60,
+                    check=True,
+                )
+            except (subprocess.SubprocessError, OSError):
+                self._kill_postmaster(data)
+            self._pg_running = False
+        if self._pg_tmp:
+            shutil.rmtree(self._pg_dir, ignore_errors=True)
+            (self.workdir / "pg").unlink(missing_ok=True)
+        self._pg_dir = None
+
+    @staticmethod
+    def _kill_postmaster(data: Path) -> None:
+        try:
+            pid = int((data / "postmaster.pid").read_text().splitlines()[0])
+            os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+
+    # ---- Dagster -------------------------------------------------------------------------------------------
+    def _prepare_instance(self) -> None:
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.code_root / "stack" / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        dbt_dir = self.code_root / "dbt_project"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "DBT_"))}
+        env.update(
+            {
+                "PATH": f"{self._bin}{os.pathsep}{os.environ.get('PATH', '')}",
+                # Ahead of the editable install's path: a temporary copy of the repository gets imported.
+                "PYTHONPATH": str(self.code_root / "etl_pipeline" / "src"),
+                "PYTHONUNBUFFERED": "1",
+                "DAGSTER_HOME": str(self.dagster_home),
+                "DAGSTER_PG_HOST": "127.0.0.1",
+                "DAGSTER_PG_PORT": str(self.pg_port),
+                "DAGSTER_PG_USERNAME": PG_USER,
+                "DAGSTER_PG_PASSWORD": self.pg_password,
+                "DAGSTER_PG_DB": DAGSTER_DB,
+                "WAREHOUSE_DB": WAREHOUSE_DB,
+                "DAGSTER_COMPUTE_LOGS_DIR": str(self.workdir / "compute_logs"),
+                "DAGSTER_LOCAL_ARTIFACT_STORAGE_DIR": str(self.workdir / "storage"),
+                "DAGSTER_CODE_SERVER_HOST": "127.0.0.1",
+                "DAGSTER_CODE_SERVER_PORT": str(self.code_server_port),
+                "DAGSTER_DBT_PARSE_PROJECT_ON_LOAD": "1",
+                "DBT_PROJECT_DIR": str(dbt_dir),
+                "DBT_PROFILES_DIR": str(dbt_dir),
+                # Own target/log folders: several stacks may share one checkout.
+                "DBT_TARGET_PATH": str(self.workdir / "dbt_target"),
+                "DBT_LOG_PATH": str(self.workdir / "dbt_logs"),
+                "LANDING_DIR": str(self.landing_dir),
+                "LANDING_SENSOR_INTERVAL_SECONDS": "5",
+            }
+        )
+        self.env = env
+
+    def _server_info_ok(self) -> bool:
+        try:
+            return self._http.get(f"{self.webserver_url}/server_info", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _location_state(self) -> tuple[str, str]:
+        """('loaded' | 'error' | 'waiting', detail)."""
+        try:
+            data = self.graphql(LOCATION_QUERY, timeout=10)
+        except (httpx.HTTPError, ValueError, ProcessStackError) as exc:
+            return "waiting", str(exc)
+        entries = data["workspaceOrError"].get("locationEntries", [])
+        entry = next((e for e in entries if e["name"] == self.location_name), None)
+        if entry is None or entry["locationOrLoadError"] is None:
+            return "waiting", "location not listed yet"
+        result = entry["locationOrLoadError"]
+        if result["__typename"] == "RepositoryLocation":
+            return "loaded", result["serverId"]
+        chain = "\n".join(
+            f"  caused by {c['error']['className']}: {c['error']['message']}" for c in result["errorChain"]
+        )
+        detail = f"{result['className']}: {result['message']}\n{chain}"
+        if result["className"] == "DagsterUserCodeUnreachableError":
+            return "waiting", detail
+        return "error", detail
+
+    def _wait_location_loaded(self) -> None:
+        t0 = time.monotonic()
+        last = ""
+
+        def check() -> bool:
+            nonlocal last
+            state, last = self._location_state()
+            if state == "error":
+                raise ProcessStackError(
+                    f"code-server: location {self.location_name} failed to load:\n{last}\n"
+                    f"--- tail of {self.log_path('code-server')} ---\n{tail(self.log_path('code-server'))}"
+                )
+            return state == "loaded"
+
+        self._wait("webserver", WEBSERVER_DEADLINE_S, check, detail=lambda: last)
+        self.timings["location-loaded"] = time.monotonic() - t0
+
+    def _daemons_beating_since(self, since: float) -> bool:
+        try:
+            statuses = self.graphql(DAEMON_QUERY, timeout=10)["instance"]["daemonHealth"]["allDaemonStatuses"]
+        except (httpx.HTTPError, ValueError, ProcessStackError):
+            return False
+        required = [s for s in statuses if s["required"]]
+        return bool(required) and all((s["lastHeartbeatTime"] or 0) >= since for s in required)
+
+    # ---- processes -----------------------------------------------------------------------------------------
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        if self.is_running(name):
+            raise ProcessStackError(f"{name} is already running (pid {self._procs[name].pid})")
+        log = open(self.log_path(name), "ab")  # noqa: SIM115 - closed in _terminate
+        log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(cmd)}\n".encode())
+        log.flush()
+        self._log_files[name] = log
+        self._procs[name] = subprocess.Popen(
+            cmd,
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: its children (gRPC server, runs) stop with it
+            preexec_fn=_default_signals,
+        )
+
+    def _terminate(self, name: str) -> None:
+        proc = self._procs.pop(name, None)
+        if proc is not None:
+            pgid = proc.pid  # == the child's own PID (start_new_session)
+            _signal_group(pgid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                pass
+            # The rest of the group (a code server's gRPC subprocess, runs) gets a moment, then SIGKILL.
+            end = time.monotonic() + 5.0
+            while _group_alive(pgid) and time.monotonic() < end:
+                time.sleep(0.1)
+            _signal_group(pgid, signal.SIGKILL)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        log = self._log_files.pop(name, None)
+        if log is not None:
+            log.close()
+
+    def _wait(
+        self,
+        name: str,
+        deadline_s: float,
+        ready: Callable[[], bool],
+        *,
+        detail: Callable[[], str] | None = None,
+    ) -> None:
+        end = time.monotonic() + deadline_s
+        while True:
+            proc = self._procs.get(name)
+            if proc is not None and proc.poll() is not None:
+                raise ProcessStackError(
+                    f"{name} exited with code {proc.returncode} before it was ready\n"
+                    f"--- tail of {self.log_path(name)} ---\n{tail(self.log_path(name))}"
+                )
+            if ready():
+                return
+            if time.monotonic() > end:
+                extra = f"\nlast state: {detail()}" if detail else ""
+                raise ProcessStackError(
+                    f"{name} not ready within {deadline_s:.0f} s{extra}\n"
+                    f"--- tail of {self.log_path(name)} ---\n{tail(self.log_path(name))}"
+                )
+            time.sleep(0.25)
+
+    def _run(self, name: str, cmd: list[str], *, timeout: float, log: Path | None = None) -> None:
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise ProcessStackError(f"{name} did not finish within {timeout:.0f} s: {cmd}") from exc
+        if proc.returncode != 0:
+            log_tail = f"\n--- tail of {log} ---\n{tail(log)}" if log else ""
+            output = f"{proc.stdout}{proc.stderr}{log_tail}"
+            raise ProcessStackError(
+                f"{name} failed with exit code {proc.returncode}: {' '.join(cmd)}\n{output}"
+            )
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
