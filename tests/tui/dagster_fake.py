@@ -1,0 +1,326 @@
+"""In-memory stand-in for DagsterClient that TUI tests drive: same methods, same models, no network."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+from edp_tui.dagster.errors import (
+    ConfigError,
+    DagsterUnreachable,
+    ReadOnlyRefused,
+    RunConfigInvalid,
+)
+from edp_tui.dagster.models import (
+    DaemonHealth,
+    DaemonStatus,
+    EventPage,
+    InstigatorInfo,
+    JobInfo,
+    LoadError,
+    LocationEvent,
+    LocationInfo,
+    LogChunk,
+    LogKey,
+    RepositoryInfo,
+    RunDetail,
+    RunEvent,
+    RunSummary,
+    StepStat,
+    Tick,
+)
+
+T0 = 1_767_355_200.0  # 2026-01-02 12:00:00 UTC
+REPO = "__repository__"
+
+
+def loaded_location(name: str = "etl_pipeline") -> LocationInfo:
+    repo = RepositoryInfo(
+        REPO,
+        jobs=(
+            JobInfo("__ASSET_JOB", True),
+            JobInfo("ingestion_job"),
+            JobInfo("dbt_build_job", True),
+            JobInfo("full_refresh_job"),
+        ),
+        schedules=("daily_full_refresh_schedule",),
+        sensors=("landing_zone_sensor",),
+    )
+    return LocationInfo(name, "LOADED", "loaded", T0 - 60, "3f2c9a10-aaaa", True, None, (repo,))
+
+
+def broken_location(name: str = "scratch") -> LocationInfo:
+    error = LoadError(
+        "DagsterUserCodeLoadError",
+        "Error occurred during the loading of Dagster definitions in\nexecutable_path=/venv/bin/python",
+        (
+            'SyntaxError:   File "/code/definitions.py", line 78\n    def broken(:\n'
+            "               ^\nSyntaxError: "
+            "invalid syntax [bold]not markup[/bold]",
+        ),
+    )
+    return LocationInfo(name, "LOADED", "error", T0 - 30, None, False, error, ())
+
+
+def run(
+    run_id: str, job: str, status: str, created: float, started: float | None, ended: float | None
+) -> RunSummary:
+    return RunSummary(
+        run_id, job, status, created, started, ended, status in ("QUEUED", "STARTED", "STARTING")
+    )
+
+
+def sample_runs() -> list[RunSummary]:
+    return [
+        run("a1b2c3d4-0000-0000-0000-000000000001", "ingestion_job", "QUEUED", T0 - 5, None, None),
+        run("b2c3d4e5-0000-0000-0000-000000000002", "dbt_build_job", "SUCCESS", T0 - 600, T0 - 595, T0 - 540),
+        run(
+            "c3d4e5f6-0000-0000-0000-000000000003", "ingestion_job", "FAILURE", T0 - 900, T0 - 890, T0 - 880.5
+        ),
+        run(
+            "d4e5f6a7-0000-0000-0000-000000000004",
+            "full_refresh_job",
+            "CANCELED",
+            T0 - 4000,
+            T0 - 3990,
+            T0 - 3000,
+        ),
+    ]
+
+
+def sample_instigators() -> list[InstigatorInfo]:
+    return [
+        InstigatorInfo(
+            "schedule",
+            "daily_full_refresh_schedule",
+            "etl_pipeline",
+            REPO,
+            "STOPPED",
+            "s1::s2",
+            "s2",
+            "0 3 * * * (UTC)",
+            None,
+            Tick("SUCCESS", T0 - 86400, None, None, ("e5f6a7b8",)),
+            ("full_refresh_job",),
+        ),
+        InstigatorInfo(
+            "sensor",
+            "landing_zone_sensor",
+            "etl_pipeline",
+            REPO,
+            "RUNNING",
+            "n1::n2",
+            "n2",
+            "every 30s",
+            T0 + 30,
+            Tick("FAILURE", T0 - 10, None, "FileNotFoundError: /landing [red]x[/red]"),
+            ("ingestion_job",),
+        ),
+    ]
+
+
+class FakeDagster:
+    """Scriptable fake. ``down``: every call raises DagsterUnreachable; ``calls``: what was asked."""
+
+    def __init__(self, *, read_only: bool = False) -> None:
+        self.graphql_url = "http://fake-dagster:3000/graphql"
+        self.read_only = read_only
+        self.stale_after_s = 90.0
+        self.locations_list: list[LocationInfo] = [loaded_location()]
+        self.runs_list: list[RunSummary] = sample_runs()
+        self.instigators_list = sample_instigators()
+        self.details: dict[str, RunDetail] = {}
+        self.events: dict[str, list[RunEvent]] = {}
+        self.logs: dict[str, tuple[str, str]] = {}
+        self.heartbeat = T0 - 5
+        self.now = T0
+        self.down = False
+        self.calls: list[tuple[str, Any]] = []
+        self.location_event_queue: asyncio.Queue[LocationEvent] | None = None
+        self.reload_result: LocationInfo | None = None
+        self.launched: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.default_config = "ops:\n  extract:\n    config:\n      limit: 100\n"
+        self.config_errors: tuple[ConfigError, ...] = ()
+        self._seed_detail()
+
+    def _seed_detail(self) -> None:
+        failed = self.runs_list[2]
+        self.details[failed.run_id] = RunDetail(
+            failed,
+            (
+                StepStat("load_landing_files", "SUCCESS", T0 - 889, T0 - 886),
+                StepStat("write_raw_table", "FAILURE", T0 - 885, T0 - 881),
+            ),
+        )
+        self.events[failed.run_id] = [
+            RunEvent(
+                "RunStartEvent",
+                "RUN_START",
+                'Started execution of run for "ingestion_job".',
+                T0 - 890,
+                "DEBUG",
+            ),
+            RunEvent(
+                "LogsCapturedEvent",
+                "LOGS_CAPTURED",
+                "Capturing logs",
+                T0 - 889,
+                "DEBUG",
+                None,
+                "abcdefgh",
+                ("load_landing_files", "write_raw_table"),
+            ),
+            RunEvent(
+                "LogMessageEvent",
+                None,
+                "read 3 files [b]from[/b] /landing",
+                T0 - 887,
+                "INFO",
+                "load_landing_files",
+            ),
+            RunEvent(
+                "ExecutionStepFailureEvent",
+                "STEP_FAILURE",
+                'Execution of step "write_raw_table" failed.',
+                T0 - 881,
+                "ERROR",
+                "write_raw_table",
+                None,
+                (),
+                "DagsterExecutionStepExecutionError: Error occurred\ncaused by KeyError: 'amount'",
+            ),
+            RunEvent("RunFailureEvent", "RUN_FAILURE", "Execution of run failed.", T0 - 880.5, "ERROR"),
+        ]
+        self.logs[f"{failed.run_id}/abcdefgh"] = (
+            "loading 3 files\n[bold red]not markup[/bold red]\n\x1b[2Jcursor games\n",
+            "Traceback (most recent call last):\nKeyError: 'amount'\n",
+        )
+
+    def _call(self, name: str, arg: Any = None) -> None:
+        self.calls.append((name, arg))
+        if self.down:
+            raise DagsterUnreachable(self.graphql_url, "Connection refused")
+
+    def _mutation(self, action: str) -> None:
+        if self.read_only:
+            raise ReadOnlyRefused(action)
+
+    async def aclose(self) -> None:
+        pass
+
+    async def locations(self) -> list[LocationInfo]:
+        self._call("locations")
+        return list(self.locations_list)
+
+    async def reload_location(self, name: str) -> LocationInfo:
+        self._mutation("reload")
+        self._call("reload_location", name)
+        if self.reload_result is not None:
+            self.locations_list = [self.reload_result if x.name == name else x for x in self.locations_list]
+        return next(x for x in self.locations_list if x.name == name)
+
+    async def location_events(self) -> AsyncIterator[LocationEvent]:
+        self._call("location_events")
+        if self.location_event_queue is None:
+            self.location_event_queue = asyncio.Queue()
+        while True:
+            yield await self.location_event_queue.get()
+
+    async def runs(self, limit: int = 50, cursor: str | None = None, **_: Any) -> list[RunSummary]:
+        self._call("runs", (limit, cursor))
+        runs = self.runs_list
+        if cursor is not None:
+            ids = [r.run_id for r in runs]
+            runs = runs[ids.index(cursor) + 1 :] if cursor in ids else []
+        return runs[:limit]
+
+    async def run(self, run_id: str) -> RunDetail:
+        self._call("run", run_id)
+        summary = next(r for r in self.runs_list if r.run_id == run_id)
+        detail = self.details.get(run_id, RunDetail(summary))
+        return replace(detail, run=summary)
+
+    async def run_events(self, run_id: str, after_cursor: str | None = None, limit: int = 1000) -> EventPage:
+        self._call("run_events", (run_id, after_cursor))
+        events = self.events.get(run_id, [])
+        start = int(after_cursor or 0)
+        chunk = events[start : start + limit]
+        return EventPage(tuple(chunk), str(start + len(chunk)), start + len(chunk) < len(events))
+
+    async def captured_logs(self, key: LogKey, cursor: str | None = None, limit: int = 65536) -> LogChunk:
+        self._call("captured_logs", (key.file_key, cursor))
+        out, err = self.logs.get(f"{key.run_id}/{key.file_key}", ("", ""))
+        o, e = (int(x) for x in (cursor or "0:0").split(":"))
+        return LogChunk(out[o:], err[e:], f"{len(out)}:{len(err)}")
+
+    async def default_run_config(self, location: str, repository: str, job: str) -> str:
+        self._call("default_run_config", job)
+        return self.default_config
+
+    async def launch_run(
+        self, location: str, repository: str, job: str, run_config: Any = None, tags: Any = None
+    ) -> RunSummary:
+        self._mutation("launch")
+        self._call("launch_run", job)
+        if self.config_errors:
+            raise RunConfigInvalid(job, self.config_errors)
+        new = run(
+            f"e{len(self.launched):07d}-1111-1111-1111-111111111111", job, "QUEUED", self.now, None, None
+        )
+        self.launched.append((job, dict(run_config or {}), dict(tags or {})))
+        self.runs_list.insert(0, new)
+        return new
+
+    async def reexecute_run(self, run_id: str, strategy: str = "FROM_FAILURE") -> RunSummary:
+        self._mutation("reexecute")
+        self._call("reexecute_run", run_id)
+        parent = next(r for r in self.runs_list if r.run_id == run_id)
+        new = run("f0000000-2222-2222-2222-222222222222", parent.job_name, "QUEUED", self.now, None, None)
+        self.runs_list.insert(0, new)
+        return new
+
+    async def terminate_run(self, run_id: str) -> None:
+        self._mutation("terminate")
+        self._call("terminate_run", run_id)
+        self.runs_list = [
+            replace(r, status="CANCELED", can_terminate=False) if r.run_id == run_id else r
+            for r in self.runs_list
+        ]
+
+    async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]:
+        self._call("instigators", location)
+        return [i for i in self.instigators_list if i.location == location]
+
+    async def set_running(self, item: InstigatorInfo, running: bool) -> str:
+        self._mutation("toggle")
+        self._call("set_running", (item.name, running))
+        status = "RUNNING" if running else "STOPPED"
+        self.instigators_list = [
+            replace(i, status=status) if i.name == item.name else i for i in self.instigators_list
+        ]
+        return status
+
+    async def daemon_health(self, now: float | None = None) -> DaemonHealth:
+        self._call("daemon_health")
+        daemons = tuple(
+            DaemonStatus(t, True, True, self.heartbeat)
+            for t in ("SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR")
+        )
+        return DaemonHealth.evaluate(daemons, self.now if now is None else now, self.stale_after_s)
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows right now, as plain text (one line per row)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_for(pilot: Any, predicate: Any, timeout: float = 5.0, step: float = 0.05) -> None:
+    """Pause the pilot until ``predicate()`` holds; fail with the screen's text after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; screen:\n{screen_text(pilot.app)}")
+        await pilot.pause(step)
