@@ -45,7 +45,7 @@ _HEALTH_STYLE = {
     Health.STARTING: "yellow",
     Health.NONE: "dim",
 }
-PROBE_WIDTH = 36
+PROBE_WIDTH = 30
 
 
 def probe_summary(state: ServiceState, width: int = PROBE_WIDTH) -> Text:

@@ -1,0 +1,151 @@
+"""In-memory stand-in for DockerSource that TUI tests drive directly (no engine, no threads of its own)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from edp_tui.docker_models import EngineStatus, Health, HealthProbe, PortBinding, RunState, ServiceState
+from edp_tui.docker_source import DockerError, StatusSink
+
+NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
+ENDPOINT = "unix:///fake/docker.sock"
+
+
+def fixed_now() -> datetime:
+    return NOW
+
+
+def probe(exit_code: int, output: str, seconds_ago: int = 1) -> HealthProbe:
+    end = NOW - timedelta(seconds=seconds_ago)
+    return HealthProbe(start=end - timedelta(milliseconds=200), end=end, exit_code=exit_code, output=output)
+
+
+def running(
+    service: str, *, health: Health = Health.HEALTHY, up: timedelta = timedelta(minutes=5), **kw: object
+) -> ServiceState:
+    fields: dict[str, object] = {
+        "service": service,
+        "state": RunState.RUNNING,
+        "health": health,
+        "started_at": NOW - up,
+        "image": f"edp/{service}:dev",
+        "container_id": f"{service}-0123456789abcdef",
+        "container_name": f"edp-{service}-1",
+        "replicas": 1,
+        "probes": (probe(0, "ok\n"),) if health is not Health.NONE else (),
+    }
+    fields.update(kw)
+    return ServiceState(**fields)  # type: ignore[arg-type]
+
+
+def stack_states() -> list[ServiceState]:
+    """A stack as the screen would see it: healthy, unhealthy with a streak, exited, and one never created."""
+    return [
+        running("postgres", ports=(PortBinding("5432/tcp", "127.0.0.1", "5432"),)),
+        running(
+            "user-code",
+            health=Health.UNHEALTHY,
+            failing_streak=3,
+            restart_count=2,
+            probes=(
+                probe(0, "gRPC connection successful", 40),
+                probe(1, "connection refused", 20),
+                probe(1, "connection refused", 1),
+            ),
+        ),
+        replace(
+            running("dagster-webserver"), state=RunState.EXITED, exit_code=137, health=Health.NONE, probes=()
+        ),
+    ]
+
+
+SERVICES = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
+
+
+class FakeDockerSource:
+    endpoint = ENDPOINT
+
+    def __init__(
+        self, services: Sequence[str] = SERVICES, states: Iterable[ServiceState] | None = None
+    ) -> None:
+        self.services = tuple(services)
+        self.states: dict[str, ServiceState] = {s: ServiceState.missing(s) for s in self.services}
+        for state in states if states is not None else stack_states():
+            self.states[state.service] = state
+        self.calls: list[tuple[str, str]] = []
+        self.failures: dict[str, DockerError] = {}
+        self.connected_at_start = True
+        self._inbox: queue.Queue[Callable[[StatusSink], None]] = queue.Queue()
+        self.watching = threading.Event()
+        self.closed = False
+
+    # --- driving the screen from a test ---
+    def push_states(self, *states: ServiceState) -> None:
+        for state in states:
+            self.states[state.service] = state
+        self._inbox.put(lambda sink: sink.on_states(states))
+
+    def push_status(self, status: EngineStatus) -> None:
+        self._inbox.put(lambda sink: sink.on_status(status))
+
+    def go_down(self, message: str = "connection refused") -> None:
+        self.push_status(EngineStatus(ENDPOINT, False, message, retry_in=2.0, attempt=1))
+
+    def come_back(self) -> None:
+        self.push_status(EngineStatus(ENDPOINT, True, version="20.10.24"))
+        self.push_states(*self.states.values())
+
+    # --- ServiceSource ---
+    def run_watch(self, sink: StatusSink, stop: threading.Event) -> None:
+        if self.connected_at_start:
+            sink.on_status(EngineStatus(ENDPOINT, True, version="20.10.24"))
+            sink.on_states(list(self.states.values()))
+        else:
+            sink.on_status(EngineStatus(ENDPOINT, False, "connection refused", retry_in=0.5, attempt=1))
+        self.watching.set()
+        while not stop.is_set():
+            try:
+                self._inbox.get(timeout=0.02)(sink)
+            except queue.Empty:
+                continue
+
+    def snapshot(self) -> list[ServiceState]:
+        return list(self.states.values())
+
+    def _act(self, action: str, service: str, result: ServiceState) -> ServiceState:
+        self.calls.append((action, service))
+        if action in self.failures:
+            raise self.failures[action]
+        self.states[service] = result
+        return result
+
+    def restart(self, service: str) -> ServiceState:
+        state = self.states[service]
+        return self._act(
+            "restart", service, replace(state, state=RunState.RUNNING, started_at=NOW, exit_code=None)
+        )
+
+    def stop(self, service: str) -> ServiceState:
+        state = self.states[service]
+        return self._act(
+            "stop", service, replace(state, state=RunState.EXITED, exit_code=0, health=Health.NONE)
+        )
+
+    def start(self, service: str) -> ServiceState:
+        state = self.states[service]
+        return self._act(
+            "start", service, replace(state, state=RunState.RUNNING, started_at=NOW, exit_code=None)
+        )
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def screen_text(app: object) -> str:
+    """What the terminal shows right now, as plain text lines (the compositor's own strips of the screen)."""
+    screen = app.screen  # type: ignore[attr-defined]
+    return "\n".join(strip.text.rstrip() for strip in screen._compositor.render_strips())
