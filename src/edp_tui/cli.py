@@ -86,3 +86,7 @@ def run_dashboard(context: Context) -> int:
     app = EdpApp(config, project=compose.name, source=source, webserver_url=context.webserver_url(compose))
     app.run()
     return app.return_code or 0
+
+
+# The subcommands (status, reload, launch, runs, logs, up, down) register themselves on `main`.
+from edp_tui import cli_commands  # noqa: E402, F401
