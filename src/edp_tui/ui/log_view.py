@@ -1,0 +1,686 @@
+"""LogView: a reusable, bounded log viewer (container logs, Dagster compute logs).
+
+- Only the rows on screen are rendered (Line API: `LogLines.render_line`), from a `LogBuffer` bounded in lines
+  and bytes; rendered lines are kept in a small LRU cache.
+- Updates are batched: `append_lines` only queues, the queue is flushed at most every ``flush_interval``.
+- Follow: new lines scroll into view while the view is at the bottom. Scrolling up pauses and the status line
+  counts "+N new lines"; End (or G) follows again.
+- Search (`/`, `n`, `N`) highlights every match and jumps between matching lines; filter (`f` or `|`) hides
+  the lines that do not match; `t` toggles timestamps, `w` wrapping. Each service's tag has its own colour.
+- Outside text is never interpreted: lines are sanitized `LogLine`s (edp_tui.logtext) rendered from plain
+  `Text` objects; the status line is built the same way.
+
+Public API for other panels: `append_lines(lines)`, `append_message(text)`, `clear()`,
+`set_source_label(text)`, `show_service_tags`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import time
+import zlib
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import var
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input, Static
+
+from edp_tui.logtext import LogBuffer, LogLine, SearchQuery, message_line
+
+# Distinct colours for service tags; a service always gets the same one (hash of its name).
+SERVICE_COLOURS = (
+    "cyan",
+    "magenta",
+    "green",
+    "yellow",
+    "bright_blue",
+    "bright_red",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_green",
+    "orange1",
+)
+TIMESTAMP_STYLE = Style(dim=True)
+MESSAGE_STYLE = Style(italic=True, color="bright_yellow")
+MATCH_STYLE = Style(bgcolor="yellow", color="black")
+CURRENT_MATCH_STYLE = Style(bgcolor="dark_orange", color="black", bold=True)
+MAX_TAG = 20
+TIMESTAMP_WIDTH = 24  # "2024-05-01 10:00:00.123 "
+
+
+def service_style(service: str) -> Style:
+    return Style(color=SERVICE_COLOURS[zlib.crc32(service.encode()) % len(SERVICE_COLOURS)], bold=True)
+
+
+def _width(text: str) -> int:
+    return len(text) if text.isascii() else cell_len(text)
+
+
+class _Rows:
+    """Sorted row keys (a seq, or (seq, part) when wrapped) with cheap trimming of the oldest ones."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def trim_below(self, key: Any) -> int:
+        cut = bisect.bisect_left(self.items, key)
+        if cut:
+            del self.items[:cut]  # a memmove of a bounded list per flush, not per line
+        return cut
+
+
+class LogLines(ScrollView, can_focus=True):
+    """The scrolling part of a LogView: renders only the visible rows of its buffer."""
+
+    DEFAULT_CSS = """
+    LogLines {
+        height: 1fr;
+        background: $surface;
+        overflow-y: scroll;
+        overflow-x: auto;
+        scrollbar-gutter: stable;
+        &:focus { background-tint: $foreground 4%; }
+    }
+    """
+
+    class Changed(Message):
+        """Something the status line shows changed."""
+
+    def __init__(self, max_lines: int, max_bytes: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.buffer = LogBuffer(max_lines=max_lines, max_bytes=max_bytes)
+        self.show_timestamps = False
+        self.wrap = False
+        self.show_service_tags = True
+        self.search: SearchQuery | None = None
+        self.filter: SearchQuery | None = None
+        self.current_match: int | None = None
+        self.following = True
+        self.new_lines = 0
+        """Lines that arrived while paused (scrolled up)."""
+        self.lines_received = 0
+        self._matches = _Rows()  # seqs of lines matching the search
+        self._rows: _Rows | None = None  # explicit rows when filtering or wrapping, else row == line
+        self._max_width = 0
+        self._tag_width = 0
+        self._text_width = 0  # width the rows were wrapped at
+        self._cache: LRUCache[int, tuple[Strip, Strip]] = LRUCache(1024)
+        self._scrolling_ourselves = False
+
+    # --- data -------------------------------------------------------------------------------------
+    def add_lines(self, lines: list[LogLine]) -> None:
+        """Append a batch (called by LogView's flush, on the event loop)."""
+        if not lines:
+            return
+        buf = self.buffer
+        start = buf.next_seq
+        old_first = buf.first_seq
+        old_rows = self.row_count
+        buf.extend(lines)
+        self.lines_received += len(lines)
+        first = buf.first_seq
+        tag = self._tag_width
+        widest = 0
+        for line in lines:
+            if line.service is not None and self.show_service_tags and len(line.service) > tag:
+                tag = min(len(line.service), MAX_TAG)
+            w = _width(line.text)
+            if w > widest:
+                widest = w
+        self._max_width = max(self._max_width, widest)
+        new_seqs = range(max(start, first), buf.next_seq)
+        if self.search:
+            self._matches.trim_below(first)
+            self._matches.items.extend(s for s in new_seqs if self.search.matches(buf.get(s).text))
+            if self.current_match is not None and self.current_match < first:
+                self.current_match = None
+        if tag != self._tag_width:
+            self._tag_width = tag
+            self._cache.clear()
+            if self.wrap:
+                self._rebuild_rows()
+        if self._rows is not None:
+            removed = self._rows.trim_below(self._row_key(first))
+            self._rows.items.extend(self._rows_for(new_seqs))
+        else:
+            removed = first - old_first
+        added = self.row_count - old_rows + removed
+        self._update_virtual_size()
+        if self.following:
+            self._scroll_to_end()
+        else:
+            self.new_lines += added if self._rows is None else sum(1 for _ in self._shown_lines(new_seqs))
+            if removed:
+                # Keep the rows being read in place while older ones are evicted above them.
+                self._set_scroll_y(max(0, self.scroll_y - removed))
+        self.refresh()
+        self.post_message(self.Changed())
+
+    def clear(self) -> None:
+        self.buffer.clear()
+        self._matches = _Rows()
+        self.current_match = None
+        self._cache.clear()
+        self._max_width = 0
+        self._tag_width = 0
+        self.new_lines = 0
+        self.lines_received = 0
+        self.following = True
+        self._rows = _Rows() if self._rows is not None else None
+        self._update_virtual_size()
+        self._set_scroll_y(0)
+        self.refresh()
+        self.post_message(self.Changed())
+
+    # --- rows -------------------------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        return len(self.buffer) if self._rows is None else len(self._rows)
+
+    @property
+    def prefix_width(self) -> int:
+        width = TIMESTAMP_WIDTH if self.show_timestamps else 0
+        if self._tag_width and self.show_service_tags:
+            width += self._tag_width + 3
+        return width
+
+    def _wrap_width(self) -> int:
+        total = max(1, self.scrollable_content_region.width)
+        rest = total - self.prefix_width
+        return rest if rest >= 10 else total
+
+    def _row_key(self, seq: int) -> Any:
+        return (seq, 0) if self.wrap else seq
+
+    def _shown_lines(self, seqs: Iterable[int]) -> Iterable[int]:
+        if self.filter:
+            return (s for s in seqs if self._passes_filter(self.buffer.get(s)))
+        return seqs
+
+    def _passes_filter(self, line: LogLine) -> bool:
+        # A service's name selects its lines too ("user" keeps every line of user-code when interleaved).
+        assert self.filter is not None
+        return self.filter.matches(line.text) or (
+            line.service is not None and self.filter.matches(line.service)
+        )
+
+    def _rows_for(self, seqs: Iterable[int]) -> Iterable[Any]:
+        shown = self._shown_lines(seqs)
+        if not self.wrap:
+            return shown
+        tw = self._text_width
+        get = self.buffer.get
+        return ((s, part) for s in shown for part in range(max(1, math.ceil(_width(get(s).text) / tw))))
+
+    def _rebuild_rows(self) -> None:
+        if not (self.wrap or self.filter):
+            self._rows = None
+        else:
+            self._text_width = self._wrap_width()
+            self._rows = _Rows()
+            self._rows.items.extend(self._rows_for(range(self.buffer.first_seq, self.buffer.next_seq)))
+        self._update_virtual_size()
+
+    def _update_virtual_size(self) -> None:
+        width = self.prefix_width + self._max_width if not self.wrap else 0
+        self.virtual_size = Size(width, self.row_count)
+
+    def _row(self, y: int) -> tuple[int, int] | None:
+        if not 0 <= y < self.row_count:
+            return None
+        if self._rows is None:
+            return self.buffer.first_seq + y, 0
+        key = self._rows.items[y]
+        return key if self.wrap else (key, 0)
+
+    def _index_of_seq(self, seq: int) -> int:
+        """Row index of the first row of line ``seq`` (or of the next shown line)."""
+        if self._rows is None:
+            return seq - self.buffer.first_seq
+        return bisect.bisect_left(self._rows.items, self._row_key(seq))
+
+    # --- modes ------------------------------------------------------------------------------------
+    def set_timestamps(self, on: bool) -> None:
+        self.show_timestamps = on
+        self._relayout()
+
+    def set_wrap(self, on: bool) -> None:
+        self.wrap = on
+        self._relayout()
+
+    def set_service_tags(self, on: bool) -> None:
+        self.show_service_tags = on
+        self._tag_width = 0 if not on else self._tag_width
+        if on:
+            names = {ln.service for ln in self.buffer if ln.service}
+            self._tag_width = min(max((len(n) for n in names), default=0), MAX_TAG)
+        self._relayout()
+
+    def set_search(self, term: str) -> None:
+        self.search = SearchQuery(term) if term else None
+        self.current_match = None
+        self._matches = _Rows()
+        if self.search:
+            match = self.search.matches
+            self._matches.items = [
+                s
+                for s in range(self.buffer.first_seq, self.buffer.next_seq)
+                if match(self.buffer.get(s).text)
+            ]
+        self._cache.clear()
+        self.refresh()
+        self.post_message(self.Changed())
+
+    def set_filter(self, term: str) -> None:
+        self.filter = SearchQuery(term) if term else None
+        self._relayout()
+
+    def _relayout(self) -> None:
+        anchor = self._top_seq()
+        self._cache.clear()
+        self._rebuild_rows()
+        if self.following:
+            self._scroll_to_end()
+        elif anchor is not None:
+            self._set_scroll_y(min(self._index_of_seq(anchor), self.max_scroll_y))
+        self.refresh()
+        self.post_message(self.Changed())
+
+    def _top_seq(self) -> int | None:
+        row = self._row(round(self.scroll_y))
+        return row[0] if row else None
+
+    @property
+    def match_count(self) -> int:
+        return len(self._matches)
+
+    def find_match(self, forward: bool) -> int | None:
+        """Move to the next/previous matching line (wrapping around); returns its seq."""
+        items = self._matches.items
+        if not items:
+            return None
+        if self.current_match is not None:
+            ref = self.current_match
+            i = bisect.bisect_right(items, ref) if forward else bisect.bisect_left(items, ref) - 1
+        else:
+            top = self._top_seq()
+            ref = top if top is not None else self.buffer.first_seq
+            i = bisect.bisect_left(items, ref) if forward else bisect.bisect_left(items, ref) - 1
+        seq = items[i % len(items)]
+        self.current_match = seq
+        self._cache.clear()
+        self.following = False
+        row = self._index_of_seq(seq)
+        height = self.scrollable_content_region.height
+        self._set_scroll_y(max(0, min(row - height // 2, self.max_scroll_y)))
+        self.refresh()
+        self.post_message(self.Changed())
+        return seq
+
+    def match_position(self) -> int | None:
+        """1-based index of the current match among all matches."""
+        if self.current_match is None:
+            return None
+        i = bisect.bisect_left(self._matches.items, self.current_match)
+        return i + 1 if i < len(self._matches) and self._matches.items[i] == self.current_match else None
+
+    # --- following --------------------------------------------------------------------------------
+    def follow(self) -> None:
+        self.following = True
+        self.new_lines = 0
+        self._scroll_to_end()
+        self.post_message(self.Changed())
+
+    def _scroll_to_end(self) -> None:
+        self._set_scroll_y(self.max_scroll_y)
+
+    def _set_scroll_y(self, y: float) -> None:
+        self._scrolling_ourselves = True
+        try:
+            self.scroll_to(y=y, animate=False, immediate=True)
+        finally:
+            self._scrolling_ourselves = False
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._scrolling_ourselves:
+            return
+        at_end = new_value >= self.max_scroll_y
+        if at_end and not self.following:
+            self.following = True
+            self.new_lines = 0
+            self.post_message(self.Changed())
+        elif not at_end and self.following and new_value < old_value:
+            self.following = False
+            self.post_message(self.Changed())
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.wrap and self._wrap_width() != self._text_width:
+            self._relayout()
+        elif self.following:
+            self._scroll_to_end()
+
+    # --- rendering --------------------------------------------------------------------------------
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    def _strips(self, seq: int) -> tuple[Strip, Strip]:
+        cached = self._cache.get(seq)
+        if cached is not None:
+            return cached
+        line = self.buffer.get(seq)
+        base = self.rich_style
+        prefix: list[Segment] = []
+        if self.show_timestamps:
+            ts = line.timestamp
+            shown = f"{ts[:10]} {ts[11:23]} " if ts and len(ts) >= 23 else " " * TIMESTAMP_WIDTH
+            prefix.append(Segment(shown.ljust(TIMESTAMP_WIDTH), base + TIMESTAMP_STYLE))
+        if self._tag_width and self.show_service_tags:
+            name = (line.service or "")[: self._tag_width]
+            style = service_style(line.service) if line.service else base
+            prefix.append(Segment(name.ljust(self._tag_width), base + style))
+            prefix.append(Segment(" │ ", base + TIMESTAMP_STYLE))
+        text = Text(line.text, style=base, no_wrap=True, end="")
+        for span in line.spans:
+            text.stylize(span.style, span.start, span.end)
+        if line.stream == 0:
+            text.stylize(MESSAGE_STYLE)
+        if self.search:
+            hl = CURRENT_MATCH_STYLE if seq == self.current_match else MATCH_STYLE
+            for start, end in self.search.spans(line.text):
+                text.stylize(hl, start, end)
+        body = Strip(text.render(self.app.console), _width(line.text))
+        strips = (Strip(prefix), body)
+        self._cache[seq] = strips
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        row = self._row(scroll_y + y)
+        if row is None:
+            return Strip.blank(width, self.rich_style)
+        seq, part = row
+        prefix, body = self._strips(seq)
+        if self.wrap:
+            tw = self._text_width
+            piece = body.crop(part * tw, (part + 1) * tw)
+            lead = prefix if part == 0 else Strip.blank(prefix.cell_length, self.rich_style)
+            if tw == width:  # too narrow for a prefix column
+                lead = Strip([])
+            strip = Strip.join([lead, piece]).extend_cell_length(width, self.rich_style)
+            return strip.crop(0, width)
+        strip = Strip.join([prefix, body])
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def visible_text(self) -> list[str]:
+        """Plain text of the rows in the viewport (what a person sees), for tests and tools."""
+        height = min(self.scrollable_content_region.height, self.row_count - round(self.scroll_y))
+        return [self.render_line(y).text.rstrip() for y in range(max(0, height))]
+
+
+class LogView(Vertical):
+    """Log lines + a search/filter input + a status line. See the module docstring."""
+
+    HELP = """\
+## Logs
+
+Lines are shown literally (markup and control characters are made visible; ANSI colours kept).
+Memory is bounded: the oldest lines are dropped beyond the limit (the status line counts them).
+
+| key | what it does |
+|---|---|
+| `/` | search: highlight every match and jump to the next one |
+| `n` / `N` | next / previous matching line |
+| `f` or `\\|` | filter: show only the lines that contain the text, or of services whose name does |
+| `escape` | clear the search and the filter |
+| `t` | show or hide timestamps |
+| `w` | wrap long lines or scroll sideways |
+| `end` / `G` | follow new lines again (scrolling up pauses; the status line counts "+N new lines") |
+| `home` / `g` | oldest line kept |
+
+Search and filter ignore case unless the text has a capital letter.
+"""
+
+    DEFAULT_CSS = """
+    LogView {
+        height: 1fr;
+        & > #log-input { display: none; dock: bottom; margin-bottom: 1; }
+        & > #log-input.-open { display: block; }
+        & > #log-status { dock: bottom; height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "open_input('search')", "Search", id="logs.search"),
+        Binding("n", "next_match", "Next", id="logs.next"),
+        Binding("N", "previous_match", "Prev", id="logs.previous"),
+        Binding("f,vertical_line", "open_input('filter')", "Filter", id="logs.filter"),
+        Binding("escape", "clear_search", "Clear search", id="logs.clear", show=False),
+        Binding("t", "toggle_timestamps", "Timestamps", id="logs.timestamps"),
+        Binding("w", "toggle_wrap", "Wrap", id="logs.wrap"),
+        Binding("end,G", "follow", "Follow", id="logs.follow"),
+        Binding("home,g", "oldest", "Oldest", id="logs.oldest", show=False),
+    ]
+
+    input_mode: var[str | None] = var(None)
+
+    def __init__(
+        self,
+        *,
+        max_lines: int = 10_000,
+        max_bytes: int = 8 * 1024 * 1024,
+        flush_interval: float = 0.05,
+        source_label: str = "",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self._max_lines = max_lines
+        self._max_bytes = max_bytes
+        self.flush_interval = flush_interval
+        self.source_label = source_label
+        self._pending: list[LogLine] = []
+        self.pending_dropped = 0
+        """Lines dropped before display because more than max_lines arrived between two flushes."""
+        self._flush_scheduled = False
+        self._last_flush = 0.0
+        self.lines_widget = LogLines(max_lines, max_bytes, id="log-lines")
+
+    def compose(self) -> ComposeResult:
+        yield self.lines_widget
+        yield Input(id="log-input")
+        yield Static(id="log-status", markup=False)
+
+    def on_mount(self) -> None:
+        self._update_status()
+
+    # --- public API -------------------------------------------------------------------------------
+    def append_lines(self, lines: Iterable[LogLine]) -> None:
+        """Queue lines for display (on the event loop; from a thread use ``app.call_from_thread``)."""
+        pending = self._pending
+        pending.extend(lines)
+        if len(pending) > self._max_lines:
+            # Only the newest max_lines can be shown anyway: drop the rest before doing any work on them.
+            cut = len(pending) - self._max_lines
+            del pending[:cut]
+            self.pending_dropped += cut
+        if pending and not self._flush_scheduled:
+            self._flush_scheduled = True
+            delay = self._last_flush + self.flush_interval - time.monotonic()
+            if delay > 0.001:
+                self.set_timer(delay, self._flush)
+            else:
+                self.call_later(self._flush)
+
+    def append_message(self, text: str, *, service: str | None = None) -> None:
+        """A line from the dashboard itself (shown in a distinct style)."""
+        self.append_lines([message_line(text, service=service)])
+
+    def clear(self) -> None:
+        """Forget every line (pending ones too)."""
+        self._pending.clear()
+        self.pending_dropped = 0
+        self.lines_widget.clear()
+
+    def set_source_label(self, label: str) -> None:
+        """What the status line says these logs are (e.g. "user-code · last 1000 lines")."""
+        self.source_label = label
+        self._update_status()
+
+    @property
+    def show_service_tags(self) -> bool:
+        return self.lines_widget.show_service_tags
+
+    @show_service_tags.setter
+    def show_service_tags(self, on: bool) -> None:
+        self.lines_widget.set_service_tags(on)
+
+    @property
+    def buffer(self) -> LogBuffer:
+        return self.lines_widget.buffer
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def flush_now(self) -> None:
+        """Display queued lines immediately (tests, and before reading the buffer)."""
+        self._flush()
+
+    # --- batching ---------------------------------------------------------------------------------
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        self._last_flush = time.monotonic()
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        self.lines_widget.add_lines(batch)
+
+    # --- actions ----------------------------------------------------------------------------------
+    def action_open_input(self, mode: str) -> None:
+        self.input_mode = mode
+        field = self.query_one("#log-input", Input)
+        lines = self.lines_widget
+        current = lines.search if mode == "search" else lines.filter
+        field.value = current.term if current else ""
+        field.placeholder = (
+            "search (enter: find, escape: cancel)"
+            if mode == "search"
+            else "filter: show only lines containing…"
+        )
+        field.add_class("-open")
+        field.focus()
+
+    @on(Input.Submitted, "#log-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        mode, self.input_mode = self.input_mode, None
+        self._close_input()
+        lines = self.lines_widget
+        if mode == "search":
+            lines.set_search(event.value)
+            if lines.search:
+                lines.find_match(forward=True)
+        elif mode == "filter":
+            lines.set_filter(event.value)
+        self._update_status()
+
+    def _close_input(self) -> None:
+        field = self.query_one("#log-input", Input)
+        field.remove_class("-open")
+        self.lines_widget.focus()
+
+    def action_clear_search(self) -> None:
+        if self.input_mode is not None:
+            self.input_mode = None
+            self._close_input()
+            return
+        lines = self.lines_widget
+        if lines.search:
+            lines.set_search("")
+        if lines.filter:
+            lines.set_filter("")
+
+    def action_next_match(self) -> None:
+        if self.lines_widget.find_match(forward=True) is None and self.lines_widget.search:
+            self.notify("no line matches", timeout=2)
+
+    def action_previous_match(self) -> None:
+        if self.lines_widget.find_match(forward=False) is None and self.lines_widget.search:
+            self.notify("no line matches", timeout=2)
+
+    def action_toggle_timestamps(self) -> None:
+        self.lines_widget.set_timestamps(not self.lines_widget.show_timestamps)
+
+    def action_toggle_wrap(self) -> None:
+        self.lines_widget.set_wrap(not self.lines_widget.wrap)
+
+    def action_follow(self) -> None:
+        self.lines_widget.follow()
+
+    def action_oldest(self) -> None:
+        lines = self.lines_widget
+        lines.following = False
+        lines._set_scroll_y(0)
+        self._update_status()
+
+    # --- status -----------------------------------------------------------------------------------
+    @on(LogLines.Changed)
+    def _lines_changed(self, event: LogLines.Changed) -> None:
+        event.stop()
+        self._update_status()
+
+    def status_text(self) -> Text:
+        lines = self.lines_widget
+        parts: list[tuple[str, str | Style]] = []
+        if self.source_label:
+            parts.append((self.source_label, "bold"))
+        if lines.following:
+            parts.append(("following", "green"))
+        else:
+            more = f" · +{lines.new_lines:,} new lines (end: follow)" if lines.new_lines else " (end: follow)"
+            parts.append(("paused" + more, "bold yellow"))
+        if lines.search:
+            pos = lines.match_position()
+            where = f" {pos}/{lines.match_count:,}" if pos else f" {lines.match_count:,} lines"
+            parts.append((f"/{lines.search.term}:{where}", "bold"))
+        if lines.filter:
+            parts.append(
+                (f"filter “{lines.filter.term}”: {lines.row_count:,} of {len(lines.buffer):,}", "bold")
+            )
+        parts.append((f"{len(lines.buffer):,} lines", ""))
+        dropped = lines.buffer.dropped_lines + self.pending_dropped
+        if dropped:
+            parts.append((f"{dropped:,} older dropped", "dim"))
+        flags = [name for name, on in (("timestamps", lines.show_timestamps), ("wrap", lines.wrap)) if on]
+        if flags:
+            parts.append((" ".join(flags), "dim"))
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        for i, (piece, style) in enumerate(parts):
+            if i:
+                text.append(" · ", "dim")
+            text.append(piece, style)  # appended as plain text: a search term like "[red]" stays literal
+        return text
+
+    def _update_status(self) -> None:
+        if self.is_mounted:
+            self.query_one("#log-status", Static).update(self.status_text())
