@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -68,7 +69,8 @@ class LogsPlaceholder(Static):
 
 
 class EdpApp(App[None]):
-    CSS_PATH = "app.tcss"
+    # Absolute, so that subclasses defined elsewhere (tests, benches) find it too.
+    CSS_PATH = Path(__file__).parent / "app.tcss"
     TITLE = "edp-tui"
 
     BINDINGS = [
