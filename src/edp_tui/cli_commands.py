@@ -450,8 +450,8 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
         lines += table(["", "LOCATION", "STATE", "DETAIL"], rows)
     daemon = report["daemon"]
     if daemon:
-        mark = "ok" if daemon["healthy"] else "!!"
-        lines.append(f"Daemon: {mark} {daemon['state']} ({safe(daemon['detail'])})")
+        mark = "" if daemon["healthy"] else "!! "
+        lines.append(f"Daemon: {mark}{daemon['state']} ({safe(daemon['detail'])})")
     if report["runs"]:
         lines.append("Recent runs")
         lines += runs_table(report["runs"])

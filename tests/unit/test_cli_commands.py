@@ -1,0 +1,273 @@
+"""The CLI twins without a stack: argument checks, read-only refusals, exit codes, and the Dagster paths
+served with responses captured from a real webserver (httpx.MockTransport), e.g. a location that fails
+to load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from edp_tui import cli_commands
+from edp_tui.cli import main
+from edp_tui.dagster.client import DagsterClient
+from edp_tui.dagster.models import LogChunk, LogKey
+
+FIXTURES = Path(__file__).parent / "fixtures" / "dagster"
+# Nothing listens on port 9 (discard) on a test machine: connection refused at once.
+DEAD_URL = "http://127.0.0.1:9"
+COMMANDS = ("status", "reload", "launch", "runs", "logs", "up", "down")
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    runner = CliRunner()
+    return runner.invoke(main, list(args), env={"EDP_TUI_CONFIG": "", **(env or {})}, catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's own ~/.config/edp-tui/config.yaml or EDP_TUI_* variables must not change the outcome.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for var in ("EDP_TUI_READ_ONLY", "EDP_TUI_WEBSERVER_URL", "EDP_TUI_CONFIG", "EDP_TUI_COMPOSE_FILE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def captured(name: str) -> tuple[int, Any]:
+    raw = json.loads((FIXTURES / f"{name}.json").read_text())
+    return raw["status"], raw["body"]
+
+
+def serve(monkeypatch: pytest.MonkeyPatch, responses: dict[str, str], seen: list[str]) -> None:
+    """Make the commands talk to captured responses (operation name -> fixture name)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        operation = json.loads(request.content)["operationName"]
+        seen.append(operation)
+        status, body = captured(responses[operation])
+        return httpx.Response(status, json=body)
+
+    def client(context: Any) -> DagsterClient:
+        return DagsterClient(
+            "http://dagster.test/graphql",
+            transport=httpx.MockTransport(handler),
+            read_only=context.config.read_only,
+        )
+
+    monkeypatch.setattr(cli_commands, "dagster_client", client)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert f"Usage: main {command}" in result.output
+    # The first docstring line is the summary the group's --help lists.
+    summary = getattr(cli_commands, command).help.splitlines()[0]
+    assert summary in " ".join(result.output.split())
+    assert " ".join(summary.split()[:3]) in invoke("--help").output
+    assert "--help" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("launch", "ingestion_job"),
+        ("reload",),
+        ("reload", "etl_pipeline"),
+        ("up",),
+        ("down", "--volumes"),
+    ],
+)
+def test_read_only_refuses_every_mutation_before_contacting_anything(args: tuple[str, ...]) -> None:
+    # A dead URL: if the command tried to talk to Dagster it would say "unreachable" instead.
+    result = invoke("--read-only", "--webserver-url", DEAD_URL, *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("edp-tui: read-only mode:")
+    assert "refused" in result.stderr and "unreachable" not in result.stderr
+
+
+def test_read_only_from_the_environment_refuses_too() -> None:
+    result = invoke("--webserver-url", DEAD_URL, "launch", "x", env={"EDP_TUI_READ_ONLY": "yes"})
+    assert result.exit_code == 2 and "read-only mode: launch of x refused" in result.stderr
+
+
+def test_launch_rejects_invalid_yaml_before_connecting(tmp_path: Path) -> None:
+    bad = tmp_path / "run.yaml"
+    bad.write_text("ops:\n  raw_retail_data: [unclosed\n")
+    result = invoke("--webserver-url", DEAD_URL, "launch", "ingestion_job", "--config", str(bad))
+    assert result.exit_code == 2
+    assert f"run config {bad} is not valid YAML" in result.stderr
+    assert "line 2" in result.stderr  # PyYAML's position of the problem
+
+
+def test_launch_rejects_a_config_that_is_not_a_mapping(tmp_path: Path) -> None:
+    listing = tmp_path / "run.yaml"
+    listing.write_text("- a\n- b\n")
+    result = invoke("--webserver-url", DEAD_URL, "launch", "j", "--config", str(listing))
+    assert result.exit_code == 2 and "must be a mapping" in result.stderr and "got list" in result.stderr
+
+
+def test_launch_rejects_a_missing_config_file(tmp_path: Path) -> None:
+    result = invoke("--webserver-url", DEAD_URL, "launch", "j", "--config", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2 and "cannot read run config" in result.stderr
+
+
+def test_launch_rejects_a_tag_without_equals() -> None:
+    result = invoke("--webserver-url", DEAD_URL, "launch", "j", "--tag", "team")
+    assert result.exit_code == 2 and "'team' is not key=value" in result.stderr
+
+
+def test_parse_tag_keeps_equals_in_values() -> None:
+    assert cli_commands.parse_tag(None, None, ["a=b=c", " k =v"]) == {"a": "b=c", "k": "v"}
+
+
+def test_logs_rejects_both_stream_flags() -> None:
+    result = invoke("--webserver-url", DEAD_URL, "logs", "abc", "--stdout", "--stderr")
+    assert result.exit_code == 2 and "exclude each other" in result.stderr
+
+
+def test_runs_rejects_an_unknown_status() -> None:
+    result = invoke("--webserver-url", DEAD_URL, "runs", "--status", "DONE")
+    assert result.exit_code == 2 and "'DONE' is not one of" in result.stderr
+
+
+def test_reload_prints_the_real_load_error_and_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    serve(
+        monkeypatch,
+        {"Workspace": "workspace_load_error", "ReloadLocation": "reload_syntax_error"},
+        seen,
+    )
+    result = invoke("reload", "probe_location")
+    assert result.exit_code == 1, result.output
+    assert "probe_location: FAILED to load (error)" in result.stdout
+    # The user's SyntaxError with its file and line, not only Dagster's wrapper message.
+    assert 'File "/tmp/dcap/app/definitions.py", line 78' in result.stdout
+    assert "SyntaxError: invalid syntax" in result.stdout
+    assert "reloading probe_location" in result.stderr
+    assert seen == ["Workspace", "ReloadLocation", "Workspace"]
+
+
+def test_reload_of_an_unknown_location_lists_the_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    serve(monkeypatch, {"Workspace": "workspace_loaded"}, seen)
+    result = invoke("reload", "nope")
+    assert result.exit_code == 2
+    assert "unknown code location 'nope'; known: " in result.stderr
+    assert seen == ["Workspace"]  # nothing reloaded
+
+
+def test_status_json_of_a_broken_location(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    serve(
+        monkeypatch,
+        {"Workspace": "workspace_load_error", "DaemonHealth": "daemon_health", "RunsLean": "runs_lean"},
+        seen,
+    )
+    result = invoke("status", "--json", "--no-docker")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["schema"] == "edp-tui.status/1" and report["healthy"] is False
+    assert report["docker"] == {"checked": False}
+    (loc,) = report["locations"]
+    assert loc["state"] == "error" and "SyntaxError: invalid syntax" in loc["error"]
+    assert any(p.startswith("location probe_location: error") for p in report["problems"])
+    assert report["runs"] and {"run_id", "job", "status", "started", "duration_s"} <= set(report["runs"][0])
+
+
+def loaded_sections(**docker: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    service = {"service": "postgres", "state": "running", "health": "healthy", "healthy": True}
+    docker_section = {"checked": True, "reachable": True, "services": [service], **docker}
+    dagster = {
+        "reachable": True,
+        "locations": [{"name": "etl", "state": "loaded", "healthy": True, "error": None}],
+        "daemon": {"state": "ok", "healthy": True, "detail": "3 daemons heartbeating"},
+    }
+    return docker_section, dagster
+
+
+def test_evaluate_healthy_unhealthy_unreachable() -> None:
+    docker, dagster = loaded_sections()
+    assert cli_commands.evaluate(docker, dagster) == (0, [])
+
+    docker["services"][0].update(health="starting", healthy=False)
+    code, problems = cli_commands.evaluate(docker, dagster)
+    assert code == 1 and problems == ["service postgres: running, starting"]
+
+    docker, dagster = loaded_sections()
+    dagster["daemon"] = {"state": "stale", "healthy": False, "detail": "SCHEDULER stale"}
+    assert cli_commands.evaluate(docker, dagster) == (1, ["daemon: stale (SCHEDULER stale)"])
+
+    docker, dagster = loaded_sections(reachable=False, error="no socket", services=[])
+    assert cli_commands.evaluate(docker, dagster) == (2, ["docker: no socket"])
+
+    docker, dagster = loaded_sections()
+    dagster = {"reachable": False, "error": "refused"}
+    assert cli_commands.evaluate(docker, dagster) == (2, ["webserver: refused"])
+
+
+def test_rendered_status_shows_outside_text_inertly() -> None:
+    docker, dagster = loaded_sections()
+    hostile = "boom\x1b]0;pwned\x07\x1b[2J"
+    report = {
+        "docker": {**docker, "project": "p", "endpoint": "unix:///s", "engine_version": "1"},
+        "webserver": {"url": "http://x", "reachable": True, "error": None},
+        "locations": [{"name": "etl", "state": "error", "healthy": False, "error": hostile, "jobs": []}],
+        "daemon": dagster["daemon"],
+        "runs": [],
+        "healthy": False,
+        "problems": [f"location etl: error: {hostile}"],
+    }
+    report["docker"]["services"][0].update(
+        exit_code=None, uptime_s=65.0, restart_count=0, last_probe_output=None, error=None
+    )
+    text = "\n".join(cli_commands.render_status(report))
+    assert "\x1b" not in text and "\x07" not in text
+    assert "boom␛]0;pwned␇␛[2J" in text
+    assert "postgres" in text and "1m" in text
+
+
+class FakeLogs:
+    """captured_logs answering from a list of chunks, then "nothing new" forever."""
+
+    def __init__(self, chunks: list[LogChunk]) -> None:
+        self.chunks = chunks
+        self.cursors: list[str | None] = []
+
+    async def captured_logs(self, key: LogKey, cursor: str | None = None) -> LogChunk:
+        self.cursors.append(cursor)
+        if self.chunks:
+            return self.chunks.pop(0)
+        return LogChunk("", "", cursor or "0:0")
+
+
+async def test_log_printer_sanitizes_and_rejoins_partial_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeLogs(
+        [
+            LogChunk("plain\nhalf a ", "", "14:0"),
+            LogChunk("line\n\x1b[31mred\x1b[0m \x1b[2J\x1b]8;;http://x\x07", "warn\n", "60:5"),
+        ]
+    )
+    printer = cli_commands.LogPrinter(LogKey("run", "key", ("step",)), ["stdout", "stderr"], tag_stderr=True)
+    assert await printer.poll(fake) is True  # type: ignore[arg-type]
+    printer.flush()
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["plain", "half a line", "stderr| warn", "red ␛[2J␛]8;;http://x␇"]
+    assert fake.cursors == [None, "14:0", "60:5"]  # resumed from the byte cursor each time
+    assert await printer.poll(fake) is False  # type: ignore[arg-type]
+
+
+async def test_log_printer_prints_one_stream_unprefixed(capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeLogs([LogChunk("out\n", "err\n", "4:4")])
+    printer = cli_commands.LogPrinter(LogKey("run", "key"), ["stderr"], tag_stderr=False)
+    await printer.poll(fake)  # type: ignore[arg-type]
+    assert capsys.readouterr().out == "err\n"
+
+
+def test_table_aligns_columns() -> None:
+    lines = cli_commands.table(["A", "LONGER"], [["xyz", "1"], ["q", "22"]])
+    assert lines == ["  A    LONGER", "  xyz  1", "  q    22"]
