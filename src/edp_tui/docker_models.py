@@ -163,6 +163,9 @@ def state_from_inspect(
         health = Health(health_status)
     except ValueError:
         health = Health.NONE
+    if run_state not in (RunState.RUNNING, RunState.RESTARTING, RunState.PAUSED):
+        # The engine leaves the last verdict (often "unhealthy") on a stopped container; no probe runs there.
+        health = Health.NONE
     probes = tuple(
         HealthProbe(
             start=parse_time(p.get("Start")),

@@ -167,3 +167,12 @@ def test_engine_status_summary() -> None:
     assert EngineStatus("unix:///x", True, version="20.10").summary == "engine 20.10"
     down = EngineStatus("unix:///x", False, "connection refused", retry_in=4, attempt=3)
     assert down.summary == "unreachable: connection refused; retrying in 4 s"
+
+
+def test_stopped_container_has_no_health_verdict_but_keeps_its_probe_log() -> None:
+    payload = load("inspect_unhealthy.json")
+    payload["State"] = dict(payload["State"], Status="exited", Running=False, ExitCode=137)
+    state = state_from_inspect(payload)
+    assert state.state_label == "exited(137)"
+    assert state.health is Health.NONE  # the engine still says "unhealthy": no probe runs on a dead container
+    assert state.probes and state.last_probe is not None and not state.last_probe.passed
