@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +74,14 @@ def main(ctx: click.Context, config_path: Path | None, **flags: Any) -> None:
 
 def run_dashboard(context: Context) -> int:
     """Resolve the project, build the Docker source and run the app until the user quits."""
-    from edp_tui.docker_source import DockerSource
-    from edp_tui.ui.app import EdpApp
+    # `docker compose config` is a subprocess: let it run while Python imports Textual (start-up time).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose-config") as pool:
+        resolution = pool.submit(context.compose_project)
+        from edp_tui.docker_source import DockerSource
+        from edp_tui.ui.app import EdpApp
 
     try:
-        compose = context.compose_project()
+        compose = resolution.result()
     except ComposeError as exc:
         fail(str(exc))
         return 2
