@@ -455,7 +455,11 @@ class LogBuffer:
 
     def extend(self, lines: Iterable[LogLine]) -> int:
         """Add ``lines`` in order; returns how many lines were evicted."""
-        return sum(self.append(line) for line in lines)
+        evicted = 0
+        append = self.append
+        for line in lines:
+            evicted += append(line)
+        return evicted
 
     def get(self, seq: int) -> LogLine:
         """The line with sequence number ``seq`` (IndexError when evicted or not yet written)."""

@@ -254,7 +254,7 @@ def test_snapshot_interleaved_with_search_and_timestamps(snap_compare: Callable[
 
 def test_snapshot_filter_and_paused(snap_compare: Callable[..., bool]) -> None:
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await pilot.press("f", *"user", "enter", "up", "up")
+        await pilot.press("f", *"ok", "enter", "up", "up")
         await pilot.pause()
         app = pilot.app
         app.view.append_lines(sample(5, service="user-code", start=500))

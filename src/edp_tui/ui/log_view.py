@@ -21,6 +21,7 @@ import math
 import time
 import zlib
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -32,12 +33,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.containers import Vertical
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Input, Static
+from textual.widget import Widget
+from textual.widgets import Input
 
 from edp_tui.logtext import LogBuffer, LogLine, SearchQuery, message_line
 
@@ -62,6 +64,7 @@ MAX_TAG = 20
 TIMESTAMP_WIDTH = 24  # "2024-05-01 10:00:00.123 "
 
 
+@lru_cache(maxsize=256)
 def service_style(service: str) -> Style:
     return Style(color=SERVICE_COLOURS[zlib.crc32(service.encode()) % len(SERVICE_COLOURS)], bold=True)
 
@@ -121,8 +124,10 @@ class LogLines(ScrollView, can_focus=True):
         self._max_width = 0
         self._tag_width = 0
         self._text_width = 0  # width the rows were wrapped at
-        self._cache: LRUCache[int, tuple[Strip, Strip]] = LRUCache(1024)
+        self._cache: LRUCache[int, tuple[Strip, Strip, Strip]] = LRUCache(1024)
         self._scrolling_ourselves = False
+        self._base_style: Style | None = None
+        self._frame_width = 0
 
     # --- data -------------------------------------------------------------------------------------
     def add_lines(self, lines: list[LogLine]) -> None:
@@ -381,13 +386,22 @@ class LogLines(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._base_style = None
 
-    def _strips(self, seq: int) -> tuple[Strip, Strip]:
+    @property
+    def base_style(self) -> Style:
+        # Widget.rich_style walks the DOM on every call: compute it once per style change.
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
+
+    def _strips(self, seq: int) -> tuple[Strip, Strip, Strip]:
+        """(prefix, text, prefix + text) of line ``seq``, cached: Strips are costly to build."""
         cached = self._cache.get(seq)
         if cached is not None:
             return cached
         line = self.buffer.get(seq)
-        base = self.rich_style
+        base = self.base_style
         prefix: list[Segment] = []
         if self.show_timestamps:
             ts = line.timestamp
@@ -398,6 +412,15 @@ class LogLines(ScrollView, can_focus=True):
             style = service_style(line.service) if line.service else base
             prefix.append(Segment(name.ljust(self._tag_width), base + style))
             prefix.append(Segment(" │ ", base + TIMESTAMP_STYLE))
+        if not line.spans and line.stream != 0 and not self.search:
+            # Most lines: one plain segment, no Text/console round trip (this runs for every new line shown).
+            width = _width(line.text)
+            body_segments = [Segment(line.text, base)]
+            prefix_strip = Strip(prefix)
+            joined = Strip([*prefix, *body_segments], prefix_strip.cell_length + width)
+            strips = (prefix_strip, Strip(body_segments, width), joined)
+            self._cache[seq] = strips
+            return strips
         text = Text(line.text, style=base, no_wrap=True, end="")
         for span in line.spans:
             text.stylize(span.style, span.start, span.end)
@@ -407,34 +430,59 @@ class LogLines(ScrollView, can_focus=True):
             hl = CURRENT_MATCH_STYLE if seq == self.current_match else MATCH_STYLE
             for start, end in self.search.spans(line.text):
                 text.stylize(hl, start, end)
-        body = Strip(text.render(self.app.console), _width(line.text))
-        strips = (Strip(prefix), body)
+        body_segments = list(text.render(self.app.console))
+        prefix_strip = Strip(prefix)
+        width = _width(line.text)
+        joined = Strip([*prefix, *body_segments], prefix_strip.cell_length + width)
+        strips = (prefix_strip, Strip(body_segments, width), joined)
         self._cache[seq] = strips
         return strips
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame_width = self.scrollable_content_region.width  # once per paint, not once per row
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        width = self._frame_width or self.scrollable_content_region.width
         row = self._row(scroll_y + y)
         if row is None:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         seq, part = row
-        prefix, body = self._strips(seq)
+        prefix, body, joined = self._strips(seq)
         if self.wrap:
             tw = self._text_width
             piece = body.crop(part * tw, (part + 1) * tw)
-            lead = prefix if part == 0 else Strip.blank(prefix.cell_length, self.rich_style)
+            lead = prefix if part == 0 else Strip.blank(prefix.cell_length, self.base_style)
             if tw == width:  # too narrow for a prefix column
                 lead = Strip([])
-            strip = Strip.join([lead, piece]).extend_cell_length(width, self.rich_style)
+            strip = Strip.join([lead, piece]).extend_cell_length(width, self.base_style)
             return strip.crop(0, width)
-        strip = Strip.join([prefix, body])
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return joined.crop_extend(scroll_x, scroll_x + width, self.base_style)
 
     def visible_text(self) -> list[str]:
         """Plain text of the rows in the viewport (what a person sees), for tests and tools."""
         height = min(self.scrollable_content_region.height, self.row_count - round(self.scroll_y))
         return [self.render_line(y).text.rstrip() for y in range(max(0, height))]
+
+
+class StatusLine(Widget):
+    """One line of status. Unlike Static.update, a new text only repaints this line: no layout pass, which
+    matters when it changes on every flush of a log flood."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; width: 1fr; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = Text()
+
+    def set_text(self, text: Text) -> None:
+        if text.plain != self._text.plain or text.spans != self._text.spans:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text
 
 
 class LogView(Vertical):
@@ -508,7 +556,7 @@ Search and filter ignore case unless the text has a capital letter.
     def compose(self) -> ComposeResult:
         yield self.lines_widget
         yield Input(id="log-input")
-        yield Static(id="log-status", markup=False)
+        yield StatusLine(id="log-status")
 
     def on_mount(self) -> None:
         self._update_status()
@@ -683,4 +731,4 @@ Search and filter ignore case unless the text has a capital letter.
 
     def _update_status(self) -> None:
         if self.is_mounted:
-            self.query_one("#log-status", Static).update(self.status_text())
+            self.query_one("#log-status", StatusLine).set_text(self.status_text())

@@ -1,0 +1,232 @@
+"""Container log flood: edp-tui side by side with `docker logs -f` on the same container, in one run.
+
+    .venv/bin/python bench/logs_flood.py [--lines 1000000] [--image IMAGE]
+
+A container writes N lines (as fast as it can) and then idles. Once the engine has stored them all, each
+reader follows the container from its first line until it has seen the last one:
+
+  1. `docker logs -f -t`                     the peer (Go CLI), output counted from a pipe
+  2. docker-py `logs(stream=True, follow=True)` the SDK's own frame-by-frame reader, for reference
+  3. edp-tui LogFollower                     the reader the dashboard uses, into a bounded LogBuffer
+  4. edp-tui LogsPanel in a headless Textual app (the whole path to the screen), while a key is pressed every
+     200 ms: key response = key event posted -> its action ran -> the screen refreshed
+
+Printed: lines/s of each and the ratio to `docker logs -f` (goal >= 0.8x), RSS growth of this process after
+the N lines went through the dashboard (goal <= 50 MB, `docker logs` peak RSS beside it), key response during
+the flood (median / p95 / max, goal <= 100 ms). Not a test: figures vary with the host; prefer a quiet one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import docker
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edp_tui.container_logs import DockerLogSource, backlog_by_key  # noqa: E402
+from edp_tui.logtext import LogBuffer, LogLine  # noqa: E402
+
+
+def rss_kib(pid: str = "self") -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def hwm_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def start_flood(client: docker.DockerClient, image: str, project: str, n: int):  # type: ignore[no-untyped-def]
+    line = "flood line %.0f INFO request handled path=/api/v1/items status=200"
+    script = f"seq -f '{line}' 1 {n}; exec sleep infinity"
+    return client.containers.run(
+        image,
+        ["sh", "-c", script],
+        name=f"{project}-flood-1",
+        labels={"com.docker.compose.project": project, "com.docker.compose.service": "flood"},
+        detach=True,
+        init=True,
+    )
+
+
+def wait_written(container, n: int, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
+    last = f"flood line {n} ".encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if last in container.logs(tail=1):
+            return
+        time.sleep(0.5)
+    raise SystemExit("the container did not finish writing in time")
+
+
+def bench_docker_cli(name: str, n: int) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        ["docker", "logs", "-f", "-t", name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdout is not None
+    seen = 0
+    peak = 0
+    while seen < n:
+        chunk = proc.stdout.read1(1 << 16)
+        if not chunk:
+            break
+        seen += chunk.count(b"\n")
+        if seen % 50 == 0:
+            peak = max(peak, hwm_kib(proc.pid))
+    elapsed = time.perf_counter() - t0
+    peak = max(peak, hwm_kib(proc.pid))
+    proc.kill()
+    proc.wait()
+    return n / elapsed, peak
+
+
+def bench_docker_py(container, n: int) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    seen = 0
+    stream = container.logs(stream=True, follow=True, timestamps=True)
+    for chunk in stream:
+        seen += chunk.count(b"\n")
+        if seen >= n:
+            break
+    elapsed = time.perf_counter() - t0
+    stream.close()
+    return n / elapsed
+
+
+def bench_follower(project: str, n: int) -> float:
+    buf = LogBuffer(max_lines=20_000, max_bytes=16 << 20)
+    done = threading.Event()
+    count = 0
+
+    def on_lines(lines: list[LogLine]) -> None:
+        nonlocal count
+        buf.extend(lines)
+        count += len(lines)
+        if count >= n:
+            done.set()
+
+    follower = DockerLogSource(project).follow("flood", backlog_by_key("all"), on_lines, lambda e: None)
+    t0 = time.perf_counter()
+    thread = threading.Thread(target=follower.run, daemon=True)
+    thread.start()
+    done.wait(600)
+    elapsed = time.perf_counter() - t0
+    follower.stop()
+    thread.join(5)
+    return n / elapsed
+
+
+async def bench_dashboard(project: str, n: int) -> tuple[float, float, float, list[float]]:
+    from textual.app import App, ComposeResult
+
+    from edp_tui.ui.logs_panel import LogsPanel
+
+    panel = LogsPanel(project=project, service="flood")
+    panel.backlog = backlog_by_key("all")
+
+    class BenchApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield panel
+
+    app = BenchApp()
+    latencies: list[float] = []
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause(0.3)
+        rss0 = rss_kib()
+        lines = panel.view.lines_widget
+        lines.focus()
+        original = lines.set_timestamps
+        ran_at: list[float] = []
+
+        def timed(on: bool) -> None:
+            original(on)
+            ran_at.append(time.perf_counter())
+
+        lines.set_timestamps = timed  # type: ignore[method-assign]
+        t0 = time.perf_counter()
+        while lines.lines_received < n and time.perf_counter() - t0 < 600:
+            pressed = time.perf_counter()
+            await pilot.press("t")  # returns once the key was processed and the app is idle
+            await pilot.pause()
+            if ran_at:
+                latencies.append(max(ran_at[-1], time.perf_counter()) - pressed)
+                ran_at.clear()
+            await asyncio.sleep(0.2)
+        elapsed = time.perf_counter() - t0
+        rss1 = rss_kib()
+    return lines.lines_received / elapsed, rss0 / 1024, rss1 / 1024, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--image", default=None, help="image with sh and seq (default: the local base image)")
+    args = parser.parse_args()
+    n = args.lines
+    image = args.image
+    if image is None:
+        from tests.support.docker_engine import base_image
+
+        image = base_image()
+    client = docker.from_env()
+    project = f"edpbench{uuid.uuid4().hex[:6]}"
+    container = start_flood(client, image, project, n)
+    try:
+        t = time.perf_counter()
+        wait_written(container, n)
+        print(f"container wrote {n:,} lines in {time.perf_counter() - t:.1f} s (engine json-file driver)\n")
+        cli_rate, cli_rss = bench_docker_cli(container.name, n)
+        py_rate = bench_docker_py(container, n)
+        ours_rate = bench_follower(project, n)
+        dash_rate, rss0, rss1, lat = asyncio.run(bench_dashboard(project, n))
+    finally:
+        container.remove(force=True)
+    print(f"{'reader':<44}{'lines/s':>12}{'vs docker logs -f':>20}")
+    for label, rate in (
+        ("docker logs -f -t (peer)", cli_rate),
+        ("docker-py logs(stream=True) (reference)", py_rate),
+        ("edp-tui LogFollower -> LogBuffer", ours_rate),
+        ("edp-tui LogsPanel, headless app (to screen)", dash_rate),
+    ):
+        print(f"{label:<44}{rate:>12,.0f}{rate / cli_rate:>19.2f}x")
+    print(f"\ningest goal >= 0.80x: dashboard {'MET' if dash_rate / cli_rate >= 0.8 else 'MISSED'}")
+    growth = rss1 - rss0
+    print(
+        f"RSS of the dashboard process: {rss0:.1f} MiB before, {rss1:.1f} MiB after {n:,} lines "
+        f"(growth {growth:.1f} MiB; goal <= 50 MB: {'MET' if growth * 1.048576 <= 50 else 'MISSED'}); "
+        f"`docker logs -f` peak RSS {cli_rss / 1024:.1f} MiB"
+    )
+    if lat:
+        ms = sorted(x * 1000 for x in lat)
+        p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+        verdict = "MET" if p95 <= 100 else "MISSED"
+        print(
+            f"key response during the flood ({len(ms)} presses): median {statistics.median(ms):.0f} ms, "
+            f"p95 {p95:.0f} ms, max {ms[-1]:.0f} ms (goal <= 100 ms at p95: {verdict})"
+        )
+
+
+if __name__ == "__main__":
+    main()
