@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+import httpx
 import yaml
 
 from edp_tui.cli import Context, main
@@ -72,6 +73,8 @@ RUN_STATUSES = (
 LOG_LINE_MAX_CHARS = 65_536
 POLL_S = 1.0
 LOG_POLL_S = 0.5
+# How long `reload` waits for the mutation's answer before reading the outcome from the workspace instead.
+RELOAD_ANSWER_S = 30.0
 
 
 # --- shared plumbing ------------------------------------------------------------------------------------
@@ -123,23 +126,28 @@ def webserver_url(context: Context) -> str:
         return DEFAULT_WEBSERVER_URL
 
 
-def dagster_client(context: Context) -> DagsterClient:
+def dagster_client(context: Context, timeout: float = 10.0) -> DagsterClient:
     return DagsterClient(
         webserver_url(context).rstrip("/") + "/graphql",
+        timeout=timeout,
         read_only=context.config.read_only,
         stale_after_s=getattr(context.config, "daemon_stale_after_s", 90.0),
     )
 
 
-def run_dagster(context: Context, work: Callable[[DagsterClient], Awaitable[T]]) -> T:
+def run_dagster(
+    context: Context, work: Callable[[DagsterClient], Awaitable[T]], *, timeout: float = 10.0
+) -> T:
     """Run ``work`` with a client on a fresh event loop, turning Dagster errors into clear exits."""
 
     async def runner() -> T:
-        async with dagster_client(context) as client:
+        async with dagster_client(context, timeout=timeout) as client:
             return await work(client)
 
     try:
         return asyncio.run(runner())
+    except KeyboardInterrupt:
+        die("interrupted (a run already launched goes on)", 130)
     except DagsterUnreachable as exc:
         die(f"{safe(exc)} (is the stack up? `edp-tui status`; set the URL with --webserver-url)")
     except ReadOnlyRefused as exc:
@@ -505,12 +513,18 @@ def status(ctx: click.Context, as_json: bool, no_docker: bool, runs_limit: int) 
 
 
 # --- reload ---------------------------------------------------------------------------------------------
-async def wait_loaded(client: DagsterClient, name: str, timeout: float) -> LocationInfo | None:
-    """Poll the workspace until ``name`` is no longer loading (None when it vanished)."""
+async def wait_loaded(
+    client: DagsterClient, name: str, timeout: float, changed_since: float | None = None
+) -> LocationInfo | None:
+    """Poll the workspace until ``name`` is no longer loading (None when it vanished).
+
+    ``changed_since``: also wait until the entry's update time moved past it (a reload whose answer we did
+    not get may not have flipped the entry to "loading" yet)."""
     deadline = time.monotonic() + timeout
     while True:
         found = {loc.name: loc for loc in await client.locations()}.get(name)
-        if found is None or found.state != "loading" or time.monotonic() > deadline:
+        fresh = changed_since is None or (found is not None and (found.updated or 0) > changed_since)
+        if found is None or (found.state != "loading" and fresh) or time.monotonic() > deadline:
             return found
         await asyncio.sleep(POLL_S)
 
@@ -536,7 +550,8 @@ def reload(ctx: click.Context, location: str | None, timeout: float) -> None:
     refuse_if_read_only(context, "reload")
 
     async def work(client: DagsterClient) -> int:
-        known = [loc.name for loc in await client.locations()]
+        current = {loc.name: loc for loc in await client.locations()}
+        known = list(current)
         if location is not None and location not in known:
             die(f"unknown code location {safe(location)!r}; known: {', '.join(map(safe, known)) or '(none)'}")
         if not known:
@@ -545,9 +560,18 @@ def reload(ctx: click.Context, location: str | None, timeout: float) -> None:
         for name in [location] if location else known:
             note(f"reloading {safe(name)} …")
             started = time.monotonic()
-            await client.reload_location(name)
+            changed_since = None
+            try:
+                await client.reload_location(name)
+            except DagsterUnreachable as exc:
+                # The webserver answers the mutation only once the code is loaded again (dbt parse...): a
+                # read timeout means "still busy", and the outcome is read from the workspace instead.
+                if not isinstance(exc.__cause__, httpx.TimeoutException):
+                    raise
+                note(f"  still loading after {RELOAD_ANSWER_S:.0f}s; waiting for the outcome …")
+                changed_since = current[name].updated or 0.0
             # The mutation's answer can be stale when code changes meanwhile: read the workspace again.
-            loc = await wait_loaded(client, name, timeout)
+            loc = await wait_loaded(client, name, timeout, changed_since)
             took = time.monotonic() - started
             if loc is None:
                 failed += 1
@@ -565,7 +589,7 @@ def reload(ctx: click.Context, location: str | None, timeout: float) -> None:
                     click.echo(f"  {safe(line)}")
         return EXIT_UNHEALTHY if failed else EXIT_OK
 
-    sys.exit(run_dagster(context, work))
+    sys.exit(run_dagster(context, work, timeout=RELOAD_ANSWER_S))
 
 
 # --- launch ---------------------------------------------------------------------------------------------
@@ -942,9 +966,10 @@ def apply_docker_host(context: Context) -> None:
     show_default=True,
     help="Seconds Compose waits for every service to be healthy.",
 )
+@click.option("--no-build", is_flag=True, help="Do not build the stack's image (use the one already built).")
 @click.pass_context
 @with_failures
-def up(ctx: click.Context, wait_timeout: int) -> None:
+def up(ctx: click.Context, wait_timeout: int, no_build: bool) -> None:
     """Bring the stack up and wait until every service is healthy, showing progress.
 
     For this repository's own stack it runs stack/scripts/bring-up.sh (engine check, images built air-gapped
@@ -959,13 +984,16 @@ def up(ctx: click.Context, wait_timeout: int) -> None:
         die(f"compose file {context.config.compose_file} does not exist")
     script = stack_script("bring-up.sh")
     if uses_own_stack(context) and script is not None and not context.config.project:
-        rc = run_streaming(["bash", str(script)], "bring-up", repo_root())
+        args = ["bash", str(script), "--timeout", str(wait_timeout), *(["--no-build"] if no_build else [])]
+        rc = run_streaming(args, "bring-up", repo_root())
     else:
         try:
             args = compose_args(context)
         except ComposeError as exc:
             die(str(exc))
         args += ["up", "--detach", "--wait", "--wait-timeout", str(wait_timeout)]
+        if no_build:
+            args.append("--no-build")
         rc = run_streaming(args, "compose up", context.config.compose_file.parent)
     if rc == 0:
         note("stack is up; check it with `edp-tui status` or open the dashboard with `edp-tui`")

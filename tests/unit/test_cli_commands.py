@@ -50,7 +50,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, responses: dict[str, str], seen: list
         status, body = captured(responses[operation])
         return httpx.Response(status, json=body)
 
-    def client(context: Any) -> DagsterClient:
+    def client(context: Any, timeout: float = 10.0) -> DagsterClient:
         return DagsterClient(
             "http://dagster.test/graphql",
             transport=httpx.MockTransport(handler),
@@ -271,3 +271,38 @@ async def test_log_printer_prints_one_stream_unprefixed(capsys: pytest.CaptureFi
 def test_table_aligns_columns() -> None:
     lines = cli_commands.table(["A", "LONGER"], [["xyz", "1"], ["q", "22"]])
     assert lines == ["  A    LONGER", "  xyz  1", "  q    22"]
+
+
+def test_reload_without_an_answer_reads_the_outcome_from_the_workspace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The webserver answers the reload mutation only when loading is over; a read timeout must not be
+    # reported as "unreachable": the command waits until the entry's update time moves on.
+    status, before = captured("workspace_loaded")
+    entry = before["data"]["workspaceOrError"]["locationEntries"][0]
+    loading = json.loads(json.dumps(before))
+    loading["data"]["workspaceOrError"]["locationEntries"][0].update(
+        loadStatus="LOADING", updatedTimestamp=entry["updatedTimestamp"] + 1
+    )
+    reloaded = json.loads(json.dumps(before))
+    reloaded["data"]["workspaceOrError"]["locationEntries"][0]["updatedTimestamp"] += 5
+    answers = iter([before, before, loading, reloaded])  # the first read after the timeout is still old
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        operation = json.loads(request.content)["operationName"]
+        seen.append(operation)
+        if operation == "ReloadLocation":
+            raise httpx.ReadTimeout("timed out", request=request)
+        return httpx.Response(status, json=next(answers))
+
+    def client(context: Any, timeout: float = 10.0) -> DagsterClient:
+        return DagsterClient("http://dagster.test/graphql", transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(cli_commands, "dagster_client", client)
+    monkeypatch.setattr(cli_commands, "POLL_S", 0.01)
+    result = invoke("reload", entry["name"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{entry['name']}: loaded in ")
+    assert "waiting for the outcome" in result.stderr
+    assert seen == ["Workspace", "ReloadLocation", "Workspace", "Workspace", "Workspace"]
