@@ -257,6 +257,8 @@ def run_json(run: RunSummary) -> dict[str, Any]:
 
 def docker_section(context: Context, now: datetime) -> dict[str, Any]:
     """Compose resolution + one snapshot from the engine (blocking; run in a thread)."""
+    import docker.errors
+
     from edp_tui.docker_source import DockerError, DockerSource
 
     section: dict[str, Any] = {
@@ -279,7 +281,7 @@ def docker_section(context: Context, now: datetime) -> dict[str, Any]:
     try:
         section["engine_version"] = source.version()
         states = source.snapshot()
-    except DockerError as exc:
+    except (DockerError, docker.errors.DockerException) as exc:  # APIError: the engine refused a call
         section["error"] = str(exc)
         return section
     finally:
