@@ -55,6 +55,8 @@ class Config:
     # None: DOCKER_HOST, then the current docker context, then the default socket (see docker_source).
     docker_host: str | None = None
     read_only: bool = False
+    # Seconds without a daemon heartbeat before the header flags it stale (the scheduler gets 60 s more).
+    daemon_stale_after_s: float = 90.0
     # Binding id -> comma-separated keys, handed to App.set_keymap.
     keymap: Mapping[str, str] = field(default_factory=dict)
     config_path: Path | None = None
@@ -68,6 +70,7 @@ _FIELDS: dict[str, type] = {
     "webserver_url": str,
     "docker_host": str,
     "read_only": bool,
+    "daemon_stale_after_s": float,
     "keymap": dict,
 }
 
@@ -90,6 +93,14 @@ def _coerce(name: str, raw: object, where: str, base_dir: Path | None) -> object
     kind = _FIELDS[name]
     if kind is bool:
         return _parse_bool(raw, where)
+    if kind is float:
+        try:
+            number = float(str(raw).strip()) if not isinstance(raw, bool) else float("nan")
+        except ValueError:
+            number = float("nan")
+        if not number > 0 or number == float("inf"):
+            raise ConfigError(f"{where}: expected a positive number of seconds, got {raw!r}")
+        return number
     if kind is dict:
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{where}: expected a mapping of binding id to keys, got {type(raw).__name__}")

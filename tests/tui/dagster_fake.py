@@ -124,7 +124,7 @@ def sample_instigators() -> list[InstigatorInfo]:
 class FakeDagster:
     """Scriptable fake. ``down``: every call raises DagsterUnreachable; ``calls``: what was asked."""
 
-    def __init__(self, *, read_only: bool = False) -> None:
+    def __init__(self, *, read_only: bool = False, silent: bool = False) -> None:
         self.graphql_url = "http://fake-dagster:3000/graphql"
         self.read_only = read_only
         self.stale_after_s = 90.0
@@ -137,6 +137,8 @@ class FakeDagster:
         self.heartbeat = T0 - 5
         self.now = T0
         self.down = False
+        # silent: no call ever answers (a webserver that hangs); for tests of other parts of the screen.
+        self.silent = silent
         self.calls: list[tuple[str, Any]] = []
         self.location_event_queue: asyncio.Queue[LocationEvent] | None = None
         self.reload_result: LocationInfo | None = None
@@ -198,8 +200,10 @@ class FakeDagster:
             "Traceback (most recent call last):\nKeyError: 'amount'\n",
         )
 
-    def _call(self, name: str, arg: Any = None) -> None:
+    async def _call(self, name: str, arg: Any = None) -> None:
         self.calls.append((name, arg))
+        if self.silent:
+            await asyncio.Event().wait()
         if self.down:
             raise DagsterUnreachable(self.graphql_url, "Connection refused")
 
@@ -211,25 +215,25 @@ class FakeDagster:
         pass
 
     async def locations(self) -> list[LocationInfo]:
-        self._call("locations")
+        await self._call("locations")
         return list(self.locations_list)
 
     async def reload_location(self, name: str) -> LocationInfo:
         self._mutation("reload")
-        self._call("reload_location", name)
+        await self._call("reload_location", name)
         if self.reload_result is not None:
             self.locations_list = [self.reload_result if x.name == name else x for x in self.locations_list]
         return next(x for x in self.locations_list if x.name == name)
 
     async def location_events(self) -> AsyncIterator[LocationEvent]:
-        self._call("location_events")
+        await self._call("location_events")
         if self.location_event_queue is None:
             self.location_event_queue = asyncio.Queue()
         while True:
             yield await self.location_event_queue.get()
 
     async def runs(self, limit: int = 50, cursor: str | None = None, **_: Any) -> list[RunSummary]:
-        self._call("runs", (limit, cursor))
+        await self._call("runs", (limit, cursor))
         runs = self.runs_list
         if cursor is not None:
             ids = [r.run_id for r in runs]
@@ -237,33 +241,33 @@ class FakeDagster:
         return runs[:limit]
 
     async def run(self, run_id: str) -> RunDetail:
-        self._call("run", run_id)
+        await self._call("run", run_id)
         summary = next(r for r in self.runs_list if r.run_id == run_id)
         detail = self.details.get(run_id, RunDetail(summary))
         return replace(detail, run=summary)
 
     async def run_events(self, run_id: str, after_cursor: str | None = None, limit: int = 1000) -> EventPage:
-        self._call("run_events", (run_id, after_cursor))
+        await self._call("run_events", (run_id, after_cursor))
         events = self.events.get(run_id, [])
         start = int(after_cursor or 0)
         chunk = events[start : start + limit]
         return EventPage(tuple(chunk), str(start + len(chunk)), start + len(chunk) < len(events))
 
     async def captured_logs(self, key: LogKey, cursor: str | None = None, limit: int = 65536) -> LogChunk:
-        self._call("captured_logs", (key.file_key, cursor))
+        await self._call("captured_logs", (key.file_key, cursor))
         out, err = self.logs.get(f"{key.run_id}/{key.file_key}", ("", ""))
         o, e = (int(x) for x in (cursor or "0:0").split(":"))
         return LogChunk(out[o:], err[e:], f"{len(out)}:{len(err)}")
 
     async def default_run_config(self, location: str, repository: str, job: str) -> str:
-        self._call("default_run_config", job)
+        await self._call("default_run_config", job)
         return self.default_config
 
     async def launch_run(
         self, location: str, repository: str, job: str, run_config: Any = None, tags: Any = None
     ) -> RunSummary:
         self._mutation("launch")
-        self._call("launch_run", job)
+        await self._call("launch_run", job)
         if self.config_errors:
             raise RunConfigInvalid(job, self.config_errors)
         new = run(
@@ -275,7 +279,7 @@ class FakeDagster:
 
     async def reexecute_run(self, run_id: str, strategy: str = "FROM_FAILURE") -> RunSummary:
         self._mutation("reexecute")
-        self._call("reexecute_run", run_id)
+        await self._call("reexecute_run", run_id)
         parent = next(r for r in self.runs_list if r.run_id == run_id)
         new = run("f0000000-2222-2222-2222-222222222222", parent.job_name, "QUEUED", self.now, None, None)
         self.runs_list.insert(0, new)
@@ -283,19 +287,19 @@ class FakeDagster:
 
     async def terminate_run(self, run_id: str) -> None:
         self._mutation("terminate")
-        self._call("terminate_run", run_id)
+        await self._call("terminate_run", run_id)
         self.runs_list = [
             replace(r, status="CANCELED", can_terminate=False) if r.run_id == run_id else r
             for r in self.runs_list
         ]
 
     async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]:
-        self._call("instigators", location)
+        await self._call("instigators", location)
         return [i for i in self.instigators_list if i.location == location]
 
     async def set_running(self, item: InstigatorInfo, running: bool) -> str:
         self._mutation("toggle")
-        self._call("set_running", (item.name, running))
+        await self._call("set_running", (item.name, running))
         status = "RUNNING" if running else "STOPPED"
         self.instigators_list = [
             replace(i, status=status) if i.name == item.name else i for i in self.instigators_list
@@ -303,12 +307,13 @@ class FakeDagster:
         return status
 
     async def daemon_health(self, now: float | None = None) -> DaemonHealth:
-        self._call("daemon_health")
+        await self._call("daemon_health")
         daemons = tuple(
             DaemonStatus(t, True, True, self.heartbeat)
             for t in ("SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR")
         )
-        return DaemonHealth.evaluate(daemons, self.now if now is None else now, self.stale_after_s)
+        # The fake's own clock, not the caller's: snapshots must not depend on the time they are taken.
+        return DaemonHealth.evaluate(daemons, self.now, self.stale_after_s)
 
 
 def screen_text(app: Any) -> str:

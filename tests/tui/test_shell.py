@@ -14,6 +14,7 @@ import pytest
 
 # The fakes sit beside this file; import them the same way whether or not tests/tui is a package.
 sys.path.insert(0, str(Path(__file__).parent))
+from dagster_fake import FakeDagster
 from shell_fakes import NOW, FakeDockerSource, fixed_now, probe, running, screen_text  # noqa: E402
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -51,6 +52,8 @@ def make_app(source: FakeDockerSource | None = None, **config: Any) -> EdpApp:
         webserver_url="http://127.0.0.1:3000",
         now=fixed_now,
         logs_panel_factory=RecordingLogs,
+        # A Dagster backend that never answers: the header's webserver/daemon states stay this test's own.
+        dagster_client=FakeDagster(silent=True),
     )
 
 
@@ -142,6 +145,7 @@ async def test_engine_unreachable_is_shown_and_recovered() -> None:
         source.go_down("Error while fetching server API version: connection refused")
         panel = app.services_panel
         await until(pilot, lambda: panel.has_class("-unreachable"))
+        await pilot.pause()  # the class is set before the banner's new text is painted
         banner = screen_text(app)
         assert (
             "Docker engine unreachable at unix:///fake/docker.sock" in banner

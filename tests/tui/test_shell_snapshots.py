@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 sys.path.insert(0, str(Path(__file__).parent))
+from dagster_fake import FakeDagster  # noqa: E402
 from shell_fakes import FakeDockerSource, fixed_now  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
@@ -27,6 +28,7 @@ def make_app(source: FakeDockerSource, **config: Any) -> EdpApp:
         webserver_url="http://127.0.0.1:3000",
         now=fixed_now,
         logs_panel_factory=lambda: Static("(logs panel)", id="logs-static"),
+        dagster_client=FakeDagster(),  # the Dagster tabs and header states from an in-memory fake
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -95,6 +96,7 @@ with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what 
         webserver_url: str,
         now: Callable[[], datetime] | None = None,
         logs_panel_factory: Callable[[], Widget] | None = None,
+        dagster_client: Any = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -104,6 +106,8 @@ with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what 
         self.read_only = config.read_only
         self._now = now or (lambda: datetime.now(UTC))
         self._logs_panel_factory = logs_panel_factory
+        # None: a DagsterClient for webserver_url (tests hand in a fake with the same methods).
+        self._dagster_client = dagster_client
         self._stop = threading.Event()
         self._engine_connected: bool | None = None
         self.unknown_keymap_ids: list[str] = []
@@ -119,6 +123,20 @@ with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what 
     def compose_main_panes(self) -> Iterable[TabPane]:
         """The tabs of the main area. Other panels (Dagster) add their TabPane here."""
         yield TabPane("Logs", self.make_logs_panel(), id="tab-logs")
+        yield from self.make_dagster_panes()
+
+    def make_dagster_panes(self) -> list[TabPane]:
+        from edp_tui.ui.dagster_tabs import DagsterPanes
+
+        panes = DagsterPanes(
+            self.webserver_url,
+            read_only=self.read_only,
+            stale_after_s=self.config.daemon_stale_after_s,
+            on_webserver=self.set_webserver_state,
+            on_daemon=self.set_daemon_state,
+            client=self._dagster_client,
+        )
+        return panes.panes()
 
     def make_logs_panel(self) -> Widget:
         if self._logs_panel_factory is not None:
@@ -342,7 +360,13 @@ def known_binding_ids() -> set[str]:
     from edp_tui.ui.help import HelpScreen as _Help
 
     ids: set[str] = set()
-    for cls in (EdpApp, ServicesTable, ServiceDetailScreen, _Confirm, _Help):
+    from edp_tui.ui.launch_dialog import LaunchDialog
+    from edp_tui.ui.locations_panel import LocationsPanel
+    from edp_tui.ui.runs_panel import RunsPanel
+    from edp_tui.ui.schedules_panel import SchedulesPanel
+
+    dagster_classes = (LocationsPanel, RunsPanel, SchedulesPanel, LaunchDialog)
+    for cls in (EdpApp, ServicesTable, ServiceDetailScreen, _Confirm, _Help, *dagster_classes):
         for binding in cls.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.add(binding.id)

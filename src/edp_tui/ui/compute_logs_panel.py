@@ -17,6 +17,7 @@ from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.models import LogKey, RunSummary
 from edp_tui.logtext import LineSplitter, LogLine, make_line, message_line, visible
 from edp_tui.ui.dagster_common import PollingPanel
+from edp_tui.ui.log_view import LogView
 
 STREAMS = ((1, "stdout"), (2, "stderr"))
 # Lines and bytes kept for one step; LogView's buffer enforces them.
@@ -56,8 +57,6 @@ output are never interpreted. stderr lines are tagged `stderr`. The pane keeps t
         self.lines_shown = 0
 
     def compose(self) -> ComposeResult:
-        from edp_tui.ui.log_view import LogView
-
         yield self.banner()
         yield Static(Text("no step selected", style="dim"), id="compute-title")
         yield LogView(max_lines=MAX_LINES, max_bytes=MAX_BYTES, id="compute-view")
@@ -119,9 +118,7 @@ output are never interpreted. stderr lines are tagged `stderr`. The pane keeps t
         title.update(Text(f"{visible(steps)} · {self.key.file_key} · {self.lines_shown} lines · {state}"))
 
     @property
-    def view(self):  # type: ignore[no-untyped-def]
-        from edp_tui.ui.log_view import LogView
-
+    def view(self) -> LogView:
         return self.query_one("#compute-view", LogView)
 
     # ---- tailing -------------------------------------------------------------------------------------------

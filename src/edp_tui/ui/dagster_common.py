@@ -76,6 +76,13 @@ class PollingPanel(Vertical):
     max_backoff: float = 10.0
 
     DEFAULT_CSS = """
+    PollingPanel {
+        border: round $primary-darken-2;
+        border-title-color: $text;
+    }
+    PollingPanel:focus-within {
+        border: round $accent;
+    }
     PollingPanel > .banner {
         display: none;
         background: $error 30%;
@@ -98,6 +105,10 @@ class PollingPanel(Vertical):
         return Static(classes="banner")
 
     def on_mount(self) -> None:
+        # After the first refresh: the app has mounted (its initial header states are set) by then.
+        self.call_after_refresh(self._start_loop)
+
+    def _start_loop(self) -> None:
         self.run_worker(self._loop(), exclusive=True, group=f"poll-{id(self)}", exit_on_error=False)
 
     def on_show(self, event: events.Show) -> None:

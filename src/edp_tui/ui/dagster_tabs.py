@@ -38,10 +38,12 @@ class DagsterHealthProbe(PollingPanel):
         *,
         on_webserver: StateSink | None = None,
         on_daemon: StateSink | None = None,
+        webserver_label: str | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.client = client
+        self.webserver_label = webserver_label or client.graphql_url.removesuffix("/graphql")
         self.on_webserver = on_webserver
         self.on_daemon = on_daemon
         self.health: DaemonHealth | None = None
@@ -57,15 +59,18 @@ class DagsterHealthProbe(PollingPanel):
         except DagsterError as exc:
             self.webserver_ok = False
             if self.on_webserver:
-                prefix = "unreachable" if isinstance(exc, DagsterUnreachable) else "error"
-                self.on_webserver("error", f"{self.client.graphql_url} {prefix}: {exc} (retrying)")
+                if isinstance(exc, DagsterUnreachable):
+                    what = f"unreachable: {exc.reason}"
+                else:
+                    what = f"{type(exc).__name__}: {str(exc)[:80]}"
+                self.on_webserver("error", f"{self.webserver_label} {what} (retrying)")
             if self.on_daemon:
                 self.on_daemon("unknown", "unknown (webserver down)")
             raise
         self.webserver_ok = True
         self.health = health
         if self.on_webserver:
-            self.on_webserver("ok", self.client.graphql_url.removesuffix("/graphql"))
+            self.on_webserver("ok", self.webserver_label)
         if self.on_daemon:
             level = {"ok": "ok", "errors": "warn"}.get(health.state, "error")
             self.on_daemon(level, f"{health.state}: {health.detail}")
@@ -94,12 +99,17 @@ class DagsterPanes:
             graphql_url(webserver_url), read_only=read_only, stale_after_s=stale_after_s
         )
         self.read_only = read_only
+        self.webserver_url = webserver_url
         self.on_webserver = on_webserver
         self.on_daemon = on_daemon
 
     def panes(self) -> list[TabPane]:
         probe = DagsterHealthProbe(
-            self.client, on_webserver=self.on_webserver, on_daemon=self.on_daemon, id="dagster-health"
+            self.client,
+            on_webserver=self.on_webserver,
+            on_daemon=self.on_daemon,
+            webserver_label=self.webserver_url,
+            id="dagster-health",
         )
         return [
             TabPane(

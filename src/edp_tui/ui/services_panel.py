@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
@@ -258,7 +259,10 @@ class ServicesPanel(Vertical):
 
     def refresh_uptimes(self) -> None:
         """Called on a slow timer: uptime text changes at most once a minute after the first minute."""
-        table = self.table
+        try:
+            table = self.table
+        except NoMatches:  # the timer can fire during shutdown, after the table was removed
+            return
         now = self._now()
         for service, state in self._states.items():
             text = Text(format_duration(state.uptime(now)))
