@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from dagster_fake import FakeDagster, broken_location, loaded_location, screen_text, wait_for
@@ -11,8 +12,11 @@ from textual.widgets import TextArea
 
 from edp_tui.dagster.errors import ConfigError
 from edp_tui.dagster.models import LocationEvent
+from edp_tui.ui.compute_logs_panel import ComputeLogsPanel
+from edp_tui.ui.confirm import ConfirmScreen
 from edp_tui.ui.launch_dialog import LaunchDialog, parse_run_config, parse_tags
 from edp_tui.ui.locations_panel import LocationsPanel
+from edp_tui.ui.runs_panel import RunsPanel, RunsTab
 from edp_tui.ui.schedules_panel import SchedulesPanel
 
 SIZE = (130, 32)
@@ -225,3 +229,138 @@ def test_launch_dialog_validation_errors_snapshot(snap_compare: Any) -> None:
 
     assert snap_compare(app, terminal_size=SIZE, run_before=submit)
     assert fake.launched == [] and app.result == "pending"
+
+
+# ---- runs, run detail, compute logs ---
+
+FAILED_RUN = "c3d4e5f6-0000-0000-0000-000000000003"
+
+
+async def select_run(pilot: Any, panel: RunsPanel, run_id: str) -> None:
+    await wait_for(pilot, lambda: panel.populated)
+    table = panel.table
+    table.move_cursor(row=table.get_row_index(run_id))
+    await wait_for(pilot, lambda: panel.selected is not None and panel.selected.run_id == run_id)
+
+
+def test_runs_tab_snapshot_with_detail_and_compute_logs(snap_compare: Any) -> None:
+    fake = FakeDagster()
+    tab = RunsTab(fake)
+
+    async def select_failed(pilot: Any) -> None:
+        await select_run(pilot, tab.query_one(RunsPanel), FAILED_RUN)
+        await wait_for(pilot, lambda: "end of compute log" in screen_text(pilot.app))
+
+    assert snap_compare(Host(tab), terminal_size=(150, 40), run_before=select_failed)
+
+
+async def test_compute_logs_are_shown_literally_and_tailing_stops_when_the_run_is_over() -> None:
+    fake = FakeDagster()
+    tab = RunsTab(fake)
+    app = Host(tab)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await select_run(pilot, tab.query_one(RunsPanel), FAILED_RUN)
+        logs = tab.query_one(ComputeLogsPanel)
+        await wait_for(pilot, lambda: logs.done)
+        text = screen_text(app)
+        assert "[bold red]not markup[/bold red]" in text  # markup in user output is shown as typed
+        assert "␛[2Jcursor games" in text  # an escape sequence is made visible, not executed
+        assert "KeyError: 'amount'" in text and "caused by KeyError" in text
+        assert "write_raw_table" in text and "FAILURE" in text
+        reads = [c for c in fake.calls if c[0] == "captured_logs"]
+        await pilot.pause(1.5)
+        assert [c for c in fake.calls if c[0] == "captured_logs"] == reads  # no more polling
+        # The detail stopped polling too: one terminal run, all events read.
+        detail_calls = len([c for c in fake.calls if c[0] == "run"])
+        await pilot.pause(1.0)
+        assert len([c for c in fake.calls if c[0] == "run"]) == detail_calls
+
+
+async def test_runs_list_follows_status_changes_and_stops_polling_off_screen() -> None:
+    fake = FakeDagster()
+    panel = RunsPanel(fake)
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        queued = fake.runs_list[0]
+        fake.runs_list[0] = replace(queued, status="STARTED", start_time=queued.creation_time)
+        await wait_for(pilot, lambda: "STARTED" in screen_text(app), timeout=2.0)
+        panel.display = False
+        await pilot.pause(0.3)
+        before = len([c for c in fake.calls if c[0] == "runs"])
+        await pilot.pause(1.5)
+        assert len([c for c in fake.calls if c[0] == "runs"]) == before
+        panel.display = True
+        await wait_for(pilot, lambda: len([c for c in fake.calls if c[0] == "runs"]) > before)
+
+
+async def test_runs_are_paged_and_bounded() -> None:
+    fake = FakeDagster()
+    fake.runs_list = [
+        replace(fake.runs_list[1], run_id=f"{i:08d}-0000-0000-0000-000000000000") for i in range(120)
+    ]
+    panel = RunsPanel(fake)
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        assert len(panel.order) == 50 and all(
+            limit == 50 for name, (limit, _) in [c for c in fake.calls if c[0] == "runs"]
+        )
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: panel.order and panel.order[0].startswith("00000050"))
+        await pilot.press("left_square_bracket")
+        await wait_for(pilot, lambda: panel.order and panel.order[0].startswith("00000000"))
+
+
+async def test_terminate_asks_first_and_reexecute_selects_the_new_run() -> None:
+    fake = FakeDagster()
+    panel = RunsPanel(fake)
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        queued = fake.runs_list[0].run_id
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: ("terminate_run", queued) in fake.calls)
+        await wait_for(pilot, lambda: panel.runs[queued].status == "CANCELED")
+        await select_run(pilot, panel, FAILED_RUN)
+        await pilot.press("e")
+        await wait_for(
+            pilot, lambda: panel.selected is not None and panel.selected.run_id.startswith("f0000000")
+        )
+        assert ("reexecute_run", FAILED_RUN) in fake.calls
+
+
+async def test_launch_from_runs_selects_the_new_run() -> None:
+    fake = FakeDagster()
+    panel = RunsPanel(fake)
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        await pilot.press("l")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, LaunchDialog) and "limit: 100" in screen_text(app)
+        )
+        await pilot.press("ctrl+s")
+        await wait_for(
+            pilot, lambda: panel.selected is not None and panel.selected.run_id.startswith("e0000000")
+        )
+
+
+async def test_read_only_refuses_launch_terminate_and_reexecute() -> None:
+    fake = FakeDagster(read_only=True)
+    panel = RunsPanel(fake, read_only=True)
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        for key in ("l", "t"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert not isinstance(app.screen, (LaunchDialog, ConfirmScreen))
+        await select_run(pilot, panel, FAILED_RUN)
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        mutations = {"launch_run", "terminate_run", "reexecute_run"}
+        assert not [c for c in fake.calls if c[0] in mutations]
+        assert sum("Read-only mode" in n.message for n in app._notifications) == 3
