@@ -301,7 +301,7 @@ class EngineStatus:
     def summary(self) -> str:
         if self.connected:
             return f"engine {self.version}" if self.version else "connected"
-        retry = f"; retrying in {self.retry_in:.0f} s" if self.retry_in is not None else ""
+        retry = f"; retrying in {self.retry_in:g} s" if self.retry_in is not None else ""
         return f"unreachable: {self.message}{retry}" if self.message else f"unreachable{retry}"
 
 

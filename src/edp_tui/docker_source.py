@@ -114,10 +114,36 @@ def resolve_endpoint(docker_host: str | None = None, env: Mapping[str, str] | No
     return context.Host, tls
 
 
+_PLAIN_WORDS: tuple[tuple[type[BaseException], str], ...] = (
+    (FileNotFoundError, "no socket at this path (is the engine running?)"),
+    (ConnectionRefusedError, "connection refused (is the engine running?)"),
+    (PermissionError, "permission denied on the socket (is this user in the docker group?)"),
+    (TimeoutError, "timed out"),
+    (requests.exceptions.Timeout, "timed out"),
+)
+
+
+def _find_cause(exc: BaseException, depth: int = 0) -> BaseException | None:
+    """The OS-level cause buried in requests/urllib3 wrappers (in args, __cause__ or __context__)."""
+    if depth > 8:
+        return None
+    if isinstance(exc, tuple(kind for kind, _ in _PLAIN_WORDS)):
+        return exc
+    nested = [a for a in exc.args if isinstance(a, BaseException)]
+    nested += [e for e in (exc.__cause__, exc.__context__) if e is not None]
+    for inner in nested:
+        found = _find_cause(inner, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    # requests wraps the interesting part deep inside; keep the message to one readable line.
-    text = " ".join(text.split())
+    """One readable line: the plain cause when there is a known one, else the exception's own text."""
+    cause = _find_cause(exc)
+    if cause is not None:
+        return next(words for kind, words in _PLAIN_WORDS if isinstance(cause, kind))
+    text = " ".join((str(exc).strip() or type(exc).__name__).split())
     return text if len(text) <= 240 else text[:237] + "..."
 
 

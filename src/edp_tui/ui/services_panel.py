@@ -74,7 +74,9 @@ def row_cells(state: ServiceState, now: datetime) -> dict[str, Text]:
         "health": Text(health, style=_HEALTH_STYLE[state.health]),
         "streak": Text(str(state.failing_streak), style="bold red") if state.failing_streak else Text(""),
         "probe": probe_summary(state),
-        "restarts": Text(str(state.restart_count), style="yellow" if state.restart_count else "dim"),
+        "restarts": Text("")
+        if state.state is RunState.MISSING
+        else Text(str(state.restart_count), style="yellow" if state.restart_count else "dim"),
         "uptime": Text(format_duration(state.uptime(now))),
         "image": Text(visible(state.image or "")),
         "ports": Text(", ".join(str(p) for p in state.ports)),
@@ -287,5 +289,6 @@ class ServicesPanel(Vertical):
         )
         if status.retry_in is not None:
             text.append(f" (attempt {status.attempt}, next in {status.retry_in:.1f} s)")
-        text.append(" · rows show the last known state", style="italic")
+        if self._populated:
+            text.append(" · rows show the last known state", style="italic")
         banner.update(text)
