@@ -20,7 +20,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from edp_tui.config import Config
@@ -29,6 +29,7 @@ from edp_tui.docker_source import DockerError, ServiceSource, StatusSink
 from edp_tui.ui.confirm import ConfirmScreen
 from edp_tui.ui.header import BackendHeader, Level
 from edp_tui.ui.help import HelpScreen, help_for
+from edp_tui.ui.logs_panel import LogsPanel
 from edp_tui.ui.service_detail import ServiceDetailScreen
 from edp_tui.ui.services_panel import ServicesPanel, ServicesTable
 
@@ -63,10 +64,6 @@ class _AppSink(StatusSink):
 
     def on_states(self, states: Sequence[ServiceState]) -> None:
         self._app.post_message(ServiceStatesChanged(states))
-
-
-class LogsPlaceholder(Static):
-    HELP = "## Logs\n\nContainer logs are not available in this build."
 
 
 class EdpApp(App[None]):
@@ -141,11 +138,8 @@ with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what 
     def make_logs_panel(self) -> Widget:
         if self._logs_panel_factory is not None:
             return self._logs_panel_factory()
-        try:
-            from edp_tui.ui.logs_panel import LogsPanel
-        except ImportError:  # the logs panel is optional for the shell; say so instead of failing
-            return LogsPlaceholder("Container logs are not available in this build.", id="logs-placeholder")
-        return LogsPanel(project=self.project, docker_host=self.source.endpoint)  # type: ignore[call-arg]
+        # The same engine as the services panel (its endpoint already honours DOCKER_HOST and the context).
+        return LogsPanel(project=self.project, docker_host=self.source.endpoint)
 
     @property
     def header(self) -> BackendHeader:
