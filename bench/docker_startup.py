@@ -11,7 +11,7 @@ import os
 import subprocess
 import time
 
-from docker_common import TmuxDashboard, dashboard_args, row_of, small_project, stats
+from docker_common import TmuxDashboard, cpu_seconds, dashboard_args, row_of, small_project, stats
 
 SERVICES = ("alpha", "beta", "gamma")
 
@@ -23,12 +23,16 @@ def main() -> None:
     with small_project() as project:
         edp: list[float] = []
         first_frame: list[float] = []
+        cpu: list[
+            float
+        ] = []  # CPU the process used until populated: a figure the machine's load barely moves
         for _ in range(args.trials):
             with TmuxDashboard(dashboard_args(project)) as dash:
                 shown = dash.wait_for(lambda s: "Services" in s, timeout=30)
                 done = dash.wait_for(
                     lambda s: all("running" in row_of(s, svc) for svc in SERVICES), timeout=30
                 )
+                cpu.append(cpu_seconds(dash.pid()))
                 first_frame.append(shown - dash.started_at)
                 edp.append(done - dash.started_at)
             time.sleep(0.3)
@@ -52,6 +56,7 @@ def main() -> None:
     print(f"    of which process start -> first frame         {stats(first_frame)}")
     after_frame = [e - f for e, f in zip(edp, first_frame, strict=True)]
     print(f"    first frame -> rows populated                 {stats(after_frame)}")
+    print(f"    CPU time edp-tui used until populated          {stats(cpu)}")
     print(f"  docker compose ps (start to exit)              {stats(ps)}")
     print(f"  of which edp-tui spends in `compose config`    {stats(config)}")
     print(f"  (load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
