@@ -69,6 +69,47 @@ query DaemonHealth {
 """
 
 
+LAUNCH_RUN = """
+mutation LaunchRun($executionParams: ExecutionParams!) {
+  launchRun(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on RunConfigValidationInvalid { pipelineName errors { __typename message path reason } }
+    ... on PipelineNotFoundError { message }
+    ... on InvalidSubsetError { message }
+    ... on PythonError { message className stack }
+  }
+}
+"""
+
+RUN_STATUS = """
+query RunStatus($runId: ID!) {
+  runOrError(runId: $runId) { __typename ... on Run { status } ... on RunNotFoundError { message } }
+}
+"""
+
+RUN_EVENTS = """
+query RunEvents($runId: ID!, $cursor: String) {
+  logsForRun(runId: $runId, afterCursor: $cursor, limit: 1000) {
+    __typename
+    ... on EventConnection {
+      cursor
+      hasMore
+      events {
+        __typename
+        ... on MessageEvent { message eventType stepKey }
+        ... on AssetCheckEvaluationEvent { evaluation { checkName success assetKey { path } } }
+        ... on ExecutionStepFailureEvent { error { message cause { message } } }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
 class ProcessStackError(RuntimeError):
     """A stack process failed to start or to become ready."""
 
@@ -250,6 +291,46 @@ class ProcessStack:
         if body.get("errors"):
             raise ProcessStackError(f"GraphQL errors (HTTP {resp.status_code}): {body['errors']}")
         return dict(body["data"])
+
+    @property
+    def repository_selector(self) -> dict[str, str]:
+        return {"repositoryLocationName": self.location_name, "repositoryName": "__repository__"}
+
+    def launch_run(
+        self, job_name: str, run_config: dict[str, Any] | None = None, tags: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The `launchRun` payload (`__typename` LaunchRunSuccess, RunConfigValidationInvalid, ...)."""
+        params: dict[str, Any] = {
+            "selector": {**self.repository_selector, "jobName": job_name},
+            "runConfigData": run_config or {},
+        }
+        if tags:
+            params["executionMetadata"] = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
+        return dict(self.graphql(LAUNCH_RUN, {"executionParams": params})["launchRun"])
+
+    def wait_for_run(self, run_id: str, timeout: float = 300.0) -> str:
+        """Polls until the run is SUCCESS, FAILURE or CANCELED and returns it; raises at the deadline."""
+        end = time.monotonic() + timeout
+        status = "?"
+        while time.monotonic() < end:
+            status = self.graphql(RUN_STATUS, {"runId": run_id})["runOrError"].get("status", "?")
+            if status in TERMINAL_RUN_STATUSES:
+                return str(status)
+            time.sleep(0.5)
+        raise ProcessStackError(f"run {run_id} still {status} after {timeout:.0f} s")
+
+    def run_events(self, run_id: str) -> list[dict[str, Any]]:
+        """Every event of a run (paged through logsForRun)."""
+        events: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = self.graphql(RUN_EVENTS, {"runId": run_id, "cursor": cursor})["logsForRun"]
+            if page["__typename"] != "EventConnection":
+                raise ProcessStackError(f"logsForRun({run_id}): {page}")
+            events.extend(page["events"])
+            cursor = page["cursor"]
+            if not page["hasMore"]:
+                return events
 
     def warehouse_connection(self) -> Any:
         """A psycopg2 connection to the warehouse database (caller closes it)."""

@@ -1,0 +1,97 @@
+"""The schedule and the sensor through GraphQL, and the sensor launching ingestion when a file lands."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from tests.support.process_stack import ProcessStack
+
+SCHEDULES = """
+query Schedules($selector: RepositorySelector!) {
+  schedulesOrError(repositorySelector: $selector) {
+    __typename
+    ... on Schedules { results { name cronSchedule pipelineName defaultStatus scheduleState { status } } }
+  }
+}
+"""
+
+SENSORS = """
+query Sensors($selector: RepositorySelector!) {
+  sensorsOrError(repositorySelector: $selector) {
+    __typename
+    ... on Sensors {
+      results { name defaultStatus minIntervalSeconds targets { pipelineName } sensorState { status } }
+    }
+  }
+}
+"""
+
+RUNS_BY_TAG = """
+query Runs($filter: RunsFilter) {
+  runsOrError(filter: $filter) { __typename ... on Runs { results { runId status jobName } } }
+}
+"""
+
+
+def test_schedule_and_sensor_visible_with_default_status(process_stack: ProcessStack) -> None:
+    selector = {"selector": process_stack.repository_selector}
+    schedules = process_stack.graphql(SCHEDULES, selector)["schedulesOrError"]["results"]
+    assert [s["name"] for s in schedules] == ["daily_full_refresh_schedule"]
+    schedule = schedules[0]
+    assert schedule["pipelineName"] == "full_refresh_job"
+    assert schedule["cronSchedule"] == "0 2 * * *"
+    assert schedule["defaultStatus"] == "STOPPED"
+    assert schedule["scheduleState"]["status"] == "STOPPED"
+
+    sensors = process_stack.graphql(SENSORS, selector)["sensorsOrError"]["results"]
+    assert [s["name"] for s in sensors] == ["landing_zone_sensor"]
+    sensor = sensors[0]
+    assert sensor["targets"] == [{"pipelineName": "ingestion_job"}]
+    assert sensor["defaultStatus"] == "RUNNING"
+    assert sensor["sensorState"]["status"] == "RUNNING"
+    assert sensor["minIntervalSeconds"] == 5  # LANDING_SENSOR_INTERVAL_SECONDS from the stack's environment
+
+
+def runs_for_file(stack: ProcessStack, name: str) -> list[dict[str, Any]]:
+    flt = {"tags": [{"key": "landing_file", "value": name}]}
+    return list(stack.graphql(RUNS_BY_TAG, {"filter": flt})["runsOrError"]["results"])
+
+
+def land(stack: ProcessStack, name: str, content: str) -> None:
+    # Written under a dot name and renamed: the sensor never sees a half-written file.
+    partial = stack.landing_dir / f".{name}.part"
+    partial.write_text(content)
+    partial.rename(stack.landing_dir / name)
+
+
+def test_sensor_launches_ingestion_when_a_file_lands(process_stack: ProcessStack) -> None:
+    stack = process_stack
+    stamp = time.time_ns()
+    bad, good = f"bad-{stamp}.json", f"batch-{stamp}.json"
+    land(stack, bad, "{not json")
+    land(stack, good, json.dumps({"customers": 7, "products": 3, "orders": 11, "seed": 5}))
+
+    deadline = time.monotonic() + 240
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        runs = runs_for_file(stack, good)
+        if runs and runs[0]["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
+            break
+        time.sleep(1)
+    assert len(runs) == 1, f"no run for {good} within the deadline: {runs}"
+    assert runs[0]["jobName"] == "ingestion_job"
+    assert runs[0]["status"] == "SUCCESS", runs
+
+    # The landed settings were used; the unreadable file was skipped and launched nothing.
+    conn = stack.warehouse_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select count(*) from raw.customers")
+            assert cur.fetchone() == (7,)
+            cur.execute("select count(*) from raw.orders")
+            assert cur.fetchone() == (11,)
+    finally:
+        conn.close()
+    assert runs_for_file(stack, bad) == []
