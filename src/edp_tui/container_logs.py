@@ -212,6 +212,82 @@ class FrameParser:
         return out
 
 
+# --- HTTP body ----------------------------------------------------------------------------------------------
+
+
+class ChunkedDecoder:
+    """Incremental decoder of HTTP/1.1 chunked transfer encoding.
+
+    The engine flushes every log message as its own HTTP chunk; urllib3 decodes them one small read at a time,
+    which costs more than parsing the log frames. Decoding large reads here keeps it to a few operations per
+    chunk.
+    """
+
+    def __init__(self) -> None:
+        self._carry = b""  # an incomplete chunk-size line
+        self._left = 0  # payload bytes still due in the current chunk
+        self._skip = 0  # CRLF bytes still due after a chunk's payload
+        self.done = False
+
+    def feed(self, data: bytes) -> bytes:
+        if self._carry:
+            data, self._carry = self._carry + data, b""
+        out: list[bytes] = []
+        pos, n = 0, len(data)
+        while pos < n and not self.done:
+            if self._left:
+                take = min(self._left, n - pos)
+                out.append(data[pos : pos + take])
+                pos += take
+                self._left -= take
+                if not self._left:
+                    self._skip = 2
+            elif self._skip:
+                take = min(self._skip, n - pos)
+                pos += take
+                self._skip -= take
+            else:
+                eol = data.find(b"\r\n", pos)
+                if eol < 0:
+                    self._carry = data[pos:]
+                    break
+                size_field = data[pos:eol].split(b";", 1)[0].strip()
+                pos = eol + 2
+                try:
+                    size = int(size_field, 16)
+                except ValueError as exc:
+                    raise urllib3.exceptions.ProtocolError(f"bad chunk size {size_field[:20]!r}") from exc
+                if size == 0:
+                    self.done = True
+                else:
+                    self._left = size
+        return b"".join(out)
+
+
+def body_blocks(response: Any, size: int = 256 * 1024) -> Iterator[bytes]:
+    """The body of a streamed requests/urllib3 response in large blocks, as soon as they arrive."""
+    raw = response.raw
+    reader = getattr(getattr(raw, "_fp", None), "fp", None)
+    if reader is None or not hasattr(reader, "read1"):
+        # Not a plain (TLS) socket underneath, e.g. SSH: let urllib3 do it.
+        yield from (raw.read_chunked(_CHUNK, decode_content=False) if raw.chunked else raw.stream(_CHUNK))
+        return
+    # http.client's buffered socket reader: read1 returns what is buffered or what one recv() gives.
+    decoder = ChunkedDecoder() if raw.chunked else None
+    while True:
+        data = reader.read1(size)
+        if not data:
+            return
+        if decoder is None:
+            yield data
+            continue
+        payload = decoder.feed(data)
+        if payload:
+            yield payload
+        if decoder.done:
+            return
+
+
 # --- engine helpers -------------------------------------------------------------------------------
 
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
@@ -273,7 +349,7 @@ class _Container:
 
 @dataclass
 class _Item:
-    kind: Literal["lines", "end", "docker_event", "events_end"]
+    kind: Literal["lines", "end", "docker_event", "events_end", "backlog_done"]
     container: str = ""
     lines: list[LogLine] = field(default_factory=list)
     error: BaseException | None = None
@@ -313,6 +389,7 @@ class LogFollower:
         self._api: docker.APIClient | None = None
         self._events_stream: Any = None
         self._events_thread: threading.Thread | None = None
+        self._backlog_thread: threading.Thread | None = None
         self._t0: str | None = None
         self.lines_delivered = 0
 
@@ -370,20 +447,28 @@ class LogFollower:
 
     # --- one connected session --------------------------------------------------------------------
     def _session(self, api: docker.APIClient, now: str) -> None:
-        first = not self._containers
         found = self._list(api)
         if not found:
             what = f"service {self.service!r}" if self.service else f"project {self.project!r}"
             self._event("waiting", f"no container for {what} yet; waiting for one to start")
         self._start_events(api, now)
-        if first:
+        if self._t0 is None:
+            # First session: the backlog is read by its own thread, so that reading goes on while a batch is
+            # being handed over; live readers start when it is done ("backlog_done"), from T0.
             self._t0 = now
-            self._read_backlog(api, found, now)
-        for c in found:
+            self._backlog_thread = threading.Thread(
+                target=self._read_backlog, args=(api, found, now), name="logs-backlog", daemon=True
+            )
+            self._backlog_thread.start()
+        else:
+            self._attach_running(api)
+        self._pump(api)
+
+    def _attach_running(self, api: docker.APIClient) -> None:
+        for c in list(self._containers.values()):
             if c.running and not self._stop.is_set():
                 # After a reconnection, a container never seen before starts where this follower started.
-                self._attach(api, c, since=c.last_ts or self._t0 or now)
-        self._pump(api)
+                self._attach(api, c, since=c.last_ts or self._t0 or self._engine_now(api))
 
     def _engine_now(self, api: docker.APIClient) -> str:
         """The engine's clock as a normalized timestamp: since/until compare with the engine's own time."""
@@ -437,24 +522,27 @@ class LogFollower:
             params["tail"] = str(self.backlog.tail)
         if self.backlog.since_seconds is not None:
             params["since"] = _shift(now, -self.backlog.since_seconds)
-        streams = [self._backlog_lines(api, c, params) for c in containers]
-        merged: Iterator[LogLine]
-        if len(streams) == 1:
-            merged = streams[0]
-        else:
-            merged = heapq.merge(*streams, key=lambda ln: ln.timestamp or "")
-        batch: list[LogLine] = []
-        deadline = time.monotonic() + self.batch_interval
-        for line in merged:
-            batch.append(line)
-            if len(batch) >= self.batch_max or time.monotonic() >= deadline:
-                self._deliver(batch)
-                batch = []
-                deadline = time.monotonic() + self.batch_interval
-            if self._stop.is_set():
-                return
-        if batch:
-            self._deliver(batch)
+        error: BaseException | None = None
+        try:
+            streams = [self._backlog_lines(api, c, params) for c in containers]
+            merged: Iterator[LogLine]
+            if len(streams) == 1:
+                merged = streams[0]
+            else:
+                merged = heapq.merge(*streams, key=lambda ln: ln.timestamp or "")
+            batch: list[LogLine] = []
+            for line in merged:
+                batch.append(line)
+                if len(batch) >= 2000:
+                    self._put(_Item("lines", "backlog", batch))
+                    batch = []
+                    if self._stop.is_set():
+                        return
+            if batch:
+                self._put(_Item("lines", "backlog", batch))
+        except BaseException as exc:  # noqa: BLE001 - handed to the batcher, which decides what it means
+            error = exc
+        self._put(_Item("backlog_done", error=error))
 
     def _backlog_lines(
         self, api: docker.APIClient, c: _Container, params: dict[str, Any]
@@ -474,9 +562,7 @@ class LogFollower:
         c.response = response
         parser = FrameParser(c.service, multiplexed=not c.tty, max_chars=self._max_chars)
         try:
-            raw = response.raw
-            chunks = raw.read_chunked(_CHUNK, decode_content=False) if raw.chunked else raw.stream(_CHUNK)
-            for chunk in chunks:
+            for chunk in body_blocks(response):
                 if self._stop.is_set():
                     return
                 lines = parser.feed(chunk)
@@ -561,6 +647,12 @@ class LogFollower:
                     self._flush(batch, sources)
                     batch, sources = [], set()
                     self._docker_event(api, item.event)
+                elif item.kind == "backlog_done":
+                    self._flush(batch, sources)
+                    batch, sources = [], set()
+                    if item.error is not None:
+                        raise item.error
+                    self._attach_running(api)
                 elif item.kind == "events_end":
                     # The event stream ends when the engine connection breaks: if the engine still answers,
                     # only the stream was lost and it is reopened; otherwise ping raises and we reconnect.
@@ -664,13 +756,15 @@ class LogFollower:
     def _join_readers(self) -> None:
         self._close_streams()
         threads = [c.reader for c in self._containers.values() if c.reader is not None]
-        if self._events_thread is not None:
-            threads.append(self._events_thread)
+        for extra in (self._events_thread, self._backlog_thread):
+            if extra is not None:
+                threads.append(extra)
         for t in threads:
             t.join(timeout=2.0)
         for c in self._containers.values():
             c.reader = None
         self._events_thread = None
+        self._backlog_thread = None
         # Drop what readers queued after the session ended; they resume from last_ts.
         while True:
             try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import struct
 
 import pytest
+import urllib3.exceptions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edp_tui.container_logs import BACKLOGS, FrameParser, backlog_by_key, to_unix
+from edp_tui.container_logs import BACKLOGS, ChunkedDecoder, FrameParser, backlog_by_key, to_unix
 
 TS = "2024-05-01T10:00:00.123456789Z"
 
@@ -90,3 +91,32 @@ def test_backlog_choices() -> None:
     assert len({b.key for b in BACKLOGS}) == len(BACKLOGS)
     with pytest.raises(ValueError, match="choose one of"):
         backlog_by_key("yesterday")
+
+
+def chunked(payloads: list[bytes]) -> bytes:
+    return b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in payloads) + b"0\r\n\r\n"
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(st.binary(min_size=1, max_size=300), max_size=20),
+    st.lists(st.integers(min_value=1, max_value=64), min_size=1, max_size=40),
+)
+def test_chunked_decoder_reassembles_any_split(payloads: list[bytes], cuts: list[int]) -> None:
+    data = chunked(payloads)
+    decoder = ChunkedDecoder()
+    out = b""
+    pos = 0
+    for cut in cuts * (len(data) // max(1, sum(cuts)) + 1):
+        if pos >= len(data):
+            break
+        out += decoder.feed(data[pos : pos + cut])
+        pos += cut
+    out += decoder.feed(data[pos:])
+    assert out == b"".join(payloads)
+    assert decoder.done
+
+
+def test_chunked_decoder_rejects_garbage() -> None:
+    with pytest.raises(urllib3.exceptions.ProtocolError, match="bad chunk size"):
+        ChunkedDecoder().feed(b"zz\r\nabc\r\n")
