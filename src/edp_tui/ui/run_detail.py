@@ -166,7 +166,7 @@ the user's exception). Highlight a step to see its stdout/stderr in the compute-
             }
             if step.step_key in steps.rows:
                 for key, value in cells.items():
-                    steps.update_cell(step.step_key, key, value)
+                    steps.update_cell(step.step_key, key, value, update_width=True)
             else:
                 steps.add_row(*cells.values(), key=step.step_key)
 

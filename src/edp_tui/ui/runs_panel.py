@@ -130,7 +130,7 @@ and compute logs.
                 for key, value in run_cells(run, now).items():
                     try:
                         if table.get_cell(run.run_id, key) != value:
-                            table.update_cell(run.run_id, key, value)
+                            table.update_cell(run.run_id, key, value, update_width=True)
                     except (CellDoesNotExist, RowDoesNotExist):
                         pass
         if selected in self.runs:

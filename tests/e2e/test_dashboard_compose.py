@@ -1,0 +1,53 @@
+"""One e2e check of the Dagster side against the real compose stack: trigger a job from the dashboard and tail
+its compute logs there (the run executes in the user-code container; its logs reach the webserver through the
+shared compute-log volume)."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from edp_tui.config import Config
+from edp_tui.docker_source import DockerSource
+from edp_tui.ui.app import EdpApp
+from edp_tui.ui.runs_panel import RunsPanel
+from tests.integration.test_dashboard_dagster import (
+    SIZE,
+    SMALL_INGESTION,
+    on_screen,
+    open_launch_dialog,
+    row_with,
+    until,
+)
+from tests.support.docker_engine import ComposeStack
+from tests.tui.shell_fakes import screen_text
+
+SERVICES = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
+
+
+async def test_trigger_a_job_and_tail_its_compute_logs(compose_stack: ComposeStack) -> None:
+    source = DockerSource(compose_stack.project, SERVICES, env=compose_stack.env)
+    app = EdpApp(
+        Config(compose_file=compose_stack.compose_file),
+        project=compose_stack.project,
+        source=source,
+        webserver_url=compose_stack.webserver_url,
+        logs_panel_factory=lambda: Static("(container logs have their own e2e tests)"),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, on_screen(pilot, "● webserver", "● daemon ok"), 120, "webserver and daemon ok")
+        await open_launch_dialog(pilot, "ingestion_job", SMALL_INGESTION)
+        await pilot.press("ctrl+s")
+        runs = app.query_one(RunsPanel)
+        await until(
+            pilot,
+            lambda: runs.selected is not None and runs.selected.job_name == "ingestion_job",
+            60,
+            "launched run selected",
+        )
+        assert runs.selected is not None
+        run_id = runs.selected.run_id
+        await until(pilot, lambda: "SUCCESS" in row_with(pilot, run_id[:8]), 600, "run SUCCESS")
+        await until(pilot, on_screen(pilot, "loaded raw tables with"), 120, "compute-log line of the step")
+        # The run is over: the tail reads what is left and stops.
+        await until(pilot, on_screen(pilot, "end of compute log"), 60, "tailing stopped after the run")
+        assert "raw_retail_data" in screen_text(app)
