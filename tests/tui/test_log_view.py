@@ -86,6 +86,7 @@ async def test_scrolling_up_pauses_and_counts_new_lines() -> None:
         await pilot.pause()
         app.lines.focus()
         await pilot.press("pageup")
+        await pilot.wait_for_scheduled_animations()  # page up scrolls with an animation
         await pilot.pause()
         assert not app.lines.following
         before = app.lines.visible_text()
@@ -219,6 +220,7 @@ async def test_eviction_while_paused_keeps_the_page_in_place() -> None:
         await pilot.pause()
         app.lines.focus()
         await pilot.press("pageup")
+        await pilot.wait_for_scheduled_animations()  # page up scrolls with an animation
         await pilot.pause()
         before = app.lines.visible_text()
         app.view.append_lines(sample(50, start=200))  # evicts 50 lines above the page
