@@ -56,7 +56,7 @@ unreachable Docker engine are reported too, and the logs resume by themselves wh
     DEFAULT_CSS = """
     LogsPanel {
         height: 1fr;
-        & > #logs-bar { height: 3; }
+        & > #logs-bar { height: 3; dock: top; }
         & > #logs-bar > #logs-title { width: 1fr; padding: 1 1 0 1; }
         & > #logs-bar > #logs-title.-problem { color: $error; text-style: bold; }
         & > #logs-bar > #logs-backlog { width: 26; }
@@ -96,6 +96,8 @@ unreachable Docker engine are reported too, and the logs resume by themselves wh
         self._started = False
 
     def compose(self) -> ComposeResult:
+        # The log comes first in the DOM (docked bar above it) so that tab from the services lands on the log.
+        yield self._view
         with Horizontal(id="logs-bar"):
             yield Static(id="logs-title", markup=False)
             yield Select(
@@ -105,9 +107,10 @@ unreachable Docker engine are reported too, and the logs resume by themselves wh
                 id="logs-backlog",
                 tooltip="How far back to start",
             )
-        yield self._view
 
     def on_mount(self) -> None:
+        # Out of the tab order: tab from the services goes straight to the log; `b` changes the choice.
+        self.query_one("#logs-backlog", Select).can_focus = False
         self._started = True
         self._restart()
 
