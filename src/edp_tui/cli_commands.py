@@ -34,6 +34,9 @@ from edp_tui.config import DEFAULT_WEBSERVER_URL, default_compose_file, repo_roo
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import (
     DagsterError,
+    DagsterGraphQLError,
+    DagsterHTTPError,
+    DagsterPythonError,
     DagsterRequestRejected,
     DagsterUnreachable,
     ReadOnlyRefused,
@@ -73,6 +76,8 @@ RUN_STATUSES = (
 LOG_LINE_MAX_CHARS = 65_536
 POLL_S = 1.0
 LOG_POLL_S = 0.5
+RETRY_BASE_S = 0.5
+RETRY_MAX_S = 15.0
 # How long `reload` waits for the mutation's answer before reading the outcome from the workspace instead.
 RELOAD_ANSWER_S = 30.0
 
@@ -159,7 +164,39 @@ def run_dagster(
             lines.append(f"  {where}{safe(error.message)}")
         die("\n".join(lines))
     except DagsterError as exc:
-        die(safe(exc))
+        die(shorten(str(exc)))
+
+
+def shorten(text: str, limit: int = 400) -> str:
+    """One terminal-safe line of at most ``limit`` characters (GraphQL errors can carry whole SQL queries)."""
+    text = safe(text)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+# Failures that can pass while the stack recovers (a webserver restart, a database reconnect): commands
+# that wait (launch --wait, logs --follow) retry them with backoff instead of giving up at once.
+TRANSIENT = (DagsterUnreachable, DagsterGraphQLError, DagsterHTTPError, DagsterPythonError)
+MAX_CONSECUTIVE_FAILURES = 10
+
+
+class Retry:
+    """Consecutive-failure budget with exponential backoff (0.5 s doubling up to 15 s: about 2 minutes)."""
+
+    def __init__(self, limit: int = MAX_CONSECUTIVE_FAILURES) -> None:
+        self.limit = limit
+        self.failures = 0
+
+    async def failed(self, exc: Exception, what: str) -> None:
+        """Sleep before the next attempt, or re-raise ``exc`` once the budget is spent."""
+        self.failures += 1
+        if self.failures > self.limit:
+            raise exc
+        delay = min(RETRY_BASE_S * 2 ** (self.failures - 1), RETRY_MAX_S)
+        note(f"  {what}: {shorten(str(exc), 200)}; retrying in {delay:.1f}s")
+        await asyncio.sleep(delay)
+
+    def ok(self) -> None:
+        self.failures = 0
 
 
 def with_failures(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -655,8 +692,16 @@ async def follow_run(client: DagsterClient, run_id: str, timeout: float | None) 
     deadline = None if timeout is None else time.monotonic() + timeout
     last_status = None
     steps: dict[str, str | None] = {}
+    retry = Retry()
     while True:
-        detail = await client.run(run_id)
+        try:
+            detail = await client.run(run_id)
+        except TRANSIENT as exc:
+            await retry.failed(exc, f"could not read run {run_id[:8]}")
+            if deadline is not None and time.monotonic() > deadline:
+                raise
+            continue
+        retry.ok()
         if detail.run.status != last_status:
             last_status = detail.run.status
             note(f"[{fmt_time(time.time())[11:]}] run {run_id[:8]} {last_status}")
@@ -868,23 +913,33 @@ def logs(
         printers: dict[str, LogPrinter] = {}
         cursor: str | None = None
         announced: set[str] = set()
+        retry = Retry()
         while True:
             finished = detail.run.is_terminal
-            keys, cursor = await all_events_keys(client, run_id, cursor)
-            for key in keys:
-                if step_key is not None and step_key not in key.step_keys:
-                    continue
-                if key.file_key not in printers:
-                    printers[key.file_key] = LogPrinter(key, streams, tag_stderr)
-            for printer in printers.values():
-                if printer.key.file_key not in announced and len(printers) > 1:
-                    note(f"== {', '.join(map(safe, printer.key.step_keys)) or printer.key.file_key} ==")
-                announced.add(printer.key.file_key)
-                await printer.poll(client)
-            if finished or not follow:
-                break
-            await asyncio.sleep(LOG_POLL_S)
-            detail = await client.run(run_id)
+            try:
+                keys, cursor = await all_events_keys(client, run_id, cursor)
+                for key in keys:
+                    if step_key is not None and step_key not in key.step_keys:
+                        continue
+                    if key.file_key not in printers:
+                        printers[key.file_key] = LogPrinter(key, streams, tag_stderr)
+                for printer in printers.values():
+                    if printer.key.file_key not in announced and len(printers) > 1:
+                        steps = ", ".join(map(safe, printer.key.step_keys))
+                        note(f"== {steps or printer.key.file_key} ==")
+                    announced.add(printer.key.file_key)
+                    # Each printer keeps its byte cursor: after a failure it resumes where it was.
+                    await printer.poll(client)
+                if finished or not follow:
+                    break
+                await asyncio.sleep(LOG_POLL_S)
+                detail = await client.run(run_id)
+            except TRANSIENT as exc:
+                if not follow:
+                    raise
+                await retry.failed(exc, "could not read the logs")
+                continue
+            retry.ok()
         for printer in printers.values():
             printer.flush()
         if not printers:

@@ -15,7 +15,8 @@ from click.testing import CliRunner, Result
 from edp_tui import cli_commands
 from edp_tui.cli import main
 from edp_tui.dagster.client import DagsterClient
-from edp_tui.dagster.models import LogChunk, LogKey
+from edp_tui.dagster.errors import DagsterGraphQLError, DagsterUnreachable
+from edp_tui.dagster.models import LogChunk, LogKey, RunDetail, RunSummary, StepStat
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dagster"
 # Nothing listens on port 9 (discard) on a test machine: connection refused at once.
@@ -306,3 +307,50 @@ def test_reload_without_an_answer_reads_the_outcome_from_the_workspace(
     assert result.stdout.startswith(f"{entry['name']}: loaded in ")
     assert "waiting for the outcome" in result.stderr
     assert seen == ["Workspace", "ReloadLocation", "Workspace", "Workspace", "Workspace"]
+
+
+class FlakyRuns:
+    """client.run() failing like a webserver whose database restarts, then answering."""
+
+    def __init__(self, failures: list[Exception], answers: list[RunDetail]) -> None:
+        self.failures = failures
+        self.answers = answers
+        self.calls = 0
+
+    async def run(self, run_id: str) -> RunDetail:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return self.answers.pop(0)
+
+
+def detail(status: str, step_status: str | None) -> RunDetail:
+    summary = RunSummary("0123456789", "ingestion_job", status, 1.0, 2.0, 5.0 if step_status else None)
+    return RunDetail(summary, (StepStat("raw_retail_data", step_status, 2.0, 4.0),))
+
+
+async def test_waiting_rides_out_transient_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli_commands, "RETRY_BASE_S", 0.001)
+    monkeypatch.setattr(cli_commands, "POLL_S", 0.001)
+    sql = "(psycopg2.OperationalError) server closed the connection unexpectedly\n[SQL: SELECT " + "x" * 5000
+    fake = FlakyRuns(
+        [DagsterGraphQLError([sql]), DagsterUnreachable("http://w/graphql", "ReadTimeout")],
+        [detail("STARTED", "IN_PROGRESS"), detail("SUCCESS", "SUCCESS")],
+    )
+    result = await cli_commands.follow_run(fake, "0123456789", timeout=None)  # type: ignore[arg-type]
+    assert result.run.status == "SUCCESS" and fake.calls == 4
+    err = capsys.readouterr().err
+    assert err.count("could not read run 01234567") == 2
+    assert "more characters)" in err and "\n[SQL" not in err  # one shortened line per failure
+    assert "step raw_retail_data: SUCCESS in 2.0s" in err
+
+
+async def test_waiting_gives_up_after_the_failure_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_commands, "RETRY_BASE_S", 0.001)
+    errors: list[Exception] = [DagsterUnreachable("http://w", "refused") for _ in range(20)]
+    fake = FlakyRuns(errors, [])
+    with pytest.raises(DagsterUnreachable):
+        await cli_commands.follow_run(fake, "0123456789", timeout=None)  # type: ignore[arg-type]
+    assert fake.calls == cli_commands.MAX_CONSECUTIVE_FAILURES + 1
