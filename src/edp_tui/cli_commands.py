@@ -453,7 +453,7 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
         version = f" · engine {safe(docker['engine_version'])}" if docker.get("engine_version") else ""
         lines.append(f"Services ({where} · {engine}{version})")
         if not docker.get("reachable"):
-            lines.append(f"  unreachable: {safe(docker.get('error'))}")
+            lines.append(f"  unreachable: {shorten(str(docker.get('error')), 200)}")
         rows = []
         for svc in docker["services"]:
             uptime = fmt_seconds(svc["uptime_s"]) if svc["uptime_s"] is not None else "-"
@@ -480,7 +480,7 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
     if web["reachable"]:
         lines.append(f"Dagster webserver {safe(web['url'])}: reachable")
     else:
-        lines.append(f"Dagster webserver {safe(web['url'])}: UNREACHABLE: {safe(web['error'])}")
+        lines.append(f"Dagster webserver {safe(web['url'])}: UNREACHABLE: {shorten(str(web['error']), 200)}")
     if report["locations"]:
         lines.append("Code locations")
         rows = []
@@ -498,7 +498,7 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
     daemon = report["daemon"]
     if daemon:
         mark = "" if daemon["healthy"] else "!! "
-        lines.append(f"Daemon: {mark}{daemon['state']} ({safe(daemon['detail'])})")
+        lines.append(f"Daemon: {mark}{daemon['state']} ({shorten(daemon['detail'], 160)})")
     if report["runs"]:
         lines.append("Recent runs")
         lines += runs_table(report["runs"])
@@ -506,7 +506,8 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
         lines.append("Overall: healthy")
     else:
         lines.append(f"Overall: NOT healthy ({len(report['problems'])} problem(s))")
-        lines += [f"  - {safe(p)}" for p in report["problems"]]
+        # Full texts are in --json; a table line stays readable (a database error can quote a whole query).
+        lines += [f"  - {shorten(p, 200)}" for p in report["problems"]]
     return lines
 
 
