@@ -301,7 +301,10 @@ with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what 
         seen: set[str] = set()
         for active in self.screen.active_bindings.values():
             binding = active.binding
-            if not binding.description or (binding.id or binding.action) in seen:
+            # Widget internals (cursor keys and the like: hidden, no id) would drown the panel's own keys.
+            if not binding.description or (not binding.show and not binding.id):
+                continue
+            if (binding.id or binding.action) in seen:
                 continue
             seen.add(binding.id or binding.action)
             rows.append((self.get_key_display(binding), binding.description, binding.id or ""))
