@@ -19,12 +19,13 @@ from edp_tui.logtext import safe_text, visible
 from edp_tui.ui.dagster_common import PollingPanel, format_ts
 
 STATE_STYLE = {"loaded": "bold green", "error": "bold red", "loading": "yellow", "unknown": "dim"}
+# Fixed widths: the table must not jump when a state or a count changes.
 COLUMNS = (
-    ("location", "Location"),
-    ("state", "State"),
-    ("server", "Server"),
-    ("updated", "Updated"),
-    ("defs", "Definitions"),
+    ("location", "Location", 24),
+    ("state", "State", 11),
+    ("server", "Server", 8),
+    ("updated", "Updated", 14),
+    ("defs", "Definitions", 40),
 )
 
 
@@ -76,8 +77,8 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
     def on_mount(self) -> None:
         self.border_title = "Code locations"
         table = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
         self.watch_events()
 
     @property

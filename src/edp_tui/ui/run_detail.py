@@ -85,8 +85,13 @@ the user's exception). Highlight a step to see its stdout/stderr in the compute-
     def on_mount(self) -> None:
         self.border_title = "Run"
         steps: DataTable[Text] = self.query_one("#steps-table", DataTable)
-        for key, label in (("step", "Step"), ("status", "Status"), ("started", "Started"), ("took", "Took")):
-            steps.add_column(label, key=key)
+        for key, label, width in (
+            ("step", "Step", 28),
+            ("status", "Status", 9),
+            ("started", "Started", 14),
+            ("took", "Took", 8),
+        ):
+            steps.add_column(label, key=key, width=width)
 
     def show_run(self, run: RunSummary | None) -> None:
         if run is not None and self.run is not None and run.run_id == self.run.run_id:

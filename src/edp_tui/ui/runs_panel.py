@@ -25,13 +25,14 @@ from edp_tui.ui.dagster_common import PollingPanel, format_seconds, format_ts, s
 from edp_tui.ui.launch_dialog import LaunchDialog
 from edp_tui.ui.run_detail import RunDetailPanel
 
+# Fixed widths: a column must not jump when a status grows (QUEUED -> SUCCESS) or a start time appears.
 COLUMNS = (
-    ("run", "Run"),
-    ("job", "Job"),
-    ("status", "Status"),
-    ("created", "Created"),
-    ("started", "Started"),
-    ("duration", "Duration"),
+    ("run", "Run", 8),
+    ("job", "Job", 28),
+    ("status", "Status", 9),
+    ("created", "Created", 14),
+    ("started", "Started", 14),
+    ("duration", "Duration", 8),
 )
 PAGE_SIZE = 50
 REEXECUTABLE = frozenset({"FAILURE", "CANCELED"})
@@ -106,8 +107,8 @@ and compute logs.
 
     def on_mount(self) -> None:
         self.border_title = "Runs"
-        for key, label in COLUMNS:
-            self.table.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.table.add_column(label, key=key, width=width)
 
     async def poll_once(self) -> None:
         runs = await self.client.runs(limit=PAGE_SIZE, cursor=self._page_cursors[-1])

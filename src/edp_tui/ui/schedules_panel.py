@@ -17,15 +17,16 @@ from edp_tui.dagster.models import InstigatorInfo
 from edp_tui.logtext import safe_text, visible
 from edp_tui.ui.dagster_common import TICK_STATUS_STYLE, PollingPanel, format_ts, status_text
 
+# Fixed widths: the table must not jump when a status or a tick changes.
 COLUMNS = (
-    ("kind", "Kind"),
-    ("name", "Name"),
-    ("location", "Location"),
-    ("status", "Status"),
-    ("cadence", "Cron / interval"),
-    ("next", "Next tick"),
-    ("last", "Last tick"),
-    ("info", "Last tick says"),
+    ("kind", "Kind", 8),
+    ("name", "Name", 30),
+    ("location", "Location", 16),
+    ("status", "Status", 8),
+    ("cadence", "Cron / interval", 18),
+    ("next", "Next tick", 14),
+    ("last", "Last tick", 23),
+    ("info", "Last tick says", 50),
 )
 INSTIGATOR_STYLE = {"RUNNING": "bold green", "STOPPED": "dim", "DECLARED_IN_CODE": "cyan"}
 
@@ -103,8 +104,8 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
 
     def on_mount(self) -> None:
         self.border_title = "Schedules & sensors"
-        for key, label in COLUMNS:
-            self.table.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.table.add_column(label, key=key, width=width)
 
     async def poll_once(self) -> None:
         locations = await self.client.locations()
