@@ -78,7 +78,7 @@ async def webserver_answers(url: str) -> bool:
     from edp_tui.dagster.client import DagsterClient
     from edp_tui.dagster.errors import DagsterError
 
-    async with DagsterClient(url.rstrip("/") + "/graphql", timeout=5.0) as client:
+    async with DagsterClient(url.rstrip("/") + "/graphql", timeout=20.0) as client:
         try:
             await client.locations()
         except DagsterError as exc:
@@ -93,7 +93,12 @@ async def shoot(args: argparse.Namespace) -> Path:
     from edp_tui.config import load_config
     from edp_tui.ui.app import EdpApp
 
-    flags = {"webserver_url": args.webserver_url, "compose_file": args.compose_file}
+    flags = {
+        "webserver_url": args.webserver_url,
+        "compose_file": args.compose_file,
+        "env_file": args.env_file,
+        "project": args.project,
+    }
     context = Context(load_config(flags, config_path=args.config))
     fake_docker, fake_dagster = fakes() if args.fake else (None, None)
 
@@ -129,13 +134,30 @@ async def shoot(args: argparse.Namespace) -> Path:
             from textual.widgets import TabbedContent
 
             app.query_one("#main", TabbedContent).active = args.tab
-        # Let the workers fetch and the panels render (first polls, the engine snapshot).
+        # Wait until every backend has answered once (the header says so), then let the panels settle.
+        deadline = asyncio.get_running_loop().time() + args.deadline
+        while asyncio.get_running_loop().time() < deadline:
+            await pilot.pause()
+            if not any(marker in screen_text(app) for marker in PENDING):
+                break
+            await asyncio.sleep(0.5)
+        else:
+            say(f"some backend had not answered after {args.deadline:.0f}s; the picture shows that")
         await asyncio.sleep(args.settle)
         await pilot.pause()
         svg = app.export_screenshot(title="edp-tui")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(svg, encoding="utf-8")
     return args.output
+
+
+# What the header shows until a backend has answered for the first time.
+PENDING = ("connecting…", "not checked", "loading…")
+
+
+def screen_text(app: Any) -> str:
+    """The terminal's current text (as the TUI tests read it)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def size(text: str) -> tuple[int, int]:
@@ -155,9 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"default: {DEFAULT_OUTPUT}")
     parser.add_argument("--size", type=size, default=(140, 40), help="terminal COLUMNSxROWS (default 140x40)")
     parser.add_argument("--tab", choices=TABS, default="tab-runs", help="main-area tab to show")
-    parser.add_argument("--settle", type=float, default=6.0, help="seconds to let the panels load")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds to let the panels settle")
+    parser.add_argument(
+        "--deadline", type=float, default=90.0, help="seconds to wait for every backend's first answer"
+    )
     parser.add_argument("--webserver-url", help="Dagster webserver (default: as edp-tui resolves it)")
     parser.add_argument("--compose-file", type=Path, help="compose file (default: as edp-tui resolves it)")
+    parser.add_argument("--env-file", type=Path, help="env file passed to Compose")
+    parser.add_argument("--project", "-p", help="Compose project name")
     parser.add_argument("--config", type=Path, help="edp-tui config file")
     parser.add_argument("--fake", action="store_true", help="use the in-memory fakes for both backends")
     args = parser.parse_args(argv)
