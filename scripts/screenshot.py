@@ -37,8 +37,18 @@ def fakes() -> tuple[Any, Any]:
     from dagster_fake import FakeDagster  # type: ignore[import-not-found]
     from shell_fakes import SERVICES, FakeDockerSource, running  # type: ignore[import-not-found]
 
-    # A healthy stack (the tests' default fake shows failure cases on purpose).
-    states = [running(name, up=timedelta(minutes=42 - 3 * i)) for i, name in enumerate(SERVICES)]
+    from edp_tui.docker_models import PortBinding
+
+    # A healthy stack with the compose file's images and port (the tests' default fake shows failures).
+    states = [
+        running(
+            name,
+            up=timedelta(minutes=42 - 3 * i),
+            image="edp-local/postgres:15" if name == "postgres" else "edp-dagster:latest",
+            ports=(PortBinding("3000/tcp", "127.0.0.1", "3000"),) if name == "dagster-webserver" else (),
+        )
+        for i, name in enumerate(SERVICES)
+    ]
     return FakeDockerSource(states=states), FakeDagster()
 
 
