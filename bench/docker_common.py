@@ -93,6 +93,8 @@ class TmuxDashboard:
         if shutil.which("tmux") is None:
             raise SystemExit("tmux is needed (apt-get install tmux)")
         self.session = f"edpbench-{uuid.uuid4().hex[:8]}"
+        # A tmux server of its own: nothing here can touch anyone else's sessions.
+        self.tmux = ["tmux", "-L", self.session]
         self.args = args
         self.width, self.height = width, height
         self.started_at = 0.0
@@ -103,7 +105,7 @@ class TmuxDashboard:
         self.started_at = time.perf_counter()
         subprocess.run(
             [
-                "tmux",
+                *self.tmux,
                 "new-session",
                 "-d",
                 "-s",
@@ -121,7 +123,7 @@ class TmuxDashboard:
 
     def pid(self) -> int:
         out = subprocess.run(
-            ["tmux", "list-panes", "-t", self.session, "-F", "#{pane_pid}"],
+            [*self.tmux, "list-panes", "-t", self.session, "-F", "#{pane_pid}"],
             capture_output=True,
             text=True,
             check=True,
@@ -130,7 +132,7 @@ class TmuxDashboard:
 
     def screen(self) -> str:
         out = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.session], capture_output=True, text=True
+            [*self.tmux, "capture-pane", "-p", "-t", self.session], capture_output=True, text=True
         )
         return out.stdout
 
@@ -145,9 +147,9 @@ class TmuxDashboard:
         raise TimeoutError(f"screen never matched within {timeout} s; last screen:\n{self.screen()}")
 
     def stop(self) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.session, "q"], capture_output=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.session, "q"], capture_output=True)
         time.sleep(0.5)
-        subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
     def __enter__(self) -> TmuxDashboard:
         return self.start()

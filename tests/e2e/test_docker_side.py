@@ -4,6 +4,7 @@ proxy this test controls (the real daemon is never touched: others use it)."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -327,3 +328,45 @@ async def test_engine_cut_mid_session_is_shown_and_recovered(
             )
         finally:
             project.exec("flappy", "touch", "/tmp/healthy")
+
+
+def test_the_real_binary_in_a_terminal(project: Project, tmp_path: Path) -> None:
+    """`edp-tui` as a person runs it, in a tmux pane (its own tmux server): rows appear, `q` quits cleanly."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (scripts/setup.sh installs it)")
+    binary = Path(sys.executable).parent / "edp-tui"
+    server = f"edptui-{uuid.uuid4().hex[:8]}"
+    done = tmp_path / "exit-code"
+    command = (
+        f"TERM=xterm-256color XDG_CONFIG_HOME={tmp_path} {binary} --compose-file {project.compose_file} "
+        f"-p {project.name} --webserver-url http://127.0.0.1:1; echo $? > {done}; sleep 60"
+    )
+    tmux = ["tmux", "-L", server]
+    subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "40", command], check=True, timeout=30)
+    try:
+
+        def screen() -> str:
+            return subprocess.run(
+                [*tmux, "capture-pane", "-p"], capture_output=True, text=True, timeout=30
+            ).stdout
+
+        deadline = time.monotonic() + 90
+        while not all(
+            any(
+                line.split("│")[1:2] and line.split("│")[1].split()[:2] == [svc, state]
+                for line in screen().splitlines()
+            )
+            for svc, state in (("flappy", "running"), ("worker", "running"), ("never", "missing"))
+        ):
+            assert time.monotonic() < deadline, f"rows never appeared:\n{screen()}"
+            time.sleep(0.2)
+        text = screen()
+        assert f"project {project.name}" in text and "● docker" in text
+        subprocess.run([*tmux, "send-keys", "q"], check=True, timeout=30)
+        deadline = time.monotonic() + 30
+        while not done.exists():
+            assert time.monotonic() < deadline, f"q did not quit:\n{screen()}"
+            time.sleep(0.2)
+        assert done.read_text().strip() == "0"
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=30)
