@@ -98,6 +98,7 @@ class TmuxDashboard:
         self.args = args
         self.width, self.height = width, height
         self.started_at = 0.0
+        self.capture_times: list[float] = []  # how long reading the screen takes: part of every figure
 
     def start(self) -> TmuxDashboard:
         command = " ".join(_quote(a) for a in [str(EDP_TUI), *self.args])
@@ -131,9 +132,11 @@ class TmuxDashboard:
         return int(out.stdout.split()[0])
 
     def screen(self) -> str:
+        t0 = time.perf_counter()
         out = subprocess.run(
             [*self.tmux, "capture-pane", "-p", "-t", self.session], capture_output=True, text=True
         )
+        self.capture_times.append(time.perf_counter() - t0)
         return out.stdout
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float, interval: float = 0.01) -> float:

@@ -64,6 +64,7 @@ def main() -> None:
                     screen.append(t_screen - t0)
                     peer.append(t_event - t0)
                     time.sleep(0.3)
+                capture = dash.capture_times
         finally:
             events.terminate()
             events.wait(timeout=10)
@@ -74,6 +75,7 @@ def main() -> None:
     print(f"container state change -> visible, {len(screen)} changes (pause/unpause)")
     print(f"  edp-tui screen (tmux capture-pane, 10 ms poll)  {stats(screen)}")
     print(f"  docker events CLI line                           {stats(peer)}")
+    print(f"  one screen read (tmux capture-pane) takes        {stats(capture)}")
     print(f"  (load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     median = sorted(screen)[len(screen) // 2]
     print(f"  goal <= 300 ms: {'met' if median <= 0.3 else 'MISSED'} (median {median * 1000:.0f} ms)")
