@@ -205,8 +205,7 @@ class ProcessStack:
         return self
 
     def stop(self) -> None:
-        for name in ("daemon", "webserver", "code-server"):
-            self._terminate(name)
+        self._terminate("daemon", "webserver", "code-server")
         self._stop_postgres()
         self._http.close()
         atexit.unregister(self.stop)
@@ -562,27 +561,31 @@ class ProcessStack:
             preexec_fn=_default_signals,
         )
 
-    def _terminate(self, name: str) -> None:
-        proc = self._procs.pop(name, None)
-        if proc is not None:
-            pgid = proc.pid  # == the child's own PID (start_new_session)
-            _signal_group(pgid, signal.SIGTERM)
+    def _terminate(self, *names: str) -> None:
+        """SIGTERM to every named process group at once; SIGKILL for whatever outlives the grace period."""
+        procs = [p for p in (self._procs.pop(n, None) for n in names) if p is not None]
+        for proc in procs:
+            _signal_group(proc.pid, signal.SIGTERM)  # group id == the child's own PID (start_new_session)
+        end = time.monotonic() + STOP_GRACE_S
+        for proc in procs:
             try:
-                proc.wait(timeout=STOP_GRACE_S)
+                proc.wait(timeout=max(0.1, end - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-            # The rest of the group (a code server's gRPC subprocess, runs) gets a moment, then SIGKILL.
-            end = time.monotonic() + 5.0
-            while _group_alive(pgid) and time.monotonic() < end:
-                time.sleep(0.1)
-            _signal_group(pgid, signal.SIGKILL)
+        # The rest of each group (a code server's gRPC subprocess, runs) gets a moment, then SIGKILL.
+        end = time.monotonic() + 5.0
+        while any(_group_alive(p.pid) for p in procs) and time.monotonic() < end:
+            time.sleep(0.1)
+        for proc in procs:
+            _signal_group(proc.pid, signal.SIGKILL)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-        log = self._log_files.pop(name, None)
-        if log is not None:
-            log.close()
+        for name in names:
+            log = self._log_files.pop(name, None)
+            if log is not None:
+                log.close()
 
     def _wait(
         self,

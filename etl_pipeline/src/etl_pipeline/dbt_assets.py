@@ -54,5 +54,7 @@ def _prune_invocation_dirs(target_dir: Path) -> None:
 def retail_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
-    _prune_invocation_dirs(invocation.target_path.parent)
+    try:
+        yield from invocation.stream()
+    finally:
+        _prune_invocation_dirs(invocation.target_path.parent)

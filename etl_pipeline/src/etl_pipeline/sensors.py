@@ -2,7 +2,9 @@
 
 A `*.json` file may hold ingestion settings (an object with any of customers, products, orders, seed); any
 other file triggers an ingestion with the defaults. Files are never moved or changed: the cursor remembers the
-newest modification time seen and the names seen at that time, so each file triggers once.
+newest modification time seen and the names seen at that time, so each file triggers once. A file moved in
+with an older modification time than the newest one seen is not noticed (`touch` it); write-then-rename
+inside the folder, or a copy, is.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def _ingestion_overrides(path: Path) -> dict[str, int]:
         raise ValueError(f"expected an object with keys among {sorted(allowed)}")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
         raise ValueError("every value must be an integer")
+    IngestionConfig(**data).params()  # the generator's own checks (sizes at least 1): fail here, not in a run
     return data
 
 
@@ -67,7 +70,10 @@ def build_landing_zone_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDef
         for path in folder.iterdir():
             if not path.is_file() or path.name.startswith("."):
                 continue  # dot files: partial uploads, editor swap files
-            mtime = path.stat().st_mtime_ns
+            try:
+                mtime = path.stat().st_mtime_ns
+            except FileNotFoundError:
+                continue  # removed since the listing
             if mtime > last_mtime or (mtime == last_mtime and path.name not in names_at_last):
                 new.append((mtime, path))
         if not new:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import date
 
 import psycopg2
+import psycopg2.errors
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
@@ -55,6 +56,24 @@ def connect(database: str | None = None) -> Iterator[Connection]:
         conn.close()
 
 
+def ensure_database() -> str:
+    """Create the warehouse database when it is missing (a fresh server only has Dagster's own database)."""
+    name = str(connection_params()["dbname"])
+    conn = psycopg2.connect(**connection_params(os.environ.get("DAGSTER_PG_DB", "postgres")))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", (name,))
+            if cur.fetchone() is None:
+                try:
+                    cur.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+                except psycopg2.errors.DuplicateDatabase:
+                    pass  # created concurrently by another run
+    finally:
+        conn.close()
+    return name
+
+
 def _copy_text(rows: Iterable[tuple[object, ...]]) -> io.StringIO:
     """Rows as PostgreSQL COPY text. Generated values never hold tabs, newlines or backslashes."""
     buf = io.StringIO()
@@ -68,6 +87,7 @@ def _copy_text(rows: Iterable[tuple[object, ...]]) -> io.StringIO:
 def load_raw(data: RetailData) -> dict[str, int]:
     """Replace the raw tables with `data` in one transaction (readers see old or new, never half)."""
     counts: dict[str, int] = {}
+    ensure_database()
     with connect() as conn, conn.cursor() as cur:
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA)))
         for table, columns in TABLE_COLUMNS.items():
