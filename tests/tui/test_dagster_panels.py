@@ -75,7 +75,7 @@ async def test_location_events_refresh_without_a_key() -> None:
         )
         # The poll interval is 5 s: only the pushed event can make this appear within 2 s.
         await wait_for(pilot, lambda: "failed to load" in screen_text(app), timeout=2.0)
-        assert "location_error" in screen_text(app)
+        assert "last event: etl_pipeline error: Unable to reconnect to server" in screen_text(app)
 
 
 async def test_unreachable_webserver_is_shown_and_recovered_from() -> None:

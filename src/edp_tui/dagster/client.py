@@ -49,6 +49,10 @@ EVENTS_PAGE_MAX = 1000
 # Bytes per stream per capturedLogs call; chunks may end mid-line, callers re-split.
 LOG_CHUNK_BYTES = 65536
 RUNS_PAGE_MAX = 500
+# A reload restarts the code server's subprocess (imports dagster, dbt, the user's code): seconds when idle,
+# over a minute on a loaded 2-core machine. Mutations that launch runs also take longer than queries.
+RELOAD_TIMEOUT_S = 180.0
+MUTATION_TIMEOUT_S = 60.0
 
 
 @cache
@@ -128,12 +132,16 @@ class DagsterClient:
         await self.aclose()
 
     # ---- transport ----
-    async def execute(self, name: str, variables: Mapping[str, Any] | None = None) -> JSON:
+    async def execute(
+        self, name: str, variables: Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> JSON:
         """POST document ``name`` and return its ``data``. Parses the body whatever the HTTP status:
         Dagster returns resolver failures as HTTP 500 with a normal ``data`` payload."""
         payload = {"query": document(name), "variables": dict(variables or {}), "operationName": name}
         try:
-            response = await self._client().post(self.graphql_url, json=payload)
+            response = await self._client().post(
+                self.graphql_url, json=payload, timeout=timeout if timeout is not None else self._timeout
+            )
         except httpx.TransportError as exc:
             raise DagsterUnreachable(self.graphql_url, str(exc) or type(exc).__name__) from exc
         try:
@@ -213,7 +221,7 @@ class DagsterClient:
         """Reload one location (re-imports code with `dagster code-server start`). The returned entry can be
         stale if the code changed during the reload; callers should re-read :meth:`locations` afterwards."""
         self._refuse_if_read_only(f"reload of {name}")
-        data = await self.execute("ReloadLocation", {"name": name})
+        data = await self.execute("ReloadLocation", {"name": name}, timeout=RELOAD_TIMEOUT_S)
         entry = expect(data["reloadRepositoryLocation"], "WorkspaceLocationEntry")
         return LocationInfo.from_graphql(entry)
 
@@ -280,19 +288,23 @@ class DagsterClient:
         }
         if tags:
             params["executionMetadata"] = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
-        data = await self.execute("LaunchRun", {"executionParams": params})
+        data = await self.execute("LaunchRun", {"executionParams": params}, timeout=MUTATION_TIMEOUT_S)
         return RunSummary.from_graphql(expect(data["launchRun"], "LaunchRunSuccess")["run"])
 
     async def reexecute_run(self, run_id: str, strategy: str = "FROM_FAILURE") -> RunSummary:
         self._refuse_if_read_only(f"re-execution of {run_id}")
         data = await self.execute(
-            "LaunchReexecution", {"reexecutionParams": {"parentRunId": run_id, "strategy": strategy}}
+            "LaunchReexecution",
+            {"reexecutionParams": {"parentRunId": run_id, "strategy": strategy}},
+            timeout=MUTATION_TIMEOUT_S,
         )
         return RunSummary.from_graphql(expect(data["launchRunReexecution"], "LaunchRunSuccess")["run"])
 
     async def terminate_run(self, run_id: str) -> None:
         self._refuse_if_read_only(f"termination of {run_id}")
-        data = await self.execute("TerminateRun", {"runId": run_id, "terminatePolicy": "SAFE_TERMINATE"})
+        data = await self.execute(
+            "TerminateRun", {"runId": run_id, "terminatePolicy": "SAFE_TERMINATE"}, timeout=MUTATION_TIMEOUT_S
+        )
         expect(data["terminateRun"], "TerminateRunSuccess")
 
     # ---- compute logs ----

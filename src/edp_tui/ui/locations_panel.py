@@ -64,7 +64,9 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
         self.read_only = read_only
         self.locations: dict[str, LocationInfo] = {}
         self.reloading: str | None = None
+        # The outcome of the last reload and the last pushed location event, shown on two lines.
         self.status_message = ""
+        self.event_message = ""
         self.last_event_error: DagsterError | None = None
 
     def compose(self) -> ComposeResult:
@@ -147,7 +149,11 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
         else:
             error.display = False
             error.update("")
-        self.query_one("#location-status", Static).update(Text(self.status_message))
+        self._show_status()
+
+    def _show_status(self) -> None:
+        lines = [m for m in (self.status_message, self.event_message) if m]
+        self.query_one("#location-status", Static).update(Text("\n".join(lines)))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -155,7 +161,7 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     def set_status(self, message: str) -> None:
         self.status_message = message
-        self.query_one("#location-status", Static).update(Text(message))
+        self._show_status()
 
     def action_reload(self) -> None:
         loc = self.selected
@@ -208,7 +214,7 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
             self.wake()
 
     def on_location_event(self, event: LocationEvent) -> None:
-        self.set_status(
-            f"{event.event_type.lower()}: {visible(event.location_name)} {visible(event.message)}"
-        )
+        what = event.event_type.removeprefix("LOCATION_").lower()
+        self.event_message = f"last event: {visible(event.location_name)} {what}: {visible(event.message)}"
+        self._show_status()
         self.wake()
