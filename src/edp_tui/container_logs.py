@@ -40,10 +40,12 @@ from docker.types.daemon import CancellableStream
 
 from edp_tui.logtext import (
     DEFAULT_MAX_CHARS,
+    LINE_OVERHEAD_BYTES,
     LineSplitter,
     LogLine,
     make_line,
     message_line,
+    needs_sanitizing,
     normalize_timestamp,
 )
 
@@ -135,7 +137,7 @@ class FrameParser:
         self.service = service
         self.multiplexed = multiplexed
         self.max_chars = max_chars
-        self._buf = bytearray()
+        self._rest = b""
         self._partial: dict[int, tuple[str, bytearray, int]] = {}  # stream -> (timestamp, kept bytes, total)
         self._splitter = LineSplitter()
         self.last_timestamp: str | None = None
@@ -143,31 +145,57 @@ class FrameParser:
     def feed(self, chunk: bytes) -> list[LogLine]:
         if not self.multiplexed:
             return self._tty_lines(self._splitter.feed(chunk))
-        buf = self._buf
-        buf += chunk
+        # One bytes object per read (the rest of the previous one is at most a frame): slicing payloads out of
+        # it copies each once.
+        data = self._rest + chunk if self._rest else bytes(chunk)
         out: list[LogLine] = []
         pos = 0
-        end = len(buf)
+        end = len(data)
         unpack = _HEADER.unpack_from
+        message = self._message
         while end - pos >= 8:
-            stream, size = unpack(buf, pos)
-            if end - pos - 8 < size:
+            stream, size = unpack(data, pos)
+            nxt = pos + 8 + size
+            if nxt > end:
                 break
-            payload = bytes(buf[pos + 8 : pos + 8 + size])
-            pos += 8 + size
-            line = self._message(stream, payload)
+            line = message(stream, data[pos + 8 : nxt])
+            pos = nxt
             if line is not None:
                 out.append(line)
-        del buf[:pos]
+        self._rest = data[pos:]
         return out
 
     def _message(self, stream: int, payload: bytes) -> LogLine | None:
         sp = payload.find(b" ", 0, 40)
-        if 19 < sp and payload[sp - 1 : sp] == b"Z":
-            ts = normalize_timestamp(payload[:sp].decode("ascii", "replace"))
+        ts: str | None = None
+        content = payload
+        if 19 < sp and payload[sp - 1] == 90:  # "...Z "
+            stamp = payload[:sp].decode("ascii", "replace")
+            # A 9-digit fraction already (the common case) needs no work.
+            ts = stamp if len(stamp) == 30 else normalize_timestamp(stamp)
             content = payload[sp + 1 :]
-        else:
-            ts, content = None, payload
+        if not self._partial and content.endswith(b"\n"):
+            # Fast path (nearly every line): complete, and plain text once decoded.
+            body = content[:-2] if content.endswith(b"\r\n") else content[:-1]
+            text = body.decode("utf-8", "replace")
+            if ts is not None:
+                self.last_timestamp = ts
+            if len(text) <= self.max_chars and needs_sanitizing(text) is None:
+                return LogLine(
+                    text,
+                    (),
+                    self.service,
+                    ts,
+                    stream if 0 < stream < 3 else 1,
+                    len(body) + LINE_OVERHEAD_BYTES,
+                )
+            return make_line(
+                body,
+                service=self.service,
+                timestamp=ts,
+                stream=stream if 0 < stream < 3 else 1,
+                max_chars=self.max_chars,
+            )
         pending = self._partial.pop(stream, None)
         if pending is not None:
             # Continuation of a long line: the first piece's timestamp is the line's.
@@ -180,12 +208,12 @@ class FrameParser:
         if not content.endswith(b"\n"):
             self._partial[stream] = (ts or "", kept, total)
             return None
-        text = bytes(kept) if pending is not None else content
-        text = text[:-2] if text.endswith(b"\r\n") else text[:-1] if text.endswith(b"\n") else text
+        whole = bytes(kept) if pending is not None else content
+        whole = whole[:-2] if whole.endswith(b"\r\n") else whole[:-1] if whole.endswith(b"\n") else whole
         if ts is not None:
             self.last_timestamp = ts
         return make_line(
-            text,
+            whole,
             service=self.service,
             timestamp=ts,
             stream=stream if stream in (1, 2) else 1,
@@ -408,11 +436,14 @@ class LogFollower:
         delay = self._backoff[0]
         engine_was_down = False
         while not self._stop.is_set():
+            api: docker.APIClient | None = None
             try:
                 api = self._factory()
                 now = self._engine_now(api)
                 self._api = api
             except Exception as exc:  # noqa: BLE001 - every failure to reach the engine is retried
+                if api is not None:
+                    api.close()
                 if not engine_was_down:
                     self._event(
                         "engine_unreachable", f"Docker engine unreachable: {_one_line(exc)}; retrying"
@@ -444,6 +475,11 @@ class LogFollower:
                     return
             finally:
                 self._join_readers()
+                self._api = None
+                try:
+                    api.close()  # its connection pool; a new client is made for the next session
+                except Exception:  # closing a broken connection may fail: it is thrown away anyway
+                    pass
 
     # --- one connected session --------------------------------------------------------------------
     def _session(self, api: docker.APIClient, now: str) -> None:

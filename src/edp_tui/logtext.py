@@ -64,6 +64,10 @@ class LogLine(NamedTuple):
 _SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+# Match object (truthy) when a str needs `sanitize`'s slow path; None when it is plain printable text.
+needs_sanitizing = _SUSPECT.search
+
+
 def _visible_table() -> dict[int, str]:
     table: dict[int, str] = {c: chr(0x2400 + c) for c in range(0x20)}  # ␀ ... ␟ (control pictures)
     table[0x7F] = "\u2421"  # ␡
@@ -290,7 +294,7 @@ def normalize_timestamp(ts: str) -> str:
 
     Docker trims trailing zeros of the fraction ("...:05.1Z" and "...:05.123456789Z").
     """
-    if not ts.endswith("Z"):
+    if len(ts) == 30 or not ts.endswith("Z"):  # "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" already, or not ours
         return ts
     dot = ts.find(".", 17)
     if dot < 0:
