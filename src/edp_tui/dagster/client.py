@@ -164,12 +164,16 @@ class DagsterClient:
         """Yield the ``data`` of each frame of a subscription (legacy ``graphql-ws``) until ``complete``."""
         from websockets.asyncio.client import connect
         from websockets.exceptions import WebSocketException
+        from websockets.typing import Subprotocol
 
         op_id = str(next(self._ids))
         try:
             async with connect(
-                self.ws_url, subprotocols=["graphql-ws"], open_timeout=self._timeout, proxy=None
-            ) as ws:  # type: ignore[list-item]
+                self.ws_url,
+                subprotocols=[Subprotocol("graphql-ws")],
+                open_timeout=self._timeout,
+                proxy=None,
+            ) as ws:
                 await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
                 start = {
                     "id": op_id,

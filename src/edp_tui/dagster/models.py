@@ -96,8 +96,8 @@ class LocationInfo:
     @classmethod
     def from_graphql(cls, entry: JSON) -> LocationInfo:
         load_status = entry.get("loadStatus") or "UNKNOWN"
-        loc = entry.get("locationOrLoadError")
-        typename = loc.get("__typename") if loc else None
+        loc: JSON = entry.get("locationOrLoadError") or {}
+        typename = loc.get("__typename")
         if load_status == "LOADING":
             state = "loading"
         elif typename == "RepositoryLocation":
@@ -117,9 +117,7 @@ class LocationInfo:
             if typename == "RepositoryLocation"
             else False,
             error=LoadError.from_graphql(loc) if typename == "PythonError" else None,
-            repositories=tuple(
-                RepositoryInfo.from_graphql(r) for r in (loc.get("repositories") or [] if loc else [])
-            ),
+            repositories=tuple(RepositoryInfo.from_graphql(r) for r in loc.get("repositories") or []),
         )
 
     def visible_jobs(self) -> list[tuple[str, JobInfo]]:

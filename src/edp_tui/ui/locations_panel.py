@@ -100,9 +100,9 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
                     table.update_cell(loc.name, key, value, update_width=True)
             else:
                 table.add_row(*cells.values(), key=loc.name)
-        for key in list(table.rows):
-            if key.value not in self.locations:
-                table.remove_row(key)
+        for row_key in list(table.rows):
+            if row_key.value not in self.locations:
+                table.remove_row(row_key)
         self._show_selected()
         self.post_message(self.LocationsChanged(tuple(locations)))
 

@@ -64,7 +64,7 @@ def instigator_cells(item: InstigatorInfo) -> dict[str, Text]:
 class SchedulesPanel(PollingPanel):
     """Every schedule and sensor; the highlighted one's last tick error in full below the table."""
 
-    BINDINGS = [Binding("s", "toggle", "Start/stop", id="dagster.toggle_instigator")]
+    BINDINGS = [Binding("s", "toggle_running", "Start/stop", id="dagster.toggle_instigator")]
 
     HELP = """\
 ## Schedules and sensors
@@ -138,9 +138,9 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
                         pass
             else:
                 table.add_row(*cells.values(), key=key)
-        for key in list(table.rows):
-            if key.value not in fresh:
-                table.remove_row(key)
+        for row_key in list(table.rows):
+            if row_key.value not in fresh:
+                table.remove_row(row_key)
         self.items = fresh
         self.location_errors = list(errors or [])
         status = self.query_one("#instigator-status", Static)
@@ -175,7 +175,7 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         event.stop()
         self._show_selected()
 
-    def action_toggle(self) -> None:
+    def action_toggle_running(self) -> None:
         item = self.selected
         if item is None:
             return
