@@ -78,8 +78,6 @@ POLL_S = 1.0
 LOG_POLL_S = 0.5
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 15.0
-# How long `reload` waits for the mutation's answer before reading the outcome from the workspace instead.
-RELOAD_ANSWER_S = 30.0
 
 
 # --- shared plumbing ------------------------------------------------------------------------------------
@@ -606,7 +604,7 @@ def reload(ctx: click.Context, location: str | None, timeout: float) -> None:
                 # read timeout means "still busy", and the outcome is read from the workspace instead.
                 if not isinstance(exc.__cause__, httpx.TimeoutException):
                     raise
-                note(f"  still loading after {RELOAD_ANSWER_S:.0f}s; waiting for the outcome …")
+                note("  no answer to the reload in time; waiting for the outcome …")
                 changed_since = current[name].updated or 0.0
             # The mutation's answer can be stale when code changes meanwhile: read the workspace again.
             loc = await wait_loaded(client, name, timeout, changed_since)
@@ -627,7 +625,7 @@ def reload(ctx: click.Context, location: str | None, timeout: float) -> None:
                     click.echo(f"  {safe(line)}")
         return EXIT_UNHEALTHY if failed else EXIT_OK
 
-    sys.exit(run_dagster(context, work, timeout=RELOAD_ANSWER_S))
+    sys.exit(run_dagster(context, work))
 
 
 # --- launch ---------------------------------------------------------------------------------------------
