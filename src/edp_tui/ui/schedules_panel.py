@@ -138,9 +138,9 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
                         pass
             else:
                 table.add_row(*cells.values(), key=key)
-        for row_key in list(table.rows):
-            if row_key.value not in fresh:
-                table.remove_row(row_key)
+        for existing in list(table.rows):
+            if existing.value not in fresh:
+                table.remove_row(existing)
         self.items = fresh
         self.location_errors = list(errors or [])
         status = self.query_one("#instigator-status", Static)
