@@ -150,7 +150,8 @@ class PollingPanel(Vertical):
             delay = self.current_interval()
             try:
                 await self.poll_once()
-            except DagsterError as exc:
+            except (DagsterError, ValueError, KeyError, TypeError) as exc:
+                # Backend failures, and payloads of a shape we did not expect: shown, retried, never fatal.
                 failures += 1
                 delay = min(self.max_backoff, self.current_interval() * (2 ** min(failures, 4)))
                 self.show_error(exc, delay)
