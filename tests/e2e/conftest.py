@@ -1,18 +1,62 @@
-"""The e2e layer: a real Docker engine, the repository's base images, and (phase 2) the compose stack."""
+"""The e2e layer: a real Docker engine, the repository's base images and one shared compose stack.
+
+`compose_stack` (session scope) brings the real stack up once for every e2e test that asks for it, from a
+temporary copy of the repository (tests may edit files there for hot reload without dirtying the work tree),
+under a unique project name and a free host port, through the user's own `stack/scripts/bring-up.sh`; it
+always tears it down with `docker compose down -v`, also when the bring-up or a test failed.
+
+    def test_something(compose_stack: ComposeStack) -> None:
+        compose_stack.graphql("query { version }")
+        compose_stack.compose("ps", "--format", "json")
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support.docker_engine import ensure_base_images, ensure_engine
+from tests.support.docker_engine import (
+    STACK_TIMINGS,
+    ComposeStack,
+    copy_repository,
+    ensure_base_images,
+    ensure_engine,
+    free_port,
+)
+
+# Cold: base images and the image build (about 3 min each on an idle host), then up --wait on 2 cores.
+BRING_UP_DEADLINE_S = 2400.0
+TEAR_DOWN_DEADLINE_S = 300.0
+
+
+# pytest-timeout counts fixture set-up: the first test to use the session's stack also pays for the bring-up.
+STACK_TEST_TIMEOUT_S = 3600
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.e2e)
+            uses_stack = "compose_stack" in getattr(item, "fixturenames", ())
+            if uses_stack and item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(STACK_TEST_TIMEOUT_S))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if STACK_TIMINGS:
+        terminalreporter.section("compose stack timings")
+        for name, seconds in STACK_TIMINGS.items():
+            terminalreporter.write_line(f"{name}: {seconds:.1f} s")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -21,3 +65,61 @@ def docker_engine() -> Iterator[None]:
     ensure_engine()
     ensure_base_images()
     yield
+
+
+def _seconds(pattern: str, text: str) -> float | None:
+    match = re.search(pattern, text)
+    return float(match.group(1)) if match else None
+
+
+@pytest.fixture(scope="session")
+def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
+    workdir = Path(tempfile.mkdtemp(prefix="edp-e2e-"))
+    project = f"edpe2e{secrets.token_hex(4)}"
+    port = free_port()
+    repo = copy_repository(workdir / "repo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DAGSTER_", "EDP_"))}
+    env.update(COMPOSE_PROJECT_NAME=project, DAGSTER_WEBSERVER_PORT=str(port))
+    stack = ComposeStack(
+        project=project,
+        repo=repo,
+        compose_file=repo / "stack" / "docker-compose.yaml",
+        env=env,
+        webserver_url=f"http://127.0.0.1:{port}",
+    )
+    try:
+        started = time.monotonic()
+        proc = subprocess.run(
+            ["bash", str(repo / "stack" / "scripts" / "bring-up.sh")],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=BRING_UP_DEADLINE_S,
+        )
+        stack.bring_up_log = proc.stdout
+        if proc.returncode != 0:
+            pytest.fail(f"bring-up.sh failed (exit {proc.returncode}):\n{proc.stdout[-6000:]}", pytrace=False)
+        build = _seconds(r"built \S+ in (\d+) s", proc.stdout)
+        up = _seconds(r"all four services healthy in (\d+) s", proc.stdout)
+        if build is not None:
+            STACK_TIMINGS["image build (stack/Dockerfile; cold on a fresh host, cached otherwise)"] = build
+        if up is not None:
+            STACK_TIMINGS["cold up --wait (fresh volumes)"] = up
+        STACK_TIMINGS["bring-up.sh in total"] = time.monotonic() - started
+        yield stack
+    finally:
+        down = subprocess.run(
+            ["docker", "compose", "down", "-v", "--remove-orphans", "--timeout", "20"],
+            cwd=repo / "stack",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TEAR_DOWN_DEADLINE_S,
+        )
+        # Files the containers created in the bind mounts (dbt target/logs mount points) belong to root; we
+        # are root in CI, and ignore_errors keeps a non-root run from failing its tear-down over them.
+        shutil.rmtree(workdir, ignore_errors=True)
+        if down.returncode != 0:
+            raise RuntimeError(f"docker compose down failed for {project}: {down.stderr}")

@@ -16,8 +16,13 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENSURE_ENGINE = REPO_ROOT / "stack" / "scripts" / "ensure-engine.sh"
@@ -91,3 +96,80 @@ def engine_available() -> bool:
         )
     except subprocess.TimeoutExpired:
         return False
+
+
+# Figures the e2e session prints at its end (cold build, cold/warm up --wait, reload latencies).
+STACK_TIMINGS: dict[str, float] = {}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def copy_repository(dest: Path) -> Path:
+    """Copy the tracked and untracked-but-not-ignored files (no .venv, caches, .env) to dest."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.split(b"\0")
+    for raw in listed:
+        if not raw:
+            continue
+        rel = raw.decode()
+        src = REPO_ROOT / rel
+        if not src.is_file():  # deleted in the work tree but still in the index
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    return dest
+
+
+@dataclass
+class ComposeStack:
+    """A running compose stack: what other e2e tests (and the dashboard's) need to reach it."""
+
+    project: str
+    repo: Path  # the temporary copy of the repository the stack was built from and bind-mounts
+    compose_file: Path
+    env: dict[str, str]  # environment for `docker compose` (COMPOSE_PROJECT_NAME, ports, ...)
+    webserver_url: str
+    bring_up_log: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.webserver_url}/graphql"
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.compose_file.parent
+
+    def compose(
+        self, *args: str, timeout: float = 300, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """`docker compose ARGS` for this project (run in the stack folder, so its .env applies)."""
+        return subprocess.run(
+            ["docker", "compose", *args],
+            cwd=self.stack_dir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+        )
+
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, timeout: float = 60
+    ) -> dict[str, Any]:
+        response = httpx.post(
+            self.graphql_url, json={"query": query, "variables": variables or {}}, timeout=timeout
+        )
+        body = response.json()
+        if body.get("errors"):
+            raise AssertionError(f"GraphQL errors: {body['errors']}")
+        return body["data"]
