@@ -369,6 +369,8 @@ class _Container:
     service: str
     tty: bool
     running: bool
+    created: str | None = None  # engine time the container was created (normalized), before any output
+    seen_at_t0: bool = False  # listed when the follower started: its past belongs to the chosen backlog
     last_ts: str | None = None
     reader: threading.Thread | None = None
     response: Any = None
@@ -489,6 +491,8 @@ class LogFollower:
             self._event("waiting", f"no container for {what} yet; waiting for one to start")
         self._start_events(api, now)
         if self._t0 is None:
+            for c in found:
+                c.seen_at_t0 = True
             # First session: the backlog is read by its own thread, so that reading goes on while a batch is
             # being handed over; live readers start when it is done ("backlog_done"), from T0.
             self._t0 = now
@@ -504,7 +508,17 @@ class LogFollower:
         for c in list(self._containers.values()):
             if c.running and not self._stop.is_set():
                 # After a reconnection, a container never seen before starts where this follower started.
-                self._attach(api, c, since=c.last_ts or self._t0 or self._engine_now(api))
+                self._attach(api, c, since=self._since_for(api, c))
+
+    def _since_for(self, api: docker.APIClient, c: _Container, fallback: str | None = None) -> str:
+        """Where to (re)start following ``c``: after the last line shown; for a container that existed when
+        the follower started, at T0 (its past is the backlog's); for a new one, at its creation, since its
+        first lines may be written before the engine reports its start."""
+        if c.last_ts:
+            return c.last_ts
+        if c.seen_at_t0 and self._t0:
+            return self._t0
+        return c.created or fallback or self._t0 or self._engine_now(api)
 
     def _engine_now(self, api: docker.APIClient) -> str:
         """The engine's clock as a normalized timestamp: since/until compare with the engine's own time."""
@@ -549,6 +563,7 @@ class LogFollower:
             service=str(labels.get(SERVICE_LABEL) or info.get("Name", "").lstrip("/")),
             tty=bool((info.get("Config") or {}).get("Tty")),
             running=bool((info.get("State") or {}).get("Running")),
+            created=_created(info),
         )
 
     # --- backlog ----------------------------------------------------------------------------------
@@ -726,7 +741,7 @@ class LogFollower:
         if c.running:
             # The stream broke while the container runs (e.g. engine restarted the stream): follow again.
             if not self._stop.wait(0.2):
-                self._attach(api, c, since=c.last_ts or self._engine_now(api))
+                self._attach(api, c, since=self._since_for(api, c))
             return
         code = state.get("ExitCode")
         self._event("stopped", f"{c.name} stopped (exit code {code}); will follow again when it starts", c)
@@ -742,7 +757,7 @@ class LogFollower:
                 return
             self._containers[cid] = c
             c.running = True
-            since = c.last_ts or normalize_timestamp(_event_time(event))
+            since = self._since_for(api, c, fallback=normalize_timestamp(_event_time(event)))
             self._attach(api, c, since=since)
         elif action == "destroy":
             c = self._containers.get(cid)
@@ -807,6 +822,12 @@ class LogFollower:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
+
+
+def _created(info: Mapping[str, Any]) -> str | None:
+    stamp = str(info.get("Created") or "")
+    # "2024-05-01T10:00:00.123456789Z"; anything else (an offset form) is left to the fallbacks.
+    return normalize_timestamp(stamp) if len(stamp) >= 20 and stamp.endswith("Z") else None
 
 
 def _event_time(event: Mapping[str, Any]) -> str:
