@@ -428,6 +428,10 @@ class LogFollower:
         """Ask `run` to return; unblocks every reader. Safe from any thread, idempotent."""
         self._stop.set()
         self._close_streams()
+        try:
+            self._queue.put_nowait(_Item("lines"))  # wakes the batcher if it waits for lines
+        except queue.Full:
+            pass
 
     @property
     def stopped(self) -> bool:
@@ -681,7 +685,7 @@ class LogFollower:
         sources: set[str] = set()
         deadline = time.monotonic() + self.batch_interval
         while not self._stop.is_set():
-            timeout = max(0.0, deadline - time.monotonic()) if batch else 0.5
+            timeout = max(0.0, deadline - time.monotonic()) if batch else 5.0  # idle: no busy polling
             try:
                 item = self._queue.get(timeout=timeout)
             except queue.Empty:
