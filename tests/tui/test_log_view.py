@@ -198,6 +198,25 @@ async def test_timestamps_and_wrap_toggles() -> None:
         assert app.lines.visible_text()[-1].startswith("xxx")
 
 
+async def test_wrapped_rows_stay_consistent_when_a_longer_service_tag_arrives() -> None:
+    app = ViewApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.lines.focus()
+        await pilot.press("w")
+        app.view.append_lines([make_line("a" * 150, service="db")])
+        app.view.flush_now()
+        app.view.append_lines([make_line("b" * 150, service="a-much-longer-name")])
+        app.view.flush_now()
+        await pilot.pause()
+        width = app.lines.scrollable_content_region.width
+        text_width = width - (len("a-much-longer-name") + 3)
+        per_line = -(-150 // text_width)
+        assert app.lines.row_count == 2 * per_line
+        rows = app.lines.visible_text()
+        assert rows[0].startswith("db" + " " * 16 + " │ aaa")
+        assert rows[per_line].startswith("a-much-longer-name │ bbb")
+
+
 async def test_memory_is_bounded_in_lines_and_bytes() -> None:
     app = ViewApp(max_lines=500, max_bytes=40_000)
     async with app.run_test(size=SIZE) as pilot:

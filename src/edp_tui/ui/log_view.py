@@ -156,16 +156,20 @@ class LogLines(ScrollView, can_focus=True):
             self._matches.items.extend(s for s in new_seqs if self.search.matches(buf.get(s).text))
             if self.current_match is not None and self.current_match < first:
                 self.current_match = None
+        rebuilt = False
         if tag != self._tag_width:
             self._tag_width = tag
             self._cache.clear()
-            if self.wrap:
+            if self.wrap:  # a wider tag column changes where every line wraps
                 self._rebuild_rows()
-        if self._rows is not None:
+                rebuilt = True
+        if self._rows is None:
+            removed = first - old_first
+        elif rebuilt:
+            removed = 0  # the rows were rebuilt from the buffer, new lines included
+        else:
             removed = self._rows.trim_below(self._row_key(first))
             self._rows.items.extend(self._rows_for(new_seqs))
-        else:
-            removed = first - old_first
         added = self.row_count - old_rows + removed
         self._update_virtual_size()
         if self.following:
