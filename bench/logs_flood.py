@@ -206,8 +206,16 @@ def main() -> None:
     )
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--image", default=None, help="image with sh and seq (default: the local base image)")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="sys.setswitchinterval for this process (how soon the UI thread gets the GIL back from readers)",
+    )
     args = parser.parse_args()
     n = args.lines
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     image = args.image
     if image is None:
         from tests.support.docker_engine import base_image
@@ -222,7 +230,8 @@ def main() -> None:
         print(f"container wrote {n:,} lines in {time.perf_counter() - t:.1f} s (engine json-file driver)")
         load = " ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
-            f"host: {os.cpu_count()} cores, load average {load} (other work on the host skews every figure)\n"
+            f"host: {os.cpu_count()} cores, load average {load} (other work on the host skews every figure); "
+            f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms\n"
         )
         cli_rate, cli_rss = bench_docker_cli(container.name, n)
         py_rate = bench_docker_py(container, n)

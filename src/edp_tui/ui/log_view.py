@@ -2,7 +2,8 @@
 
 - Only the rows on screen are rendered (Line API: `LogLines.render_line`), from a `LogBuffer` bounded in lines
   and bytes; rendered lines are kept in a small LRU cache.
-- Updates are batched: `append_lines` only queues, the queue is flushed at most every ``flush_interval``.
+- Updates are batched: `append_lines` only queues, the queue is flushed at most every ``flush_interval``
+  (three times that during a flood: every flush repaints the whole view, keys need the time more).
 - Follow: new lines scroll into view while the view is at the bottom. Scrolling up pauses and the status line
   counts "+N new lines"; End (or G) follows again.
 - Search (`/`, `n`, `N`) highlights every match and jumps between matching lines; filter (`f` or `|`) hides
@@ -61,6 +62,7 @@ MESSAGE_STYLE = Style(italic=True, color="bright_yellow")
 MATCH_STYLE = Style(bgcolor="yellow", color="black")
 CURRENT_MATCH_STYLE = Style(bgcolor="dark_orange", color="black", bold=True)
 MAX_TAG = 20
+FLOOD_BATCH = 500  # lines in one flush from which the view is considered flooded
 TIMESTAMP_WIDTH = 24  # "2024-05-01 10:00:00.123 "
 
 
@@ -549,6 +551,7 @@ Search and filter ignore case unless the text has a capital letter.
         self._max_lines = max_lines
         self._max_bytes = max_bytes
         self.flush_interval = flush_interval
+        self._interval = flush_interval
         self.source_label = source_label
         self._pending: list[LogLine] = []
         self.pending_dropped = 0
@@ -577,7 +580,7 @@ Search and filter ignore case unless the text has a capital letter.
             self.pending_dropped += cut
         if pending and not self._flush_scheduled:
             self._flush_scheduled = True
-            delay = self._last_flush + self.flush_interval - time.monotonic()
+            delay = self._last_flush + self._interval - time.monotonic()
             if delay > 0.001:
                 self.set_timer(delay, self._flush)
             else:
@@ -625,6 +628,8 @@ Search and filter ignore case unless the text has a capital letter.
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        # A flood (many lines per flush): flush less often, so painting leaves room for key presses.
+        self._interval = self.flush_interval * (3 if len(batch) >= FLOOD_BATCH else 1)
         self.lines_widget.add_lines(batch)
 
     # --- actions ----------------------------------------------------------------------------------
