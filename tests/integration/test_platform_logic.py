@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import psycopg2
 import pytest
 from etl_pipeline.generator import TABLE_COLUMNS, GeneratorParams, generate
 from etl_pipeline.ingestion import raw_retail_data
 from etl_pipeline.sensors import build_landing_zone_sensor
-from etl_pipeline.warehouse import connect, ensure_database, load_raw
+from etl_pipeline.warehouse import connect, connection_params, ensure_database, load_raw
 
 from tests.support.process_stack import ProcessStack
 
@@ -98,7 +99,10 @@ def test_ingestion_creates_a_missing_warehouse_database(
             cur.execute("select count(*) from raw.products")
             assert cur.fetchone() == (2,)
     finally:
-        with connect(process_stack.env["DAGSTER_PG_DB"]) as conn:
-            conn.autocommit = True
-            with conn.cursor() as cur:
+        admin = psycopg2.connect(**connection_params(process_stack.env["DAGSTER_PG_DB"]))
+        try:
+            admin.autocommit = True  # DROP DATABASE cannot run inside a transaction
+            with admin.cursor() as cur:
                 cur.execute(f'drop database if exists "{name}"')
+        finally:
+            admin.close()
