@@ -22,12 +22,10 @@ query AssetGraph($selector: RepositorySelector!) {
 """
 
 
-def selector(stack: ProcessStack) -> dict[str, str]:
-    return {"repositoryLocationName": stack.location_name, "repositoryName": "__repository__"}
-
-
 def test_asset_graph_connects_raw_to_analytics(process_stack: ProcessStack) -> None:
-    repo = process_stack.graphql(ASSET_GRAPH, {"selector": selector(process_stack)})["repositoryOrError"]
+    repo = process_stack.graphql(ASSET_GRAPH, {"selector": process_stack.repository_selector})[
+        "repositoryOrError"
+    ]
     assert repo["__typename"] == "Repository"
     assert {"ingestion_job", "dbt_build_job", "full_refresh_job"} <= {j["name"] for j in repo["jobs"]}
     nodes = {"/".join(n["assetKey"]["path"]): n for n in repo["assetNodes"]}

@@ -55,7 +55,7 @@ class RetailData:
 
 def generate(params: GeneratorParams) -> RetailData:
     rng = random.Random(params.seed)
-    customers = [
+    customers: list[tuple[object, ...]] = [
         (
             i,
             f"Customer {i}",
@@ -65,10 +65,12 @@ def generate(params: GeneratorParams) -> RetailData:
         )
         for i in range(1, params.customers + 1)
     ]
-    products = [
-        (i, f"Product {i}", rng.choice(CATEGORIES), rng.randrange(199, 25_000))
-        for i in range(1, params.products + 1)
-    ]
+    prices = []
+    products: list[tuple[object, ...]] = []
+    for i in range(1, params.products + 1):
+        category, price = rng.choice(CATEGORIES), rng.randrange(199, 25_000)
+        products.append((i, f"Product {i}", category, price))
+        prices.append(price)
     orders: list[tuple[object, ...]] = []
     items: list[tuple[object, ...]] = []
     payments: list[tuple[object, ...]] = []
@@ -84,10 +86,10 @@ def generate(params: GeneratorParams) -> RetailData:
         )
         total = 0
         for line in range(1, rng.randrange(1, 5) + 1):
-            product = products[rng.randrange(params.products)]
+            product = rng.randrange(params.products)
             quantity = rng.randrange(1, 6)
-            price = int(product[3])  # type: ignore[call-overload]
-            items.append((order_id, line, product[0], quantity, price))
+            price = prices[product]
+            items.append((order_id, line, product + 1, quantity, price))
             total += quantity * price
         if status == "cancelled":
             continue
