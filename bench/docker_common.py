@@ -153,6 +153,10 @@ class TmuxDashboard:
         subprocess.run([*self.tmux, "send-keys", "-t", self.session, "q"], capture_output=True)
         time.sleep(0.5)
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+        # tmux leaves its socket file behind; it is ours, remove it.
+        (Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}" / self.session).unlink(
+            missing_ok=True
+        )
 
     def __enter__(self) -> TmuxDashboard:
         return self.start()

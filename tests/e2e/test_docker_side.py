@@ -4,6 +4,7 @@ proxy this test controls (the real daemon is never touched: others use it)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -370,3 +371,5 @@ def test_the_real_binary_in_a_terminal(project: Project, tmp_path: Path) -> None
         assert done.read_text().strip() == "0"
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=30)
+        # tmux leaves its socket file behind; it is this test's, remove it.
+        (Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}" / server).unlink(missing_ok=True)
