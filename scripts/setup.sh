@@ -31,9 +31,10 @@ want=$(cat pyproject.toml etl_pipeline/pyproject.toml | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-if [ ! -x .venv/bin/python ]; then
+if [ ! -x .venv/bin/python ] || [ ! -x .venv/bin/pip ]; then
+  # --clear: an interrupted earlier attempt may have left a venv without pip.
   say "creating virtual environment .venv"
-  "$py" -m venv .venv
+  "$py" -m venv --clear .venv
 fi
 say "installing Python packages (edp-tui, etl_pipeline and the pinned Dagster family)"
 start=$(date +%s)
