@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster
 from shell_fakes import NOW, FakeDockerSource, fixed_now, probe, running, screen_text  # noqa: E402
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent
 
 from edp_tui.config import Config
 from edp_tui.docker_models import Health, RunState
@@ -343,3 +343,14 @@ async def test_quit_stops_the_watcher() -> None:
         await until(pilot, lambda: source.watching.is_set())
         await pilot.press("q")
     assert source.closed
+
+
+async def test_digit_keys_switch_tabs() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        tabs = app.query_one("#main", TabbedContent)
+        assert tabs.active == "tab-logs"
+        keys = (("2", "tab-runs"), ("3", "tab-locations"), ("4", "tab-schedules"), ("1", "tab-logs"))
+        for key, tab in keys:
+            await pilot.press(key)
+            await until(pilot, lambda tab=tab: tabs.active == tab)

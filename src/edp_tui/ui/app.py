@@ -75,6 +75,11 @@ class EdpApp(App[None]):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+l", "refresh_services", "Refresh", id="app.refresh", show=False),
+        # The tab bar is hard to reach with the keyboard: a digit jumps straight to a tab.
+        Binding("1", "show_tab('tab-logs')", "Logs tab", id="app.tab_logs", show=False),
+        Binding("2", "show_tab('tab-runs')", "Runs tab", id="app.tab_runs", show=False),
+        Binding("3", "show_tab('tab-locations')", "Code locations tab", id="app.tab_locations", show=False),
+        Binding("4", "show_tab('tab-schedules')", "Schedules tab", id="app.tab_schedules", show=False),
     ]
 
     HELP = """\
@@ -82,6 +87,7 @@ class EdpApp(App[None]):
 
 The header shows each backend; the services panel lists the compose services; the tabs below show logs and,
 with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what it shows.
+Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensors tabs.
 """
 
     def __init__(
@@ -292,6 +298,15 @@ with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what 
 
     def action_refresh_services(self) -> None:
         self._refresh_worker()
+
+    def action_show_tab(self, tab_id: str) -> None:
+        tabs = self.query_one("#main", TabbedContent)
+        try:
+            tabs.get_pane(tab_id)
+        except NoMatches:
+            self.notify(f"no {tab_id.removeprefix('tab-')} tab in this dashboard", severity="warning")
+            return
+        tabs.active = tab_id
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
