@@ -26,47 +26,34 @@ timed() {
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# Every URI the host's apt configuration lists for one suite, in order: deb822 .sources files, then the
+# one-line .list format (deb [opts] URI suite components).
+apt_uris_for_suite() {
+  local suite=$1 f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk -v suite="$suite" '
+      function flush() { if (uris != "" && suites ~ ("(^| )" suite "( |$)")) { n = split(uris, u, " "); for (i = 1; i <= n; i++) print u[i] } uris = ""; suites = "" }
+      /^[[:space:]]*$/ { flush(); next }
+      /^URIs:/ { sub(/^URIs:[[:space:]]*/, ""); uris = $0 }
+      /^Suites:/ { sub(/^Suites:[[:space:]]*/, ""); suites = $0 }
+      END { flush() }' "$f"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    sed -E 's/\[[^]]*\]//' "$f" | awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2 }'
+  done
+}
+
 # The Debian mirror of the host's own apt configuration (never written into the repository): the first URI that
 # serves the `bookworm` suite and is not the security archive. Prints nothing when none is found.
 host_debian_mirror() {
-  local suite=${1:-bookworm}
-  {
-    # deb822 .sources files
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      awk -v suite="$suite" '
-        function flush() { if (uris != "" && suites ~ ("(^| )" suite "( |$)")) { n = split(uris, u, " "); for (i = 1; i <= n; i++) print u[i] } uris = ""; suites = "" }
-        /^[[:space:]]*$/ { flush(); next }
-        /^URIs:/ { sub(/^URIs:[[:space:]]*/, ""); uris = $0 }
-        /^Suites:/ { sub(/^Suites:[[:space:]]*/, ""); suites = $0 }
-        END { flush() }' "$f"
-    done
-    # one-line .list format: deb [opts] URI suite components
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-      [ -f "$f" ] || continue
-      sed -E 's/\[[^]]*\]//' "$f" | awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2 }'
-    done
-  } | grep -v -E 'security' | grep -E '^(https?|file)://' | head -n1
+  apt_uris_for_suite "${1:-bookworm}" | grep -v -E 'security' | grep -E '^(https?|file)://' | head -n1
 }
 
-# The security archive from the host's apt configuration, if any (same rules as above).
+# The security archive from the host's apt configuration, if any.
 host_debian_security_mirror() {
-  local suite=${1:-bookworm}
-  {
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      awk -v suite="$suite-security" '
-        function flush() { if (uris != "" && suites ~ ("(^| )" suite "( |$)")) { n = split(uris, u, " "); for (i = 1; i <= n; i++) print u[i] } uris = ""; suites = "" }
-        /^[[:space:]]*$/ { flush(); next }
-        /^URIs:/ { sub(/^URIs:[[:space:]]*/, ""); uris = $0 }
-        /^Suites:/ { sub(/^Suites:[[:space:]]*/, ""); suites = $0 }
-        END { flush() }' "$f"
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-      [ -f "$f" ] || continue
-      sed -E 's/\[[^]]*\]//' "$f" | awk -v suite="$suite-security" '$1 == "deb" && $3 == suite { print $2 }'
-    done
-  } | grep -E '^https?://' | head -n1
+  apt_uris_for_suite "${1:-bookworm}-security" | grep -E '^https?://' | head -n1
 }
 
 # Writes the host's pip settings into <dir>: pip.conf (index settings, timeout) and ca.crt (the CA bundle pip
