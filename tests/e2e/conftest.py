@@ -79,7 +79,10 @@ def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
     port = free_port()
     repo = copy_repository(workdir / "repo")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DAGSTER_", "EDP_"))}
-    env.update(COMPOSE_PROJECT_NAME=project, DAGSTER_WEBSERVER_PORT=str(port))
+    # An image tag of its own: two e2e sessions (two checkouts) never run each other's build. The layer cache
+    # is shared, so an unchanged build costs nothing; the tag is removed at tear-down.
+    image = f"edp-dagster:{project}"
+    env.update(COMPOSE_PROJECT_NAME=project, DAGSTER_WEBSERVER_PORT=str(port), EDP_IMAGE=image)
     stack = ComposeStack(
         project=project,
         repo=repo,
@@ -118,6 +121,7 @@ def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
             text=True,
             timeout=TEAR_DOWN_DEADLINE_S,
         )
+        subprocess.run(["docker", "image", "rm", image], capture_output=True, timeout=TEAR_DOWN_DEADLINE_S)
         # Files the containers created in the bind mounts (dbt target/logs mount points) belong to root; we
         # are root in CI, and ignore_errors keeps a non-root run from failing its tear-down over them.
         shutil.rmtree(workdir, ignore_errors=True)
