@@ -37,15 +37,16 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 from textual.widgets import DataTable, Static, TabbedContent  # noqa: E402
 
+from edp_tui.backends import dagster_client  # noqa: E402
 from edp_tui.config import Config  # noqa: E402
 from edp_tui.dagster.client import document  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
-from edp_tui.ui.locations_panel import LocationsPanel  # noqa: E402
-from edp_tui.ui.runs_panel import PAGE_SIZE, RunsPanel  # noqa: E402
-from edp_tui.ui.schedules_panel import SchedulesPanel  # noqa: E402
+from edp_tui.ui.widgets.dagster.locations import LocationsPanel  # noqa: E402
+from edp_tui.ui.widgets.dagster.runs import PAGE_SIZE, RunsPanel  # noqa: E402
+from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel  # noqa: E402
 from tests.integration.conftest import copy_repository  # noqa: E402
 from tests.support.process_stack import ProcessStack  # noqa: E402
-from tests.tui.shell_fakes import FakeDockerSource, screen_text  # noqa: E402
+from tests.tui.shell_fakes import FakeDockerSource, fake_backends, screen_text  # noqa: E402
 
 SIZE = (200, 50)
 
@@ -106,11 +107,11 @@ def raw(stack: ProcessStack, name: str, variables: dict[str, Any] | None = None)
 
 
 def dashboard(stack: ProcessStack) -> EdpApp:
+    config = Config(compose_file=Path("/nonexistent/compose.yaml"))
+    client = dagster_client(config, stack.webserver_url)
     return EdpApp(
-        Config(compose_file=Path("/nonexistent/compose.yaml")),
-        project="bench",
-        source=FakeDockerSource(),
-        webserver_url=stack.webserver_url,
+        config,
+        fake_backends(FakeDockerSource(), client, project="bench", webserver_url=stack.webserver_url),
         logs_panel_factory=lambda: Static("(logs)"),
     )
 

@@ -33,8 +33,8 @@ import docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edp_tui.container_logs import DockerLogSource, backlog_by_key  # noqa: E402
-from edp_tui.logtext import LogBuffer, LogLine  # noqa: E402
+from edp_tui.docker.logs import DockerLogSource, backlog_by_key  # noqa: E402
+from edp_tui.text import LogBuffer, LogLine  # noqa: E402
 
 
 def rss_kib(pid: str = "self") -> int:
@@ -138,13 +138,12 @@ def bench_follower(project: str, n: int) -> float:
 
 
 async def bench_dashboard(project: str, n: int) -> tuple[float, float, float, list[float]]:
+    from edp_tui.ui.logs_panel import LogsPanel
     from textual import events
     from textual.app import App, ComposeResult
     from textual.screen import Screen
 
-    from edp_tui.ui.logs_panel import LogsPanel
-
-    panel = LogsPanel(project=project, service="flood")
+    panel = LogsPanel(DockerLogSource(project), service="flood")
     panel.backlog = backlog_by_key("all")
 
     class BenchApp(App[None]):

@@ -37,7 +37,7 @@ def fakes() -> tuple[Any, Any]:
     from dagster_fake import FakeDagster  # type: ignore[import-not-found]
     from shell_fakes import SERVICES, FakeDockerSource, running  # type: ignore[import-not-found]
 
-    from edp_tui.docker_models import PortBinding
+    from edp_tui.docker.models import PortBinding
 
     # A healthy stack with the compose file's images and port (the tests' default fake shows failures).
     states = [
@@ -61,16 +61,18 @@ def fake_clock() -> Any:
 
 def real_docker(context: Any) -> tuple[Any, str] | None:
     """(DockerSource, project name) when the engine answers and the project has at least one container."""
+    from edp_tui.backends import docker_endpoint
     from edp_tui.compose import ComposeError
-    from edp_tui.docker_models import RunState
-    from edp_tui.docker_source import DockerError, DockerSource
+    from edp_tui.docker.errors import DockerError
+    from edp_tui.docker.models import RunState
+    from edp_tui.docker.services import DockerSource
 
     try:
         compose = context.compose_project()
     except ComposeError as exc:
         say(f"Compose: {exc}")
         return None
-    source = DockerSource(compose.name, compose.service_names, docker_host=context.config.docker_host)
+    source = DockerSource(compose.name, compose.service_names, docker_endpoint(context.config))
     try:
         states = source.snapshot()
     except DockerError as exc:
@@ -98,9 +100,10 @@ async def webserver_answers(url: str) -> bool:
 
 
 async def shoot(args: argparse.Namespace) -> Path:
-    from edp_tui.cli import Context
-    from edp_tui.cli_commands import webserver_url
+    from edp_tui.backends import Backends, dagster_client, docker_endpoint
+    from edp_tui.cli.common import Context
     from edp_tui.config import load_config
+    from edp_tui.docker.logs import DockerLogSource
     from edp_tui.ui.app import EdpApp
 
     flags = {
@@ -122,22 +125,23 @@ async def shoot(args: argparse.Namespace) -> Path:
         source, project = docker
         what_docker = f"Docker engine {source.endpoint}"
 
-    url = webserver_url(context)
-    dagster_client = None
+    url = context.webserver_url()
+    dagster = dagster_client(context.config, url)
     what_dagster = f"Dagster webserver {url}"
     if args.fake or not await webserver_answers(url):
-        dagster_client = fake_dagster or fakes()[1]
+        await dagster.aclose()
+        dagster = fake_dagster or fakes()[1]
         what_dagster = "fake Dagster client"
     say(f"using {what_docker} and {what_dagster}")
 
-    app = EdpApp(
-        context.config,
+    backends = Backends(
         project=project,
-        source=source,
         webserver_url=url,
-        dagster_client=dagster_client,
-        now=clock,
+        services=source,
+        logs=DockerLogSource(project, docker_endpoint(context.config)),
+        dagster=dagster,
     )
+    app = EdpApp(context.config, backends, now=clock)
     width, height = args.size
     async with app.run_test(size=(width, height)) as pilot:
         if args.tab != "tab-logs":

@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from edp_tui.errors import EdpError
+
 WEBSERVER_SERVICE = "dagster-webserver"
 WEBSERVER_PORT = 3000
 
 
-class ComposeError(Exception):
+class ComposeError(EdpError):
     """Compose could not resolve the project; the message is meant for a person."""
+
+    title = "Compose"
 
 
 class ComposeNotFound(ComposeError):

@@ -16,12 +16,16 @@ from typing import Any
 
 import yaml
 
+from edp_tui.errors import EdpError
+
 ENV_PREFIX = "EDP_TUI_"
 DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
 
 
-class ConfigError(Exception):
+class ConfigError(EdpError):
     """The configuration (file, environment or flags) is invalid; the message says where and why."""
+
+    title = "Configuration"
 
 
 def repo_root() -> Path:

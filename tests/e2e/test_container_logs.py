@@ -16,10 +16,10 @@ import docker.errors
 import pytest
 from textual.app import App, ComposeResult
 
-from edp_tui.container_logs import DockerLogSource, LogEvent, backlog_by_key
-from edp_tui.docker_source import resolve_endpoint
-from edp_tui.logtext import LogLine
-from edp_tui.ui.logs_panel import LogsPanel
+from edp_tui.docker.endpoint import DockerEndpoint, resolve_endpoint
+from edp_tui.docker.logs import DockerLogSource, LogEvent, backlog_by_key
+from edp_tui.text import LogLine
+from edp_tui.ui.widgets.logs_panel import LogsPanel
 from tests.support.docker_engine import base_image
 
 SIZE = (140, 30)
@@ -99,7 +99,7 @@ async def test_flood_of_200k_lines_is_tailed_with_memory_bounded(project: Projec
     project.run(
         "flood", f"seq -f 'flood line %.0f with some payload text' 1 {FLOOD_LINES}; exec sleep infinity"
     )
-    panel = LogsPanel(project=project.name, service="flood", max_lines=5_000, max_bytes=1 << 20)
+    panel = LogsPanel(DockerLogSource(project.name), service="flood", max_lines=5_000, max_bytes=1 << 20)
     panel.backlog = backlog_by_key("all")
     app = PanelApp(panel)
     async with app.run_test(size=SIZE) as pilot:
@@ -143,7 +143,7 @@ async def test_flood_of_200k_lines_is_tailed_with_memory_bounded(project: Projec
 
 async def test_container_removed_while_tailed_is_reported_in_the_pane(project: Project) -> None:
     c = project.run("ticker", "i=0; while true; i=$((i+1)); do echo tick $i; sleep 0.1; done")
-    panel = LogsPanel(project=project.name, service="ticker")
+    panel = LogsPanel(DockerLogSource(project.name), service="ticker")
     app = PanelApp(panel)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: any(t.startswith("tick 5") for t in texts(panel)), 30, "ticks")
@@ -237,7 +237,7 @@ def test_engine_cut_and_restored_is_reported_and_resumed(project: Project, tmp_p
     path = Path("/tmp") / f"edplogs-proxy-{uuid.uuid4().hex[:8]}.sock"
     proxy = UnixSocketProxy(path, endpoint[len("unix://") :])
     project.run("steady", "i=0; while true; i=$((i+1)); do echo s $i; sleep 0.05; done")
-    source = DockerLogSource(project.name, docker_host=f"unix://{path}")
+    source = DockerLogSource(project.name, DockerEndpoint.resolve(f"unix://{path}"))
     follower, lines, events = _follow(source, "steady")
     try:
         wait(lambda: len(lines) >= 10, 30, "first lines")

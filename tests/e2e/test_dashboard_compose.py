@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from edp_tui.backends import Backends, dagster_client
 from edp_tui.config import Config
-from edp_tui.docker_source import DockerSource
+from edp_tui.docker.endpoint import DockerEndpoint
+from edp_tui.docker.logs import DockerLogSource
+from edp_tui.docker.services import DockerSource
 from edp_tui.ui.app import EdpApp
-from edp_tui.ui.runs_panel import RunsPanel
+from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from tests.integration.test_dashboard_dagster import (
     SIZE,
     SMALL_INGESTION,
@@ -25,22 +28,33 @@ SERVICES = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
 
 
 async def test_trigger_a_job_and_tail_its_compute_logs(compose_stack: ComposeStack) -> None:
-    source = DockerSource(compose_stack.project, SERVICES, env=compose_stack.env)
-    app = EdpApp(
-        Config(compose_file=compose_stack.compose_file),
+    config = Config(compose_file=compose_stack.compose_file)
+    endpoint = DockerEndpoint.resolve(env=compose_stack.env)
+    backends = Backends(
         project=compose_stack.project,
-        source=source,
         webserver_url=compose_stack.webserver_url,
-        logs_panel_factory=lambda: Static("(container logs have their own e2e tests)"),
+        services=DockerSource(compose_stack.project, SERVICES, endpoint),
+        logs=DockerLogSource(compose_stack.project, endpoint),
+        dagster=dagster_client(config, compose_stack.webserver_url),
+    )
+    app = EdpApp(
+        config, backends, logs_panel_factory=lambda: Static("(container logs have their own e2e tests)")
     )
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, on_screen(pilot, "● webserver", "● daemon ok"), 120, "webserver and daemon ok")
+        runs = app.query_one(RunsPanel)
+        await until(pilot, lambda: runs.populated, 60, "runs listed")
+        # Other e2e tests launch ingestion_job too: the new run is the one not listed before.
+        earlier = set(runs.runs)
         await open_launch_dialog(pilot, "ingestion_job", SMALL_INGESTION)
         await pilot.press("ctrl+s")
-        runs = app.query_one(RunsPanel)
         await until(
             pilot,
-            lambda: runs.selected is not None and runs.selected.job_name == "ingestion_job",
+            lambda: (
+                runs.selected is not None
+                and runs.selected.job_name == "ingestion_job"
+                and runs.selected.run_id not in earlier
+            ),
             60,
             "launched run selected",
         )

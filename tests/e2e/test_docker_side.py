@@ -24,11 +24,13 @@ from textual.widgets import Static, TabPane
 
 from edp_tui.compose import resolve_project
 from edp_tui.config import Config
-from edp_tui.docker_models import Health, RunState
-from edp_tui.docker_source import ContainerNotFound, DockerSource, resolve_endpoint
+from edp_tui.docker.endpoint import DockerEndpoint, resolve_endpoint
+from edp_tui.docker.errors import ContainerNotFound
+from edp_tui.docker.models import Health, RunState
+from edp_tui.docker.services import DockerSource
 from edp_tui.ui.app import EdpApp
-from edp_tui.ui.header import Level
-from edp_tui.ui.help import HelpScreen
+from edp_tui.ui.screens.help import HelpScreen
+from edp_tui.ui.widgets.header import Level
 from tests.support.docker_engine import base_image
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tui"))
@@ -295,7 +297,9 @@ async def test_engine_cut_mid_session_is_shown_and_recovered(
     project: Project, engine_proxy: UnixSocketProxy
 ) -> None:
     host = f"unix://{engine_proxy.path}"
-    source = DockerSource(project.name, project.services, docker_host=host, backoff=(0.2, 1.0), timeout=3)
+    source = DockerSource(
+        project.name, project.services, DockerEndpoint.resolve(host), backoff=(0.2, 1.0), timeout=3
+    )
     app = make_app(project, source)
     async with app.run_test(size=SIZE) as pilot:
         panel = app.services_panel

@@ -16,14 +16,15 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Select, Static, TabbedContent, TextArea
 
+from edp_tui.backends import dagster_client
 from edp_tui.config import Config
 from edp_tui.ui.app import EdpApp
-from edp_tui.ui.launch_dialog import LaunchDialog
-from edp_tui.ui.runs_panel import RunsPanel
-from edp_tui.ui.schedules_panel import SchedulesPanel
+from edp_tui.ui.screens.launch_dialog import LaunchDialog
+from edp_tui.ui.widgets.dagster.runs import RunsPanel
+from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 from tests.integration.conftest import copy_repository
 from tests.support.process_stack import ProcessStack
-from tests.tui.shell_fakes import FakeDockerSource, screen_text
+from tests.tui.shell_fakes import FakeDockerSource, fake_backends, screen_text
 
 SIZE = (320, 60)  # wide enough that long compute-log lines are not cut before the text looked for
 REPO = "__repository__"
@@ -44,11 +45,11 @@ query ($selector: ScheduleSelector!) {
 
 def make_dashboard(stack: ProcessStack, **config: Any) -> EdpApp:
     """The real dashboard; only Docker is a fake (the Docker side has its own tests)."""
+    settings = Config(compose_file=Path("/nonexistent/compose.yaml"), **config)
+    client = dagster_client(settings, stack.webserver_url)
     return EdpApp(
-        Config(compose_file=Path("/nonexistent/compose.yaml"), **config),
-        project="edp-it",
-        source=FakeDockerSource(),
-        webserver_url=stack.webserver_url,
+        settings,
+        fake_backends(FakeDockerSource(), client, project="edp-it", webserver_url=stack.webserver_url),
         logs_panel_factory=lambda: Static("(container logs not under test)"),
     )
 
@@ -108,13 +109,20 @@ async def open_launch_dialog(pilot: Any, job: str, config_yaml: str) -> LaunchDi
 async def test_launched_job_reaches_success_and_its_compute_logs_appear(process_stack: ProcessStack) -> None:
     app = make_dashboard(process_stack)
     async with running(app) as pilot:
+        runs = app.query_one(RunsPanel)
+        await until(pilot, lambda: runs.populated, 30, "runs listed")
+        # Runs of earlier tests are ingestion_job runs too: the new one is the one not listed before.
+        earlier = set(runs.runs)
         await open_launch_dialog(pilot, "ingestion_job", SMALL_INGESTION)
         await pilot.press("ctrl+s")
-        runs = app.query_one(RunsPanel)
         await until(pilot, lambda: not isinstance(app.screen, LaunchDialog), 30, "dialog closed after launch")
         await until(
             pilot,
-            lambda: runs.selected is not None and runs.selected.job_name == "ingestion_job",
+            lambda: (
+                runs.selected is not None
+                and runs.selected.job_name == "ingestion_job"
+                and runs.selected.run_id not in earlier
+            ),
             30,
             "new run selected",
         )
@@ -152,7 +160,7 @@ async def test_invalid_run_config_launches_nothing(process_stack: ProcessStack) 
         # A YAML mistake is caught before anything is sent.
         app.screen.query_one("#run-config", TextArea).text = "ops: [unclosed"
         await pilot.press("ctrl+s")
-        await until(pilot, on_screen(pilot, "YAML error"), 10, "YAML error")
+        await until(pilot, on_screen(pilot, "not valid YAML"), 10, "not valid YAML")
     assert process_stack.graphql(RUN_COUNT)["runsOrError"]["count"] == before
 
 

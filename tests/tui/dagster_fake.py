@@ -8,10 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 from edp_tui.dagster.errors import (
-    ConfigError,
     DagsterUnreachable,
     ReadOnlyRefused,
     RunConfigInvalid,
+    RunConfigProblem,
 )
 from edp_tui.dagster.models import (
     DaemonHealth,
@@ -144,7 +144,7 @@ class FakeDagster:
         self.reload_result: LocationInfo | None = None
         self.launched: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.default_config = "ops:\n  extract:\n    config:\n      limit: 100\n"
-        self.config_errors: tuple[ConfigError, ...] = ()
+        self.config_errors: tuple[RunConfigProblem, ...] = ()
         self._seed_detail()
 
     def _seed_detail(self) -> None:

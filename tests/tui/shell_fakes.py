@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from edp_tui.docker_models import EngineStatus, Health, HealthProbe, PortBinding, RunState, ServiceState
-from edp_tui.docker_source import DockerError, StatusSink
+from edp_tui.backends import Backends
+from edp_tui.docker.errors import DockerError
+from edp_tui.docker.models import EngineStatus, Health, HealthProbe, PortBinding, RunState, ServiceState
+from edp_tui.docker.services import StatusSink
 
 NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
 ENDPOINT = "unix:///fake/docker.sock"
@@ -149,3 +151,47 @@ def screen_text(app: object) -> str:
     """What the terminal shows right now, as plain text lines (the compositor's own strips of the screen)."""
     screen = app.screen  # type: ignore[attr-defined]
     return "\n".join(strip.text.rstrip() for strip in screen._compositor.render_strips())
+
+
+class SilentLogSource:
+    """A log source whose followers never deliver anything (for apps whose logs panel is not under test)."""
+
+    def follow(
+        self, service: str | None, backlog: object, on_lines: object, on_event: object
+    ) -> _SilentFollower:
+        return _SilentFollower()
+
+
+class _SilentFollower:
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        self._stop.wait()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def fake_backends(
+    source: object | None = None,
+    dagster: object | None = None,
+    *,
+    logs: object | None = None,
+    project: str = "edp",
+    webserver_url: str = "http://127.0.0.1:3000",
+) -> Backends:
+    """The App's backends from in-memory fakes, handed in exactly as the composition root hands real ones."""
+    if dagster is None:
+        try:  # tests/tui puts its own folder on sys.path; tests elsewhere import it as a package
+            from dagster_fake import FakeDagster
+        except ImportError:
+            from tests.tui.dagster_fake import FakeDagster
+        dagster = FakeDagster()
+    return Backends(
+        project=project,
+        webserver_url=webserver_url,
+        services=source or FakeDockerSource(),  # type: ignore[arg-type]
+        logs=logs or SilentLogSource(),  # type: ignore[arg-type]
+        dagster=dagster,  # type: ignore[arg-type]
+    )

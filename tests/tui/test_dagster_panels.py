@@ -10,14 +10,16 @@ from textual.app import App, ComposeResult
 from textual.widget import Widget
 from textual.widgets import TextArea
 
-from edp_tui.dagster.errors import ConfigError
+from edp_tui.dagster.errors import RunConfigProblem
 from edp_tui.dagster.models import LocationEvent
-from edp_tui.ui.compute_logs_panel import ComputeLogsPanel
-from edp_tui.ui.confirm import ConfirmScreen
-from edp_tui.ui.launch_dialog import LaunchDialog, parse_run_config, parse_tags
-from edp_tui.ui.locations_panel import LocationsPanel
-from edp_tui.ui.runs_panel import RunsPanel, RunsTab
-from edp_tui.ui.schedules_panel import SchedulesPanel
+from edp_tui.dagster.run_config import parse_run_config
+from edp_tui.dagster.tags import parse_tag_list
+from edp_tui.ui.screens.confirm import ConfirmScreen
+from edp_tui.ui.screens.launch_dialog import LaunchDialog
+from edp_tui.ui.widgets.dagster.compute_logs import ComputeLogsPanel
+from edp_tui.ui.widgets.dagster.locations import LocationsPanel
+from edp_tui.ui.widgets.dagster.runs import RunsPanel, RunsTab
+from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 
 SIZE = (130, 32)
 
@@ -173,9 +175,9 @@ def test_parse_run_config_and_tags() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} accepted")
-    assert parse_tags(" a=1, b = x=y ,") == {"a": "1", "b": "x=y"}
+    assert parse_tag_list(" a=1, b = x=y ,") == {"a": "1", "b": "x=y"}
     try:
-        parse_tags("novalue")
+        parse_tag_list("novalue")
     except ValueError:
         pass
     else:
@@ -207,18 +209,20 @@ async def test_launch_dialog_yaml_error_launches_nothing() -> None:
         await wait_for(pilot, lambda: "limit: 100" in screen_text(app))
         app.screen.query_one("#run-config", TextArea).text = "ops: [unclosed"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "YAML error" in screen_text(app))
+        await wait_for(pilot, lambda: "not valid YAML" in screen_text(app))
         assert fake.launched == [] and app.result == "pending"
 
 
 def test_launch_dialog_validation_errors_snapshot(snap_compare: Any) -> None:
     fake = FakeDagster()
     fake.config_errors = (
-        ConfigError(
+        RunConfigProblem(
             'Received unexpected config entry "bogus" at path root:ops:extract:config.',
             "root:ops:extract:config",
         ),
-        ConfigError("Invalid scalar at path root:ops:extract:config:limit.", "root:ops:extract:config:limit"),
+        RunConfigProblem(
+            "Invalid scalar at path root:ops:extract:config:limit.", "root:ops:extract:config:limit"
+        ),
     )
     app = LaunchHost(fake)
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from textual.app import App, ComposeResult
 from textual.widgets import Select
 
-from edp_tui.container_logs import Backlog, LogEvent
-from edp_tui.logtext import LogLine, make_line
-from edp_tui.ui.log_view import LogLines, LogView
-from edp_tui.ui.logs_panel import LogsPanel
+from edp_tui.docker.logs import Backlog, LogEvent
+from edp_tui.text import LogLine, make_line
+from edp_tui.ui.widgets.log_view import LogLines, LogView
+from edp_tui.ui.widgets.logs_panel import LogsPanel
 
 SIZE = (100, 24)
 

@@ -15,18 +15,18 @@ import pytest
 # The fakes sit beside this file; import them the same way whether or not tests/tui is a package.
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster
-from shell_fakes import NOW, FakeDockerSource, fixed_now, probe, running, screen_text  # noqa: E402
+from shell_fakes import NOW, FakeDockerSource, fake_backends, fixed_now, probe, running, screen_text  # noqa: E402
 from textual.pilot import Pilot
 from textual.widgets import Static, TabbedContent
 
 from edp_tui.config import Config
-from edp_tui.docker_models import Health, RunState
-from edp_tui.docker_source import ActionFailed, ContainerNotFound
+from edp_tui.docker.errors import ActionFailed, ContainerNotFound
+from edp_tui.docker.models import Health, RunState
 from edp_tui.ui.app import EdpApp
-from edp_tui.ui.confirm import ConfirmScreen
-from edp_tui.ui.header import Level
-from edp_tui.ui.help import HelpScreen
-from edp_tui.ui.service_detail import ServiceDetailScreen
+from edp_tui.ui.screens.confirm import ConfirmScreen
+from edp_tui.ui.screens.help import HelpScreen
+from edp_tui.ui.screens.service_detail import ServiceDetailScreen
+from edp_tui.ui.widgets.header import Level
 
 SIZE = (150, 40)
 
@@ -47,13 +47,10 @@ class RecordingLogs(Static):
 def make_app(source: FakeDockerSource | None = None, **config: Any) -> EdpApp:
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml"), **config),
-        project="edp",
-        source=source or FakeDockerSource(),
-        webserver_url="http://127.0.0.1:3000",
+        # A Dagster backend that never answers: the header's webserver/daemon states stay this test's own.
+        fake_backends(source or FakeDockerSource(), FakeDagster(silent=True)),
         now=fixed_now,
         logs_panel_factory=RecordingLogs,
-        # A Dagster backend that never answers: the header's webserver/daemon states stay this test's own.
-        dagster_client=FakeDagster(silent=True),
     )
 
 
@@ -318,8 +315,8 @@ async def test_selection_drives_the_logs_panel() -> None:
 async def test_backend_state_api_for_other_panels() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        app.set_daemon_state(Level.WARN, "heartbeat 95 s old [stale]")
-        app.set_webserver_state("error", "http://127.0.0.1:3000 · connection refused")
+        app.set_backend_state("daemon", Level.WARN, "heartbeat 95 s old [stale]")
+        app.set_backend_state("webserver", "error", "http://127.0.0.1:3000 · connection refused")
         await pilot.pause()
         header = str(app.header.render())
         assert "daemon heartbeat 95 s old [stale]" in header

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster  # noqa: E402
-from shell_fakes import FakeDockerSource, fixed_now  # noqa: E402
+from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
@@ -23,12 +23,9 @@ SIZE = (160, 30)
 def make_app(source: FakeDockerSource, **config: Any) -> EdpApp:
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml"), **config),
-        project="edp",
-        source=source,
-        webserver_url="http://127.0.0.1:3000",
+        fake_backends(source, FakeDagster()),  # the Dagster tabs and header states from an in-memory fake
         now=fixed_now,
         logs_panel_factory=lambda: Static("(logs panel)", id="logs-static"),
-        dagster_client=FakeDagster(),  # the Dagster tabs and header states from an in-memory fake
     )
 
 

@@ -12,8 +12,11 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from edp_tui import cli_commands
-from edp_tui.cli import main
+from edp_tui.cli import common, main
+from edp_tui.cli import launch as launch_cli
+from edp_tui.cli import logs as logs_cli
+from edp_tui.cli import status as status_cli
+from edp_tui.dagster import reload as reloading
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import DagsterGraphQLError, DagsterUnreachable
 from edp_tui.dagster.models import LogChunk, LogKey, RunDetail, RunSummary, StepStat
@@ -58,7 +61,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, responses: dict[str, str], seen: list
             read_only=context.config.read_only,
         )
 
-    monkeypatch.setattr(cli_commands, "dagster_client", client)
+    monkeypatch.setattr(common.Context, "dagster_client", client)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -67,7 +70,7 @@ def test_every_command_has_help(command: str) -> None:
     assert result.exit_code == 0
     assert f"Usage: main {command}" in result.output
     # The first docstring line is the summary the group's --help lists.
-    summary = getattr(cli_commands, command).help.splitlines()[0]
+    summary = (main.commands[command].help or "").splitlines()[0]
     assert summary in " ".join(result.output.split())
     assert " ".join(summary.split()[:3]) in invoke("--help").output
     assert "--help" in result.output
@@ -101,7 +104,7 @@ def test_launch_rejects_invalid_yaml_before_connecting(tmp_path: Path) -> None:
     bad.write_text("ops:\n  raw_retail_data: [unclosed\n")
     result = invoke("--webserver-url", DEAD_URL, "launch", "ingestion_job", "--config", str(bad))
     assert result.exit_code == 2
-    assert f"run config {bad} is not valid YAML" in result.stderr
+    assert f"run config {bad}: not valid YAML" in result.stderr
     assert "line 2" in result.stderr  # PyYAML's position of the problem
 
 
@@ -123,7 +126,7 @@ def test_launch_rejects_a_tag_without_equals() -> None:
 
 
 def test_parse_tag_keeps_equals_in_values() -> None:
-    assert cli_commands.parse_tag(None, None, ["a=b=c", " k =v"]) == {"a": "b=c", "k": "v"}
+    assert launch_cli.tag_option(None, None, ["a=b=c", " k =v"]) == {"a": "b=c", "k": "v"}
 
 
 def test_logs_rejects_both_stream_flags() -> None:
@@ -193,22 +196,22 @@ def loaded_sections(**docker: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def test_evaluate_healthy_unhealthy_unreachable() -> None:
     docker, dagster = loaded_sections()
-    assert cli_commands.evaluate(docker, dagster) == (0, [])
+    assert status_cli.evaluate(docker, dagster) == (0, [])
 
     docker["services"][0].update(health="starting", healthy=False)
-    code, problems = cli_commands.evaluate(docker, dagster)
+    code, problems = status_cli.evaluate(docker, dagster)
     assert code == 1 and problems == ["service postgres: running, starting"]
 
     docker, dagster = loaded_sections()
     dagster["daemon"] = {"state": "stale", "healthy": False, "detail": "SCHEDULER stale"}
-    assert cli_commands.evaluate(docker, dagster) == (1, ["daemon: stale (SCHEDULER stale)"])
+    assert status_cli.evaluate(docker, dagster) == (1, ["daemon: stale (SCHEDULER stale)"])
 
     docker, dagster = loaded_sections(reachable=False, error="no socket", services=[])
-    assert cli_commands.evaluate(docker, dagster) == (2, ["docker: no socket"])
+    assert status_cli.evaluate(docker, dagster) == (2, ["docker: no socket"])
 
     docker, dagster = loaded_sections()
     dagster = {"reachable": False, "error": "refused"}
-    assert cli_commands.evaluate(docker, dagster) == (2, ["webserver: refused"])
+    assert status_cli.evaluate(docker, dagster) == (2, ["webserver: refused"])
 
 
 def test_rendered_status_shows_outside_text_inertly() -> None:
@@ -226,7 +229,7 @@ def test_rendered_status_shows_outside_text_inertly() -> None:
     report["docker"]["services"][0].update(
         exit_code=None, uptime_s=65.0, restart_count=0, last_probe_output=None, error=None
     )
-    text = "\n".join(cli_commands.render_status(report))
+    text = "\n".join(status_cli.render_status(report))
     assert "\x1b" not in text and "\x07" not in text
     assert "boom␛]0;pwned␇␛[2J" in text
     assert "postgres" in text and "1m" in text
@@ -253,7 +256,7 @@ async def test_log_printer_sanitizes_and_rejoins_partial_lines(capsys: pytest.Ca
             LogChunk("line\n\x1b[31mred\x1b[0m \x1b[2J\x1b]8;;http://x\x07", "warn\n", "60:5"),
         ]
     )
-    printer = cli_commands.LogPrinter(LogKey("run", "key", ("step",)), ["stdout", "stderr"], tag_stderr=True)
+    printer = logs_cli.LogPrinter(LogKey("run", "key", ("step",)), ["stdout", "stderr"], tag_stderr=True)
     assert await printer.poll(fake) is True  # type: ignore[arg-type]
     printer.flush()
     out = capsys.readouterr().out.splitlines()
@@ -264,13 +267,13 @@ async def test_log_printer_sanitizes_and_rejoins_partial_lines(capsys: pytest.Ca
 
 async def test_log_printer_prints_one_stream_unprefixed(capsys: pytest.CaptureFixture[str]) -> None:
     fake = FakeLogs([LogChunk("out\n", "err\n", "4:4")])
-    printer = cli_commands.LogPrinter(LogKey("run", "key"), ["stderr"], tag_stderr=False)
+    printer = logs_cli.LogPrinter(LogKey("run", "key"), ["stderr"], tag_stderr=False)
     await printer.poll(fake)  # type: ignore[arg-type]
     assert capsys.readouterr().out == "err\n"
 
 
 def test_table_aligns_columns() -> None:
-    lines = cli_commands.table(["A", "LONGER"], [["xyz", "1"], ["q", "22"]])
+    lines = common.table(["A", "LONGER"], [["xyz", "1"], ["q", "22"]])
     assert lines == ["  A    LONGER", "  xyz  1", "  q    22"]
 
 
@@ -300,8 +303,8 @@ def test_reload_without_an_answer_reads_the_outcome_from_the_workspace(
     def client(context: Any, timeout: float = 10.0) -> DagsterClient:
         return DagsterClient("http://dagster.test/graphql", transport=httpx.MockTransport(handler))
 
-    monkeypatch.setattr(cli_commands, "dagster_client", client)
-    monkeypatch.setattr(cli_commands, "POLL_S", 0.01)
+    monkeypatch.setattr(common.Context, "dagster_client", client)
+    monkeypatch.setattr(reloading, "POLL_S", 0.01)
     result = invoke("reload", entry["name"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"{entry['name']}: loaded in ")
@@ -332,14 +335,14 @@ def detail(status: str, step_status: str | None) -> RunDetail:
 async def test_waiting_rides_out_transient_errors(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli_commands, "RETRY_BASE_S", 0.001)
-    monkeypatch.setattr(cli_commands, "POLL_S", 0.001)
+    monkeypatch.setattr(common, "RETRY_BASE_S", 0.001)
+    monkeypatch.setattr(launch_cli, "POLL_S", 0.001)
     sql = "(psycopg2.OperationalError) server closed the connection unexpectedly\n[SQL: SELECT " + "x" * 5000
     fake = FlakyRuns(
         [DagsterGraphQLError([sql]), DagsterUnreachable("http://w/graphql", "ReadTimeout")],
         [detail("STARTED", "IN_PROGRESS"), detail("SUCCESS", "SUCCESS")],
     )
-    result = await cli_commands.follow_run(fake, "0123456789", timeout=None)  # type: ignore[arg-type]
+    result = await launch_cli.follow_run(fake, "0123456789", timeout=None)  # type: ignore[arg-type]
     assert result.run.status == "SUCCESS" and fake.calls == 4
     err = capsys.readouterr().err
     assert err.count("could not read run 01234567") == 2
@@ -348,9 +351,9 @@ async def test_waiting_rides_out_transient_errors(
 
 
 async def test_waiting_gives_up_after_the_failure_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_commands, "RETRY_BASE_S", 0.001)
+    monkeypatch.setattr(common, "RETRY_BASE_S", 0.001)
     errors: list[Exception] = [DagsterUnreachable("http://w", "refused") for _ in range(20)]
     fake = FlakyRuns(errors, [])
     with pytest.raises(DagsterUnreachable):
-        await cli_commands.follow_run(fake, "0123456789", timeout=None)  # type: ignore[arg-type]
-    assert fake.calls == cli_commands.MAX_CONSECUTIVE_FAILURES + 1
+        await launch_cli.follow_run(fake, "0123456789", timeout=None)  # type: ignore[arg-type]
+    assert fake.calls == common.MAX_CONSECUTIVE_FAILURES + 1

@@ -9,7 +9,8 @@ import urllib3.exceptions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edp_tui.container_logs import BACKLOGS, ChunkedDecoder, FrameParser, backlog_by_key, to_unix
+from edp_tui.docker.logs import BACKLOGS, ChunkedDecoder, FrameParser, backlog_by_key
+from edp_tui.docker.logs.follower import to_unix
 
 TS = "2024-05-01T10:00:00.123456789Z"
 

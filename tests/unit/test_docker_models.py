@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from edp_tui.docker_models import (
+from edp_tui.docker.models import (
     WATCHED_ACTIONS,
     EngineEvent,
     EngineStatus,
     Health,
     RunState,
     ServiceState,
-    format_duration,
     parse_time,
     pick_container,
     state_from_inspect,
 )
+from edp_tui.util import fmt
 
 FIXTURES = Path(__file__).parent / "fixtures" / "docker"
 
@@ -159,8 +159,8 @@ def test_parse_time(raw: object, expected: datetime | None) -> None:
         (50 * 3600, "2d02h"),
     ],
 )
-def test_format_duration(seconds: int, text: str) -> None:
-    assert format_duration(timedelta(seconds=seconds)) == text
+def test_coarse_duration_of_an_uptime(seconds: int, text: str) -> None:
+    assert fmt.duration(timedelta(seconds=seconds), coarse=True) == text
 
 
 def test_engine_status_summary() -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.style import Style
 
-from edp_tui.logtext import (
+from edp_tui.text import (
     DEFAULT_MAX_CHARS,
     LineSplitter,
     LogBuffer,
@@ -20,10 +20,10 @@ from edp_tui.logtext import (
     make_line,
     message_line,
     normalize_timestamp,
+    printable,
     safe_text,
     sanitize,
     to_text,
-    visible,
 )
 
 # Characters that must never reach the screen: C0/C1 controls (tabs are expanded), DEL, bidi controls,
@@ -122,7 +122,7 @@ def test_plain_printable_text_is_kept_verbatim(raw: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("a\x1b[2Jb", "a␛[2Jb"),  # erase: visible, never executed
+        ("a\x1b[2Jb", "a␛[2Jb"),  # erase: printable, never executed
         ("a\x1b[10;20Hb", "a␛[10;20Hb"),  # cursor movement: visible
         ("\x1b]0;title\x07x", "␛]0;title␇x"),  # OSC window title: visible
         ("bell\x07", "bell␇"),
@@ -193,7 +193,7 @@ def test_exact_limit_is_not_marked_truncated() -> None:
 
 
 def test_visible_and_safe_text() -> None:
-    assert visible("a\x1bb\x00") == "a␛b␀"
+    assert printable("a\x1bb\x00") == "a␛b␀"
     text = safe_text("Traceback:\n  [bold]boom\x1b[31m\n")
     assert text.plain == "Traceback:\n  [bold]boom"
 

@@ -5,7 +5,6 @@ No Textual and no ``dagster`` import here (start-up cost); see ``client.py``.
 
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import (
-    ConfigError,
     DagsterError,
     DagsterGraphQLError,
     DagsterHTTPError,
@@ -14,10 +13,11 @@ from edp_tui.dagster.errors import (
     DagsterUnreachable,
     ReadOnlyRefused,
     RunConfigInvalid,
+    RunConfigProblem,
 )
 
 __all__ = [
-    "ConfigError",
+    "RunConfigProblem",
     "DagsterClient",
     "DagsterError",
     "DagsterGraphQLError",

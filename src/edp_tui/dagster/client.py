@@ -41,7 +41,7 @@ from edp_tui.dagster.models import (
     LogKey,
     RunDetail,
     RunSummary,
-    config_error_from_graphql,
+    run_config_problem_from_graphql,
 )
 
 # logsForRun silently clamps to this many events per call.
@@ -80,7 +80,7 @@ def expect(obj: Any, *ok: str) -> JSON:
     if typename == "PythonError":
         raise _python_error(obj)
     if typename == "RunConfigValidationInvalid":
-        errors = tuple(config_error_from_graphql(e) for e in obj.get("errors") or [])
+        errors = tuple(run_config_problem_from_graphql(e) for e in obj.get("errors") or [])
         raise RunConfigInvalid(obj.get("pipelineName") or "", errors)
     message = obj.get("message")
     if message is None:

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edp_tui.errors import EdpError
 
-class DagsterError(Exception):
+
+class DagsterError(EdpError):
     """Base class: anything that went wrong talking to the Dagster webserver."""
+
+    title = "Dagster"
 
 
 class DagsterUnreachable(DagsterError):
@@ -50,8 +54,8 @@ class DagsterPythonError(DagsterError):
 
 
 @dataclass(frozen=True)
-class ConfigError:
-    """One run-config validation problem; ``path`` is e.g. ``root:ops:chatty:config:lines``."""
+class RunConfigProblem:
+    """One run-config validation problem (data, not an exception); ``path`` e.g. ``root:ops:x:config:n``."""
 
     message: str
     path: str
@@ -61,7 +65,7 @@ class ConfigError:
 class RunConfigInvalid(DagsterError):
     """``RunConfigValidationInvalid``: the run config does not fit the job's schema; nothing launched."""
 
-    def __init__(self, job_name: str, errors: tuple[ConfigError, ...]) -> None:
+    def __init__(self, job_name: str, errors: tuple[RunConfigProblem, ...]) -> None:
         lines = [f"{e.path}: {e.message}" if e.path else e.message for e in errors]
         super().__init__(f"Invalid run config for {job_name}: " + " | ".join(lines))
         self.job_name = job_name
@@ -79,6 +83,8 @@ class DagsterRequestRejected(DagsterError):
 
 class ReadOnlyRefused(DagsterError):
     """The dashboard is in read-only mode; a mutation was refused before anything was sent."""
+
+    title = "Read-only"
 
     def __init__(self, action: str) -> None:
         super().__init__(f"read-only mode: {action} refused")

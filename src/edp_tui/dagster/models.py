@@ -2,6 +2,10 @@
 
 The ``from_graphql`` constructors take the JSON objects selected by the documents in ``documents/``.
 Union error members (PythonError, ...) are turned into exceptions by the client before they get here.
+
+Long module: one frozen dataclass per GraphQL payload the dashboard reads (locations, runs, events, logs,
+schedules/sensors, daemon health), each small, each with its ``from_graphql``; they refer to each other and
+are read together, so one file is easier to keep in step with the .graphql documents than several.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from edp_tui.dagster.errors import ConfigError
+from edp_tui.dagster.errors import RunConfigProblem
 
 JSON = dict[str, Any]
 
@@ -455,7 +459,7 @@ class LocationEvent:
 _PATH_IN_MESSAGE = re.compile(r"at path (\S+?)\.?(?:\s|$)")
 
 
-def config_error_from_graphql(obj: JSON) -> ConfigError:
+def run_config_problem_from_graphql(obj: JSON) -> RunConfigProblem:
     """Dagster sends ``path: []`` and puts the path only into the message text; recover it from there."""
     message = obj.get("message") or ""
     path_list = obj.get("path") or []
@@ -464,4 +468,4 @@ def config_error_from_graphql(obj: JSON) -> ConfigError:
     else:
         match = _PATH_IN_MESSAGE.search(message)
         path = match.group(1) if match else ""
-    return ConfigError(message=message, path=path, reason=obj.get("reason"))
+    return RunConfigProblem(message=message, path=path, reason=obj.get("reason"))

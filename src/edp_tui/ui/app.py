@@ -1,7 +1,8 @@
 """The dashboard shell: header with backend states, services panel, main tabbed area, footer.
 
-All I/O runs in thread workers; message handlers only update widgets. Sources (Docker, later Dagster) are
-plain Python objects handed in by the caller, so tests drive the screen with in-memory fakes.
+All I/O runs in workers; message handlers only update widgets. Every backend comes in one `Backends` object
+built by the composition root (`edp_tui.cli.dashboard`), so tests drive the screen with in-memory fakes and no
+widget ever constructs a client.
 """
 
 from __future__ import annotations
@@ -11,27 +12,31 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from edp_tui.backends import Backends
 from edp_tui.config import Config
-from edp_tui.docker_models import EngineStatus, ServiceState
-from edp_tui.docker_source import DockerError, ServiceSource, StatusSink
-from edp_tui.ui.confirm import ConfirmScreen
-from edp_tui.ui.header import BackendHeader, Level
-from edp_tui.ui.help import HelpScreen, help_for
-from edp_tui.ui.logs_panel import LogsPanel
-from edp_tui.ui.service_detail import ServiceDetailScreen
-from edp_tui.ui.services_panel import ServicesPanel, ServicesTable
+from edp_tui.docker.errors import DockerError
+from edp_tui.docker.models import EngineStatus, ServiceState
+from edp_tui.docker.services import StatusSink
+from edp_tui.ui.keymap import known_binding_ids
+from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, ServiceStatesChanged
+from edp_tui.ui.notify import report
+from edp_tui.ui.screens.confirm import ConfirmScreen
+from edp_tui.ui.screens.help import HelpScreen, help_for
+from edp_tui.ui.screens.service_detail import ServiceDetailScreen
+from edp_tui.ui.widgets.dagster.tabs import dagster_panes
+from edp_tui.ui.widgets.header import BackendHeader, Level
+from edp_tui.ui.widgets.logs_panel import LogsPanel
+from edp_tui.ui.widgets.services_panel import ServicesPanel, ServicesTable
 
 ACTIONS = {
     "restart": ("Restart", "restarting", "restarted"),
@@ -39,18 +44,6 @@ ACTIONS = {
     "start": ("Start", "starting", "started"),
 }
 UPTIME_REFRESH_SECONDS = 1.0
-
-
-class DockerStatusChanged(Message):
-    def __init__(self, status: EngineStatus) -> None:
-        super().__init__()
-        self.status = status
-
-
-class ServiceStatesChanged(Message):
-    def __init__(self, states: Sequence[ServiceState]) -> None:
-        super().__init__()
-        self.states = tuple(states)
 
 
 class _AppSink(StatusSink):
@@ -93,24 +86,21 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
     def __init__(
         self,
         config: Config,
+        backends: Backends,
         *,
-        project: str,
-        source: ServiceSource,
-        webserver_url: str,
         now: Callable[[], datetime] | None = None,
         logs_panel_factory: Callable[[], Widget] | None = None,
-        dagster_client: Any = None,
     ) -> None:
+        """``logs_panel_factory``: a stand-in for the container-logs panel (tests of other panels)."""
         super().__init__()
         self.config = config
-        self.project = project
-        self.source = source
-        self.webserver_url = webserver_url
+        self.backends = backends
+        self.project = backends.project
+        self.source = backends.services
+        self.webserver_url = backends.webserver_url
         self.read_only = config.read_only
         self._now = now or (lambda: datetime.now(UTC))
         self._logs_panel_factory = logs_panel_factory
-        # None: a DagsterClient for webserver_url (tests hand in a fake with the same methods).
-        self._dagster_client = dagster_client
         self._stop = threading.Event()
         self._engine_connected: bool | None = None
         self.unknown_keymap_ids: list[str] = []
@@ -129,23 +119,12 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         yield from self.make_dagster_panes()
 
     def make_dagster_panes(self) -> list[TabPane]:
-        from edp_tui.ui.dagster_tabs import DagsterPanes
-
-        panes = DagsterPanes(
-            self.webserver_url,
-            read_only=self.read_only,
-            stale_after_s=self.config.daemon_stale_after_s,
-            on_webserver=self.set_webserver_state,
-            on_daemon=self.set_daemon_state,
-            client=self._dagster_client,
-        )
-        return panes.panes()
+        return dagster_panes(self.backends.dagster, self.webserver_url, read_only=self.read_only)
 
     def make_logs_panel(self) -> Widget:
         if self._logs_panel_factory is not None:
             return self._logs_panel_factory()
-        # The same engine as the services panel (its endpoint already honours DOCKER_HOST and the context).
-        return LogsPanel(project=self.project, docker_host=self.source.endpoint)
+        return LogsPanel(self.backends.logs)
 
     @property
     def header(self) -> BackendHeader:
@@ -172,9 +151,11 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         known = known_binding_ids()
         self.unknown_keymap_ids = sorted(set(mapping) - known)
         if self.unknown_keymap_ids:
-            self.notify(
+            report(
+                self,
                 f"keymap: unknown binding id(s) {', '.join(self.unknown_keymap_ids)}; "
                 f"known: {', '.join(sorted(known))}",
+                title="Configuration",
                 severity="warning",
                 timeout=10,
             )
@@ -185,11 +166,8 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         """Show a backend's state in the header. Call on the UI thread (from a worker: call_from_thread)."""
         self.header.set_backend(name, level, text, label)
 
-    def set_webserver_state(self, level: Level | str, text: str) -> None:
-        self.set_backend_state("webserver", level, text)
-
-    def set_daemon_state(self, level: Level | str, text: str) -> None:
-        self.set_backend_state("daemon", level, text)
+    def on_backend_state_changed(self, message: BackendStateChanged) -> None:
+        self.set_backend_state(message.name, message.level, message.text)
 
     # --- Docker ---------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="docker-watch", exit_on_error=False)
@@ -201,7 +179,7 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         try:
             states = self.source.snapshot()
         except DockerError as exc:
-            self.call_from_thread(self.notify, f"Refresh failed: {exc}", severity="error")
+            self.call_from_thread(report, self, exc, title="Refresh failed")
             return
         self.post_message(ServiceStatesChanged(states))
 
@@ -211,11 +189,12 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         if status.connected:
             self.header.set_backend("docker", Level.OK, f"{endpoint} · {status.summary}")
             if self._engine_connected is False:
-                self.notify(f"Docker engine at {endpoint} is reachable again", title="Docker")
+                report(self, f"Docker engine at {endpoint} is reachable again", title="Docker")
         else:
             self.header.set_backend("docker", Level.ERROR, f"{endpoint} · {status.summary}")
             if self._engine_connected is not False:
-                self.notify(
+                report(
+                    self,
                     f"Docker engine at {endpoint} unreachable: {status.message}. Retrying with backoff.",
                     title="Docker",
                     severity="error",
@@ -247,8 +226,11 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         """Entry point of every service action (keys, palette): read-only check, confirmation, worker."""
         verb = ACTIONS[action][0]
         if self.read_only:
-            self.notify(
-                f"Read-only mode: {verb.lower()} {service} refused", title="Read-only", severity="warning"
+            report(
+                self,
+                f"Read-only mode: {verb.lower()} {service} refused",
+                title="Read-only",
+                severity="warning",
             )
             return
         if action == "stop":
@@ -264,7 +246,7 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         self._start_action(action, service)
 
     def _start_action(self, action: str, service: str) -> None:
-        self.notify(f"{ACTIONS[action][1].capitalize()} {service}…", timeout=3)
+        report(self, f"{ACTIONS[action][1].capitalize()} {service}…", timeout=3)
         self._action_worker(action, service)
 
     @work(thread=True, group="docker-actions", exit_on_error=False)
@@ -272,22 +254,17 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         try:
             state = getattr(self.source, action)(service)
         except DockerError as exc:
-            self.call_from_thread(
-                self.notify, str(exc), title=f"{ACTIONS[action][0]} {service} failed", severity="error"
-            )
+            self.call_from_thread(report, self, exc, title=f"{ACTIONS[action][0]} {service} failed")
             return
         self.post_message(ServiceStatesChanged([state]))
         self.call_from_thread(
-            self.notify, f"{service} {ACTIONS[action][2]} ({state.state_label})", title="Done"
+            report, self, f"{service} {ACTIONS[action][2]} ({state.state_label})", title="Done"
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Anything unexpected in a worker becomes a visible notification instead of a crash.
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            error = event.worker.error
-            self.notify(
-                f"{type(error).__name__}: {error}", title=f"{event.worker.name} failed", severity="error"
-            )
+            report(self, event.worker.error, title=f"{event.worker.name} failed")
 
     def action_details(self, service: str | None = None) -> None:
         service = service or self.services_panel.selected_service
@@ -304,7 +281,7 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         try:
             tabs.get_pane(tab_id)
         except NoMatches:
-            self.notify(f"no {tab_id.removeprefix('tab-')} tab in this dashboard", severity="warning")
+            report(self, f"no {tab_id.removeprefix('tab-')} tab in this dashboard", severity="warning")
             return
         tabs.active = tab_id
 
@@ -361,34 +338,6 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         return [str(key.value) for key in table.rows if key.value is not None]
 
     # --- shutdown -------------------------------------------------------------------------------------------
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         self._stop.set()
-        self.source.close()
-
-
-def known_binding_ids() -> set[str]:
-    """Every binding id the keymap may rebind."""
-    from edp_tui.ui.confirm import ConfirmScreen as _Confirm
-    from edp_tui.ui.help import HelpScreen as _Help
-
-    ids: set[str] = set()
-    from edp_tui.ui.launch_dialog import LaunchDialog
-    from edp_tui.ui.locations_panel import LocationsPanel
-    from edp_tui.ui.runs_panel import RunsPanel
-    from edp_tui.ui.schedules_panel import SchedulesPanel
-
-    dagster_classes = (LocationsPanel, RunsPanel, SchedulesPanel, LaunchDialog)
-    for cls in (EdpApp, ServicesTable, ServiceDetailScreen, _Confirm, _Help, *dagster_classes):
-        for binding in cls.BINDINGS:
-            if isinstance(binding, Binding) and binding.id:
-                ids.add(binding.id)
-    try:
-        from edp_tui.ui import log_view, logs_panel  # the logs helper's widgets, when present
-    except ImportError:
-        return ids
-    for module in (log_view, logs_panel):
-        for obj in vars(module).values():
-            for binding in getattr(obj, "BINDINGS", []) if isinstance(obj, type) else []:
-                if isinstance(binding, Binding) and binding.id:
-                    ids.add(binding.id)
-    return ids
+        await self.backends.aclose()

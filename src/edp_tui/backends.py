@@ -1,0 +1,68 @@
+"""The composition root's one factory of clients: every backend the dashboard and the CLI talk to.
+
+`build_backends` resolves the Docker endpoint (with the current context's TLS settings) once and hands the
+same one to the services source and the container-log source, and builds the one Dagster client. The App
+receives the result and never constructs a client itself; TUI tests hand in fakes through the same object.
+No Textual here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edp_tui.compose import ComposeProject
+from edp_tui.config import DEFAULT_WEBSERVER_URL, Config
+from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.client import DagsterClient
+from edp_tui.docker.endpoint import DockerEndpoint
+from edp_tui.docker.logs.model import LogSource
+from edp_tui.docker.logs.source import DockerLogSource
+from edp_tui.docker.services import DockerSource, ServiceSource
+
+
+@dataclass
+class Backends:
+    """What the dashboard supervises: the compose project's services and logs, and the Dagster webserver."""
+
+    project: str
+    webserver_url: str
+    services: ServiceSource
+    logs: LogSource
+    dagster: DagsterApi
+
+    async def aclose(self) -> None:
+        self.services.close()
+        await self.dagster.aclose()
+
+
+def docker_endpoint(config: Config) -> DockerEndpoint:
+    """The engine of the configured host, else DOCKER_HOST, else the current docker context (with its TLS)."""
+    return DockerEndpoint.resolve(config.docker_host)
+
+
+def webserver_url(config: Config, compose: ComposeProject | None) -> str:
+    """Flag/env/config file, else the port the compose file publishes for the webserver, else the default."""
+    if config.webserver_url:
+        return config.webserver_url.rstrip("/")
+    return (compose.webserver_url() if compose else None) or DEFAULT_WEBSERVER_URL
+
+
+def dagster_client(config: Config, url: str, *, timeout: float = 10.0) -> DagsterClient:
+    return DagsterClient(
+        url.rstrip("/") + "/graphql",
+        timeout=timeout,
+        read_only=config.read_only,
+        stale_after_s=config.daemon_stale_after_s,
+    )
+
+
+def build_backends(config: Config, compose: ComposeProject) -> Backends:
+    endpoint = docker_endpoint(config)
+    url = webserver_url(config, compose)
+    return Backends(
+        project=compose.name,
+        webserver_url=url,
+        services=DockerSource(compose.name, compose.service_names, endpoint),
+        logs=DockerLogSource(compose.name, endpoint),
+        dagster=dagster_client(config, url),
+    )

@@ -1,0 +1,83 @@
+"""``edp-tui runs``: recent runs, newest first; the run rows ``status`` shows too."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from edp_tui.cli.common import context_of, note, run_dagster, table, with_failures
+from edp_tui.dagster.models import RunSummary
+from edp_tui.text import printable
+from edp_tui.util import fmt
+
+RUNS_SCHEMA = "edp-tui.runs/1"
+RUN_STATUSES = (
+    "QUEUED",
+    "NOT_STARTED",
+    "MANAGED",
+    "STARTING",
+    "STARTED",
+    "SUCCESS",
+    "FAILURE",
+    "CANCELING",
+    "CANCELED",
+)
+
+
+def run_json(run: RunSummary) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "job": run.job_name,
+        "status": run.status,
+        "created": run.creation_time,
+        "started": run.start_time,
+        "ended": run.end_time,
+        "duration_s": None if run.start_time is None else round(run.duration(time.time()) or 0.0, 1),
+    }
+
+
+def runs_table(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    rows = [
+        [
+            r["run_id"],
+            printable(r["job"]),
+            r["status"],
+            fmt.timestamp(r["started"], with_year=True),
+            fmt.duration(r["duration_s"]),
+        ]
+        for r in runs
+    ]
+    return table(["RUN ID", "JOB", "STATUS", "STARTED (UTC)", "DURATION"], rows)
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True, help="Newest N runs.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(RUN_STATUSES, case_sensitive=False),
+    help="Only runs in this status; repeat for several.",
+)
+@click.option("--job", help="Only runs of this job.")
+@click.option("--json", "as_json", is_flag=True, help=f"Print one JSON document (schema {RUNS_SCHEMA}).")
+@click.pass_context
+@with_failures
+def runs(ctx: click.Context, limit: int, statuses: tuple[str, ...], job: str | None, as_json: bool) -> None:
+    """Recent runs, newest first: id, job, status, start time and duration."""
+    context = context_of(ctx)
+    wanted = [s.upper() for s in statuses]
+    found = run_dagster(
+        context, lambda client: client.runs(limit=limit, statuses=wanted or None, job_name=job)
+    )
+    rows = [run_json(r) for r in found]
+    if as_json:
+        click.echo(json.dumps({"schema": RUNS_SCHEMA, "runs": rows}, indent=2))
+    elif rows:
+        click.echo("\n".join(runs_table(rows)))
+    else:
+        note("no runs match")

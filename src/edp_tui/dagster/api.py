@@ -1,0 +1,75 @@
+"""`DagsterApi`: what the dashboard and the CLI need from a Dagster backend, as a Protocol.
+
+`DagsterClient` is the real one (GraphQL over httpx/websockets); TUI tests hand in an in-memory fake with the
+same methods. Widgets are typed against this Protocol, never against the client class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
+
+from edp_tui.dagster.models import (
+    DaemonHealth,
+    EventPage,
+    InstigatorInfo,
+    LocationEvent,
+    LocationInfo,
+    LogChunk,
+    LogKey,
+    RunDetail,
+    RunSummary,
+)
+
+
+class DagsterApi(Protocol):
+    graphql_url: str
+    read_only: bool
+    stale_after_s: float
+
+    async def aclose(self) -> None: ...
+
+    async def locations(self) -> list[LocationInfo]: ...
+
+    async def reload_location(self, name: str) -> LocationInfo: ...
+
+    def location_events(self) -> AsyncIterator[LocationEvent]: ...
+
+    async def runs(
+        self,
+        limit: int = 50,
+        cursor: str | None = None,
+        *,
+        statuses: list[str] | None = None,
+        job_name: str | None = None,
+        updated_after: float | None = None,
+    ) -> list[RunSummary]: ...
+
+    async def run(self, run_id: str) -> RunDetail: ...
+
+    async def run_events(
+        self, run_id: str, after_cursor: str | None = None, limit: int = ...
+    ) -> EventPage: ...
+
+    async def default_run_config(self, location: str, repository: str, job: str) -> str: ...
+
+    async def launch_run(
+        self,
+        location: str,
+        repository: str,
+        job: str,
+        run_config: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> RunSummary: ...
+
+    async def reexecute_run(self, run_id: str, strategy: str = "FROM_FAILURE") -> RunSummary: ...
+
+    async def terminate_run(self, run_id: str) -> None: ...
+
+    async def captured_logs(self, key: LogKey, cursor: str | None = None, limit: int = ...) -> LogChunk: ...
+
+    async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]: ...
+
+    async def set_running(self, item: InstigatorInfo, running: bool) -> str: ...
+
+    async def daemon_health(self, now: float | None = None) -> DaemonHealth: ...

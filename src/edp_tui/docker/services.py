@@ -1,0 +1,288 @@
+"""The Docker engine, seen through the docker SDK, for one compose project. No Textual here.
+
+- The endpoint honours an explicit host (flag / EDP_TUI_DOCKER_HOST / DOCKER_HOST, see config), else the
+  current docker context (``DOCKER_CONTEXT`` or ``currentContext`` in the docker config), like the docker CLI.
+- Containers are found by Compose's labels, so services that have no container yet still get a row.
+- :meth:`DockerSource.run_watch` is push-driven: the engine's event stream triggers an inspect of the one
+  service that changed; a slow resync (30 s) is only a safety net.
+  A lost engine is retried with exponential backoff.
+- One exception type per kind of failure, so callers (TUI, CLI) can say precisely what went wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import docker
+import docker.errors
+
+from edp_tui.docker.endpoint import DockerEndpoint
+from edp_tui.docker.errors import (
+    CONNECTION_ERRORS,
+    ActionFailed,
+    ContainerNotFound,
+    DockerError,
+    EngineUnreachable,
+    describe,
+)
+from edp_tui.docker.models import (
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    WATCHED_ACTIONS,
+    EngineEvent,
+    EngineStatus,
+    ServiceState,
+    pick_container,
+    state_from_inspect,
+)
+from edp_tui.util.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+
+class StatusSink(Protocol):
+    """Receives what the watcher learns. Called from the watcher's thread."""
+
+    def on_status(self, status: EngineStatus) -> None: ...
+
+    def on_states(self, states: Sequence[ServiceState]) -> None: ...
+
+
+class ServiceSource(Protocol):
+    """What the dashboard needs from a Docker backend (DockerSource, or an in-memory fake in TUI tests)."""
+
+    endpoint: str
+    services: tuple[str, ...]
+
+    def run_watch(self, sink: StatusSink, stop: threading.Event) -> None: ...
+
+    def snapshot(self) -> list[ServiceState]: ...
+
+    def restart(self, service: str) -> ServiceState: ...
+
+    def stop(self, service: str) -> ServiceState: ...
+
+    def start(self, service: str) -> ServiceState: ...
+
+    def close(self) -> None: ...
+
+
+class DockerSource:
+    """The project's containers on one engine. Thread-safe for one watcher plus concurrent actions."""
+
+    def __init__(
+        self,
+        project: str,
+        services: Sequence[str],
+        endpoint: DockerEndpoint | None = None,
+        *,
+        timeout: float = 10.0,
+        resync_interval: float = 30.0,
+        backoff: tuple[float, float] = (0.5, 10.0),
+    ) -> None:
+        self.project = project
+        self.services = tuple(services)
+        # None: the endpoint the docker CLI would use (the dashboard's composition root passes its own).
+        self._endpoint = endpoint or DockerEndpoint.resolve()
+        self.endpoint = self._endpoint.base_url
+        self._timeout = timeout
+        self.resync_interval = resync_interval
+        self._backoff = Backoff(*backoff)
+        self._lock = threading.Lock()
+        self._client: docker.APIClient | None = None
+        self._stream: Any = None
+        self._closed = False
+
+    # --- client ---------------------------------------------------------------------------------------------
+    def _api(self) -> docker.APIClient:
+        with self._lock:
+            if self._client is not None:
+                return self._client
+        client = self._endpoint.api_client(timeout=self._timeout)
+        with self._lock:
+            if self._client is None:
+                self._client = client
+            else:
+                client.close()
+            return self._client
+
+    def _drop_client(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # closing a broken connection pool may fail; it is being thrown away anyway
+                pass
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one API call, mapping transport failures to EngineUnreachable (and dropping the client)."""
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.NotFound:
+            raise
+        except docker.errors.APIError:
+            raise
+        except (docker.errors.DockerException, *CONNECTION_ERRORS) as exc:
+            self._drop_client()
+            raise EngineUnreachable(f"{self.endpoint}: {what}: {describe(exc)}") from exc
+
+    def version(self) -> str:
+        api = self._api()
+        info = self._call("version", api.version)
+        return str(info.get("Version") or "?")
+
+    # --- reading --------------------------------------------------------------------------------------------
+    def _summaries(self, service: str | None = None) -> list[dict[str, Any]]:
+        labels = [f"{PROJECT_LABEL}={self.project}"]
+        if service is not None:
+            labels.append(f"{SERVICE_LABEL}={service}")
+        api = self._api()
+        return list(self._call("list containers", api.containers, all=True, filters={"label": labels}))
+
+    def _state_of(self, service: str, summaries: Sequence[Mapping[str, Any]]) -> ServiceState:
+        chosen = pick_container(summaries)
+        if chosen is None:
+            return ServiceState.missing(service)
+        api = self._api()
+        try:
+            inspect = self._call("inspect", api.inspect_container, chosen["Id"])
+        except docker.errors.NotFound:
+            # Removed between list and inspect: ask again once, it is now either gone or replaced.
+            rest = [s for s in summaries if s.get("Id") != chosen["Id"]]
+            return self._state_of(service, rest)
+        return state_from_inspect(inspect, service, replicas=len(summaries))
+
+    def snapshot(self) -> list[ServiceState]:
+        """Every expected service (in compose order), then any other service of the project found running."""
+        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for summary in self._summaries():
+            grouped[str((summary.get("Labels") or {}).get(SERVICE_LABEL, "?"))].append(summary)
+        names = list(self.services) + sorted(set(grouped) - set(self.services))
+        return [self._state_of(name, grouped.get(name, [])) for name in names]
+
+    def service_state(self, service: str) -> ServiceState:
+        return self._state_of(service, self._summaries(service))
+
+    # --- watching -------------------------------------------------------------------------------------------
+    def run_watch(self, sink: StatusSink, stop: threading.Event) -> None:
+        """Block until ``stop`` is set: report status and states, driven by the engine's event stream."""
+        resync = threading.Thread(
+            target=self._resync_loop, args=(sink, stop), name="docker-resync", daemon=True
+        )
+        self._connected = False
+        resync.start()
+        self._backoff.reset()
+        try:
+            while not stop.is_set() and not self._closed:
+                try:
+                    api = self._api()
+                    version = str(self._call("version", api.version).get("Version") or "?")
+                    # Open the stream before the snapshot, so nothing that happens in between is missed.
+                    stream = self._call(
+                        "events",
+                        api.events,
+                        decode=True,
+                        # Filtered by the engine: healthcheck exec_* events never cross the socket.
+                        filters={
+                            "type": "container",
+                            "label": [f"{PROJECT_LABEL}={self.project}"],
+                            "event": list(WATCHED_ACTIONS),
+                        },
+                    )
+                    self._stream = stream
+                    if stop.is_set() or self._closed:
+                        break
+                    states = self.snapshot()
+                    self._connected = True
+                    sink.on_status(EngineStatus(self.endpoint, True, version=version))
+                    sink.on_states(states)
+                    self._backoff.reset()
+                    for payload in stream:
+                        if stop.is_set():
+                            break
+                        event = EngineEvent.from_payload(payload)
+                        if event is None or event.action not in WATCHED_ACTIONS or not event.service:
+                            continue
+                        sink.on_states([self.service_state(event.service)])
+                    if stop.is_set() or self._closed:
+                        break
+                    raise EngineUnreachable(f"{self.endpoint}: the engine closed the event stream")
+                except Exception as exc:  # noqa: BLE001 - any failure of the stream means: reconnect
+                    # (a cut stream surfaces as urllib3, http.client or requests errors)
+                    if stop.is_set() or self._closed:
+                        break
+                    self._connected = False
+                    self._close_stream()
+                    self._drop_client()
+                    delay = self._backoff.failed()
+                    message = describe(exc)
+                    if message.startswith(self.endpoint + ": "):
+                        message = message[len(self.endpoint) + 2 :]
+                    attempt = self._backoff.failures
+                    sink.on_status(
+                        EngineStatus(self.endpoint, False, message, retry_in=delay, attempt=attempt)
+                    )
+                    stop.wait(delay)
+        finally:
+            self._connected = False
+            self._close_stream()
+
+    def _resync_loop(self, sink: StatusSink, stop: threading.Event) -> None:
+        # Safety net only (a missed event, a stream that silently hangs): one list+inspect every 30 s.
+        while not stop.wait(self.resync_interval) and not self._closed:
+            if not self._connected:
+                continue
+            try:
+                sink.on_states(self.snapshot())
+            except (DockerError, docker.errors.DockerException, *CONNECTION_ERRORS):
+                # A dead connection the stream did not notice: closing it makes the watcher reconnect.
+                self._close_stream()
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:  # the socket may already be gone
+                pass
+
+    def close(self) -> None:
+        self._closed = True
+        self._close_stream()
+        self._drop_client()
+
+    # --- actions --------------------------------------------------------------------------------------------
+    def _container_id(self, service: str) -> str:
+        chosen = pick_container(self._summaries(service))
+        if chosen is None:
+            raise ContainerNotFound(
+                f"service {service} has no container in project {self.project} "
+                "(create it with `docker compose up`)"
+            )
+        return str(chosen["Id"])
+
+    def _act(self, verb: str, service: str, **kwargs: Any) -> ServiceState:
+        container_id = self._container_id(service)
+        api = self._api()
+        try:
+            self._call(verb, getattr(api, verb), container_id, **kwargs)
+        except docker.errors.NotFound as exc:
+            raise ContainerNotFound(f"service {service}: container was removed ({describe(exc)})") from exc
+        except docker.errors.APIError as exc:
+            reason = exc.explanation or str(exc)
+            raise ActionFailed(f"{verb} {service} failed: {describe(Exception(reason))}") from exc
+        return self.service_state(service)
+
+    def restart(self, service: str, timeout: int = 10) -> ServiceState:
+        return self._act("restart", service, timeout=timeout)
+
+    def stop(self, service: str, timeout: int = 10) -> ServiceState:
+        return self._act("stop", service, timeout=timeout)
+
+    def start(self, service: str) -> ServiceState:
+        return self._act("start", service)

@@ -1,0 +1,1 @@
+"""Screens pushed over the dashboard: confirm, help, launch dialog, service detail."""

@@ -1,0 +1,1 @@
+"""The Dagster panels: runs (list, detail, compute logs), code locations, schedules & sensors, health."""

@@ -1,0 +1,228 @@
+"""Code locations: load state, the real load error, reload on a key; connectivity pushed by a subscription."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist
+
+from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.errors import DagsterError
+from edp_tui.dagster.models import LocationEvent, LocationInfo
+from edp_tui.dagster.reload import reload_location
+from edp_tui.text import printable, safe_text
+from edp_tui.ui.notify import report
+from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.util.backoff import Backoff
+from edp_tui.util.fmt import timestamp
+
+# How long a reload is waited for before it is shown as "still loading" (the CLI's default too).
+RELOAD_WAIT_S = 300.0
+STATE_STYLE = {"loaded": "bold green", "error": "bold red", "loading": "yellow", "unknown": "dim"}
+# Fixed widths: the table must not jump when a state or a count changes.
+COLUMNS = (
+    ("location", "Location", 24),
+    ("state", "State", 11),
+    ("server", "Server", 8),
+    ("updated", "Updated", 14),
+    ("defs", "Definitions", 40),
+)
+
+
+class LocationsPanel(PollingPanel):
+    """One row per code location of the webserver's workspace; the selected location's error below."""
+
+    BINDINGS = [Binding("r", "reload", "Reload location", id="dagster.reload_location")]
+
+    HELP = """\
+## Code locations
+
+Each code location the webserver knows, with its state: **loaded**, **error** (the Python error that stopped
+the code from loading, e.g. a SyntaxError with file and line, is shown under the table), **loading**.
+Connectivity changes (code server down or back) arrive by subscription, without a refresh key.
+
+Keys: **r** reloads the highlighted location (re-imports its code) and shows the outcome.
+"""
+
+    DEFAULT_CSS = """
+    LocationsPanel { height: 1fr; }
+    LocationsPanel > DataTable { height: auto; max-height: 50%; }
+    LocationsPanel > #location-status { height: auto; padding: 0 1; }
+    LocationsPanel > #location-error { height: auto; padding: 0 1; color: $text; background: $error 15%; }
+    """
+
+    poll_interval = 5.0
+
+    class LocationsChanged(Message):
+        def __init__(self, locations: tuple[LocationInfo, ...]) -> None:
+            super().__init__()
+            self.locations = locations
+
+    def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.client = client
+        self.read_only = read_only
+        self.locations: dict[str, LocationInfo] = {}
+        self.reloading: str | None = None
+        # The outcome of the last reload and the last pushed location event, shown on two lines.
+        self.status_message = ""
+        self.event_message = ""
+        self.last_event_error: DagsterError | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self.banner()
+        table: DataTable[Text] = DataTable(cursor_type="row", id="locations-table")
+        yield table
+        yield Static(id="location-status")
+        yield Static(id="location-error")
+
+    def on_mount(self) -> None:
+        self.border_title = "Code locations"
+        table = self.query_one(DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.watch_events()
+
+    @property
+    def needs_polling_offscreen(self) -> bool:
+        return self.reloading is not None
+
+    async def poll_once(self) -> None:
+        self.show_locations(await self.client.locations())
+
+    def show_locations(self, locations: list[LocationInfo]) -> None:
+        table: DataTable[Text] = self.query_one(DataTable)
+        self.locations = {loc.name: loc for loc in locations}
+        for loc in locations:
+            cells = self._cells(loc)
+            if loc.name in table.rows:
+                for key, value in cells.items():
+                    table.update_cell(loc.name, key, value, update_width=True)
+            else:
+                table.add_row(*cells.values(), key=loc.name)
+        for row_key in list(table.rows):
+            if row_key.value not in self.locations:
+                table.remove_row(row_key)
+        self._show_selected()
+        self.post_message(self.LocationsChanged(tuple(locations)))
+
+    def _cells(self, loc: LocationInfo) -> dict[str, Text]:
+        state = loc.state
+        if self.reloading == loc.name:
+            state = "reloading…"
+        if loc.state == "loaded":
+            repos = loc.repositories
+            jobs = sum(len([j for j in r.jobs if not j.hidden]) for r in repos)
+            defs = f"{jobs} jobs, {sum(len(r.schedules) for r in repos)} schedules, "
+            defs += f"{sum(len(r.sensors) for r in repos)} sensors"
+        elif loc.error is not None:
+            defs = printable(loc.error.class_name)
+        else:
+            defs = "-"
+        return {
+            "location": Text(printable(loc.name), style="bold"),
+            "state": Text(state, style=STATE_STYLE.get(loc.state, "")),
+            "server": Text(printable((loc.server_id or "-")[:8])),
+            "updated": Text(timestamp(loc.updated)),
+            "defs": Text(defs),
+        }
+
+    @property
+    def selected(self) -> LocationInfo | None:
+        table: DataTable[Text] = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except CellDoesNotExist:
+            return None
+        return self.locations.get(key or "")
+
+    def _show_selected(self) -> None:
+        loc = self.selected
+        error = self.query_one("#location-error", Static)
+        if loc is not None and loc.error is not None:
+            error.display = True
+            error.update(
+                Text.assemble((f"{loc.name} failed to load:\n", "bold red"), safe_text(loc.error.text))
+            )
+        else:
+            error.display = False
+            error.update("")
+        self._show_status()
+
+    def _show_status(self) -> None:
+        lines = [m for m in (self.status_message, self.event_message) if m]
+        self.query_one("#location-status", Static).update(Text("\n".join(lines)))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_selected()
+
+    def set_status(self, message: str) -> None:
+        self.status_message = message
+        self._show_status()
+
+    def action_reload(self) -> None:
+        loc = self.selected
+        if loc is None:
+            return
+        if self.read_only:
+            self.set_status(f"read-only mode: reload of {loc.name} refused")
+            report(self, "Read-only mode: reload refused", severity="warning")
+            return
+        if self.reloading is not None:
+            return
+        self.reloading = loc.name
+        self.set_status(f"reloading {loc.name}…")
+        self.show_locations(list(self.locations.values()))
+        self._reload(loc.name)
+
+    @work(exclusive=True, group="reload", exit_on_error=False)
+    async def _reload(self, name: str) -> None:
+        try:
+            outcome = await reload_location(
+                self.client,
+                name,
+                timeout=RELOAD_WAIT_S,
+                before=self.locations.get(name),
+                on_progress=self.set_status,
+            )
+            fresh = await self.client.locations()
+        except DagsterError as exc:
+            self.reloading = None
+            self.set_status(f"reload of {name} failed: {printable(str(exc))}")
+            self.show_locations(list(self.locations.values()))
+            return
+        self.reloading = None
+        self.set_status(f"reloaded {printable(outcome.summary(RELOAD_WAIT_S))}")
+        self.show_locations(fresh)
+
+    @work(exclusive=True, group="location-events", exit_on_error=False)
+    async def watch_events(self) -> None:
+        """Follow locationStateChangeEvents; reconnect with backoff when the webserver goes away."""
+        backoff = Backoff(1.0, 10.0)
+        while True:
+            try:
+                async for event in self.client.location_events():
+                    backoff.reset()
+                    self.on_location_event(event)
+            except DagsterError as exc:
+                # The poll loop shows the outage; the subscription just retries.
+                self.last_event_error = exc
+            await asyncio.sleep(backoff.failed())
+            self.wake()
+
+    def on_location_event(self, event: LocationEvent) -> None:
+        what = event.event_type.removeprefix("LOCATION_").lower()
+        self.event_message = (
+            f"last event: {printable(event.location_name)} {what}: {printable(event.message)}"
+        )
+        self._show_status()
+        self.wake()

@@ -1,0 +1,200 @@
+"""One run: its steps (``runOrError`` for this run only) and a cursor-based tail of its events."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widgets import DataTable, RichLog, Static
+from textual.widgets.data_table import CellDoesNotExist
+
+from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.models import LogKey, RunDetail, RunEvent, RunSummary, log_keys_from_events
+from edp_tui.text import printable, safe_text
+from edp_tui.ui.widgets.dagster.status import status_text
+from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.util.fmt import duration, timestamp
+
+# Events kept on screen; older ones scroll out (the run's full log stays in Dagster).
+MAX_EVENT_LINES = 1000
+# Pages of 1000 events fetched per poll at most, so a huge backlog cannot stall the loop.
+MAX_PAGES_PER_POLL = 5
+LEVEL_STYLE = {"ERROR": "bold red", "CRITICAL": "bold red", "WARNING": "yellow", "DEBUG": "dim"}
+
+
+def event_text(event: RunEvent) -> Text:
+    """One event as a line; the message comes from user code, so it is shown literally."""
+    stamp = timestamp(event.timestamp)[-8:] if event.timestamp else "--:--:--"
+    kind = event.event_type or (event.level or "LOG")
+    line = Text.assemble((stamp + " ", "dim"), (f"{kind:<14} ", LEVEL_STYLE.get(event.level or "", "bold")))
+    if event.step_key:
+        line.append(f"{printable(event.step_key)} ", style="cyan")
+    line.append_text(safe_text(event.message.splitlines()[0] if event.message else ""))
+    if event.error:
+        line.append("\n    ")
+        line.append_text(safe_text(event.error.replace("\n", "\n    ")))
+        line.stylize("red", len(line) - len(event.error) - 4)
+    return line
+
+
+class RunDetailPanel(PollingPanel):
+    """Steps table above the event tail. Polls only while a non-finished run is shown."""
+
+    HELP = """\
+## Run detail
+
+The highlighted run's steps with their status and duration, and the run's event log as it grows (errors with
+the user's exception). Highlight a step to see its stdout/stderr in the compute-log pane.
+"""
+
+    DEFAULT_CSS = """
+    RunDetailPanel > #run-title { height: auto; padding: 0 1; }
+    RunDetailPanel > #steps-table { height: auto; max-height: 40%; }
+    RunDetailPanel > RichLog { height: 1fr; }
+    """
+
+    poll_interval = 0.5
+
+    class LogKeys(Message):
+        def __init__(self, run_id: str, keys: tuple[LogKey, ...], finished: bool) -> None:
+            super().__init__()
+            self.run_id = run_id
+            self.keys = keys
+            self.finished = finished
+
+    class StepSelected(Message):
+        def __init__(self, run_id: str, step_key: str) -> None:
+            super().__init__()
+            self.run_id = run_id
+            self.step_key = step_key
+
+    def __init__(self, client: DagsterApi, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.client = client
+        self.run: RunSummary | None = None
+        self.detail: RunDetail | None = None
+        self.events_cursor: str | None = None
+        self.events_seen = 0
+        self.log_keys: list[LogKey] = []
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        yield self.banner()
+        yield Static(Text("no run selected", style="dim"), id="run-title")
+        yield DataTable(cursor_type="row", id="steps-table")
+        yield RichLog(max_lines=MAX_EVENT_LINES, markup=False, highlight=False, wrap=False, id="run-events")
+
+    def on_mount(self) -> None:
+        self.border_title = "Run"
+        steps: DataTable[Text] = self.query_one("#steps-table", DataTable)
+        for key, label, width in (
+            ("step", "Step", 28),
+            ("status", "Status", 9),
+            ("started", "Started", 14),
+            ("took", "Took", 8),
+        ):
+            steps.add_column(label, key=key, width=width)
+
+    def show_run(self, run: RunSummary | None) -> None:
+        if run is not None and self.run is not None and run.run_id == self.run.run_id:
+            self.run = run
+            if not run.is_terminal:
+                self.finished = False
+            self.wake()
+            return
+        self.run = run
+        self.detail = None
+        self.events_cursor = None
+        self.events_seen = 0
+        self.log_keys = []
+        self.finished = False
+        self.query_one("#steps-table", DataTable).clear()
+        self.query_one(RichLog).clear()
+        self._title()
+        self.wake()
+
+    def _title(self) -> None:
+        title = self.query_one("#run-title", Static)
+        run = self.run
+        if run is None:
+            title.update(Text("no run selected", style="dim"))
+            return
+        title.update(
+            Text.assemble(
+                (printable(run.job_name), "bold"),
+                f" {run.run_id} ",
+                status_text(run.status),
+                f" · {self.events_seen} events",
+            )
+        )
+
+    async def poll_once(self) -> None:
+        run = self.run
+        if run is None or self.finished:
+            return
+        detail = await self.client.run(run.run_id)
+        pages = 0
+        new_events: list[RunEvent] = []
+        while pages < MAX_PAGES_PER_POLL:
+            page = await self.client.run_events(run.run_id, self.events_cursor)
+            pages += 1
+            if self.run is None or self.run.run_id != run.run_id:
+                return  # another run was selected meanwhile
+            self.events_cursor = page.cursor or self.events_cursor
+            new_events.extend(page.events)
+            if not page.has_more:
+                break
+        self.detail = detail
+        self.run = detail.run
+        self._show_detail(detail)
+        self._append_events(new_events)
+        # Finished: a terminal status seen together with a drained event log; nothing more to poll.
+        drained = pages < MAX_PAGES_PER_POLL
+        self.finished = detail.run.is_terminal and drained
+        keys = log_keys_from_events(run.run_id, new_events)
+        known = {k.file_key for k in self.log_keys}
+        added = [k for k in keys if k.file_key not in known]
+        if added or self.finished:
+            self.log_keys.extend(added)
+            self.post_message(self.LogKeys(run.run_id, tuple(self.log_keys), self.finished))
+        self._title()
+
+    def _show_detail(self, detail: RunDetail) -> None:
+        steps: DataTable[Text] = self.query_one("#steps-table", DataTable)
+        for step in detail.steps:
+            took = None
+            if step.start_time is not None:
+                took = (step.end_time or self.clock()) - step.start_time
+            cells = {
+                "step": Text(printable(step.step_key)),
+                "status": status_text(step.status or "-"),
+                "started": Text(timestamp(step.start_time)),
+                "took": Text(duration(took)),
+            }
+            if step.step_key in steps.rows:
+                for key, value in cells.items():
+                    steps.update_cell(step.step_key, key, value, update_width=True)
+            else:
+                steps.add_row(*cells.values(), key=step.step_key)
+
+    def _append_events(self, events: list[RunEvent]) -> None:
+        log = self.query_one(RichLog)
+        for event in events:
+            log.write(event_text(event))
+        self.events_seen += len(events)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if self.run is None or event.row_key.value is None:
+            return
+        self.post_message(self.StepSelected(self.run.run_id, event.row_key.value))
+
+    @property
+    def selected_step(self) -> str | None:
+        steps: DataTable[Text] = self.query_one("#steps-table", DataTable)
+        if steps.row_count == 0:
+            return None
+        try:
+            return steps.coordinate_to_cell_key(steps.cursor_coordinate).row_key.value
+        except CellDoesNotExist:
+            return None

@@ -1,0 +1,201 @@
+"""Schedules and sensors of every loaded location: status, cadence, next tick, last tick; a key toggles."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.errors import DagsterError
+from edp_tui.dagster.models import InstigatorInfo
+from edp_tui.text import printable, safe_text
+from edp_tui.ui.notify import report
+from edp_tui.ui.widgets.dagster.status import TICK_STATUS_STYLE, status_text
+from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.util.fmt import timestamp
+
+# Fixed widths: the table must not jump when a status or a tick changes.
+COLUMNS = (
+    ("kind", "Kind", 8),
+    ("name", "Name", 30),
+    ("location", "Location", 16),
+    ("status", "Status", 8),
+    ("cadence", "Cron / interval", 18),
+    ("next", "Next tick", 14),
+    ("last", "Last tick", 23),
+    ("info", "Last tick says", 50),
+)
+INSTIGATOR_STYLE = {"RUNNING": "bold green", "STOPPED": "dim", "DECLARED_IN_CODE": "cyan"}
+
+
+def row_key(item: InstigatorInfo) -> str:
+    return f"{item.kind}:{item.location}:{item.repository}:{item.name}"
+
+
+def instigator_cells(item: InstigatorInfo) -> dict[str, Text]:
+    tick = item.last_tick
+    if tick is None:
+        last, info = Text("-", style="dim"), Text("")
+    else:
+        last = Text.assemble(status_text(tick.status, TICK_STATUS_STYLE), f" {timestamp(tick.timestamp)}")
+        if tick.error:
+            info = Text(" ".join(printable(tick.error).split())[:80], style="red")
+        elif tick.skip_reason:
+            info = Text(" ".join(printable(tick.skip_reason).split())[:80])
+        elif tick.run_ids:
+            info = Text(f"{len(tick.run_ids)} run(s): {tick.run_ids[0][:8]}")
+        else:
+            info = Text("")
+    return {
+        "kind": Text(item.kind),
+        "name": Text(printable(item.name), style="bold"),
+        "location": Text(printable(item.location)),
+        "status": status_text(item.status, INSTIGATOR_STYLE),
+        "cadence": Text(printable(item.cadence)),
+        "next": Text(timestamp(item.next_tick)),
+        "last": last,
+        "info": info,
+    }
+
+
+class SchedulesPanel(PollingPanel):
+    """Every schedule and sensor; the highlighted one's last tick error in full below the table."""
+
+    BINDINGS = [Binding("s", "toggle_running", "Start/stop", id="dagster.toggle_instigator")]
+
+    HELP = """\
+## Schedules and sensors
+
+Every schedule and sensor of the loaded code locations: status (RUNNING / STOPPED), cron expression or
+minimum interval, next tick, and the last tick's status with its error, skip reason or runs.
+
+Keys: **s** starts a stopped schedule/sensor or stops a running one.
+"""
+
+    DEFAULT_CSS = """
+    SchedulesPanel { height: 1fr; }
+    SchedulesPanel > DataTable { height: auto; max-height: 70%; }
+    SchedulesPanel > #instigator-status { height: auto; padding: 0 1; }
+    SchedulesPanel > #instigator-error { height: auto; padding: 0 1; background: $error 15%; }
+    """
+
+    poll_interval = 3.0
+
+    def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.client = client
+        self.read_only = read_only
+        self.items: dict[str, InstigatorInfo] = {}
+        self.location_errors: list[str] = []
+        self.populated = False
+
+    def compose(self) -> ComposeResult:
+        yield self.banner()
+        yield DataTable(cursor_type="row", id="instigators-table")
+        yield Static(id="instigator-status")
+        yield Static(id="instigator-error")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#instigators-table", DataTable)
+
+    def on_mount(self) -> None:
+        self.border_title = "Schedules & sensors"
+        for key, label, width in COLUMNS:
+            self.table.add_column(label, key=key, width=width)
+
+    async def poll_once(self) -> None:
+        locations = await self.client.locations()
+        repos = [(loc.name, r.name) for loc in locations if loc.state == "loaded" for r in loc.repositories]
+        results = await asyncio.gather(
+            *(self.client.instigators(*repo) for repo in repos), return_exceptions=True
+        )
+        items: list[InstigatorInfo] = []
+        errors = [f"{loc.name}: not loaded ({loc.state})" for loc in locations if loc.state != "loaded"]
+        for repo, result in zip(repos, results, strict=True):
+            if isinstance(result, DagsterError):
+                errors.append(f"{repo[0]}: {result}")
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                items.extend(result)
+        self.show_items(items, errors)
+
+    def show_items(self, items: list[InstigatorInfo], errors: list[str] | None = None) -> None:
+        table = self.table
+        fresh = {row_key(i): i for i in items}
+        for key, item in fresh.items():
+            cells = instigator_cells(item)
+            if key in table.rows:
+                for col, value in cells.items():
+                    try:
+                        if table.get_cell(key, col) != value:
+                            table.update_cell(key, col, value, update_width=True)
+                    except (CellDoesNotExist, RowDoesNotExist):
+                        pass
+            else:
+                table.add_row(*cells.values(), key=key)
+        for existing in list(table.rows):
+            if existing.value not in fresh:
+                table.remove_row(existing)
+        self.items = fresh
+        self.location_errors = list(errors or [])
+        status = self.query_one("#instigator-status", Static)
+        status.update(safe_text("\n".join(self.location_errors)) if self.location_errors else Text(""))
+        self.populated = True
+        self._show_selected()
+
+    @property
+    def selected(self) -> InstigatorInfo | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        try:
+            return self.items.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or "")
+        except CellDoesNotExist:
+            return None
+
+    def _show_selected(self) -> None:
+        item = self.selected
+        box = self.query_one("#instigator-error", Static)
+        if item is not None and item.last_tick is not None and item.last_tick.error:
+            box.display = True
+            box.update(
+                Text.assemble(
+                    (f"{item.name} last tick failed:\n", "bold red"), safe_text(item.last_tick.error)
+                )
+            )
+        else:
+            box.display = False
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_selected()
+
+    def action_toggle_running(self) -> None:
+        item = self.selected
+        if item is None:
+            return
+        if self.read_only:
+            report(
+                self, f"Read-only mode: toggling {item.name} refused", title="Read-only", severity="warning"
+            )
+            return
+        self._toggle(item)
+
+    @work(group="instigator-toggle", exit_on_error=False)
+    async def _toggle(self, item: InstigatorInfo) -> None:
+        verb = "stop" if item.running else "start"
+        try:
+            status = await self.client.set_running(item, not item.running)
+        except DagsterError as exc:
+            report(self, exc, title=f"{verb} {item.name} failed", severity="error")
+            return
+        report(self, f"{item.kind} {item.name}: {status}", title=verb.capitalize())
+        self.wake()

@@ -1,0 +1,27 @@
+"""The Dagster tabs of the dashboard (runs, code locations, schedules & sensors) around the one client."""
+
+from __future__ import annotations
+
+from textual.widgets import TabPane
+
+from edp_tui.dagster.api import DagsterApi
+from edp_tui.ui.widgets.dagster.health import DagsterHealthProbe
+from edp_tui.ui.widgets.dagster.locations import LocationsPanel
+from edp_tui.ui.widgets.dagster.runs import RunsTab
+from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
+
+
+def dagster_panes(client: DagsterApi, webserver_url: str, *, read_only: bool = False) -> list[TabPane]:
+    """The tab panes for ``App.compose_main_panes``; the App owns (and closes) the client."""
+    probe = DagsterHealthProbe(client, webserver_label=webserver_url, id="dagster-health")
+    return [
+        TabPane("Runs", RunsTab(client, read_only=read_only, id="runs-tab"), probe, id="tab-runs"),
+        TabPane(
+            "Code locations", LocationsPanel(client, read_only=read_only, id="locations"), id="tab-locations"
+        ),
+        TabPane(
+            "Schedules & sensors",
+            SchedulesPanel(client, read_only=read_only, id="schedules"),
+            id="tab-schedules",
+        ),
+    ]

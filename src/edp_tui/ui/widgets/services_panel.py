@@ -1,0 +1,295 @@
+"""The services panel: one row per expected compose service, driven by Docker events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from edp_tui.docker.models import EngineStatus, Health, RunState, ServiceState
+from edp_tui.text import printable
+from edp_tui.util import fmt
+
+COLUMNS = (
+    ("service", "Service"),
+    ("state", "State"),
+    ("health", "Health"),
+    ("streak", "Streak"),
+    ("probe", "Last probe"),
+    ("restarts", "Restarts"),
+    ("uptime", "Uptime"),
+    ("image", "Image"),
+    ("ports", "Ports"),
+)
+
+_STATE_STYLE = {
+    RunState.RUNNING: "green",
+    RunState.EXITED: "bold red",
+    RunState.DEAD: "bold red",
+    RunState.RESTARTING: "bold yellow",
+    RunState.PAUSED: "yellow",
+    RunState.CREATED: "dim",
+    RunState.REMOVING: "dim",
+    RunState.MISSING: "dim italic",
+    RunState.UNKNOWN: "dim",
+}
+_HEALTH_STYLE = {
+    Health.HEALTHY: "green",
+    Health.UNHEALTHY: "bold red",
+    Health.STARTING: "yellow",
+    Health.NONE: "dim",
+}
+PROBE_WIDTH = 30
+
+
+def probe_summary(state: ServiceState, width: int = PROBE_WIDTH) -> Text:
+    """The last health probe in one line: exit code and the start of its output, shown literally."""
+    probe = state.last_probe
+    if probe is None:
+        return Text("")
+    output = printable(" ".join(probe.output.split()))
+    if len(output) > width:
+        output = output[: width - 1] + "…"
+    return Text.assemble(
+        (f"exit {probe.exit_code}", "green" if probe.passed else "bold red"),
+        (": " if output else ""),
+        output,
+    )
+
+
+def row_cells(state: ServiceState, now: datetime) -> dict[str, Text]:
+    health = state.health.value if state.health is not Health.NONE else "-"
+    return {
+        "service": Text(printable(state.service), style="bold"),
+        "state": Text(
+            state.state_label + (" OOM" if state.oom_killed else ""), style=_STATE_STYLE[state.state]
+        ),
+        "health": Text(health, style=_HEALTH_STYLE[state.health]),
+        "streak": Text(str(state.failing_streak), style="bold red") if state.failing_streak else Text(""),
+        "probe": probe_summary(state),
+        "restarts": Text("")
+        if state.state is RunState.MISSING
+        else Text(str(state.restart_count), style="yellow" if state.restart_count else "dim"),
+        "uptime": Text(fmt.duration(state.uptime(now), coarse=True)),
+        "image": Text(printable(state.image or "")),
+        "ports": Text(", ".join(str(p) for p in state.ports)),
+    }
+
+
+class ServicesTable(DataTable[Text]):
+    """The table itself; its bindings act on the highlighted service."""
+
+    BINDINGS = [
+        Binding("enter", "details", "Details", id="services.details"),
+        Binding("r", "service_action('restart')", "Restart", id="services.restart"),
+        Binding("s", "service_action('stop')", "Stop", id="services.stop"),
+        Binding("u", "service_action('start')", "Start", id="services.start"),
+        Binding("a", "all_logs", "All logs", id="services.all_logs"),
+    ]
+
+    HELP = """\
+## Services
+
+One row per service the compose file declares, including services that have no container yet (**missing**).
+The rows follow the Docker engine's events live (start, die, health_status, restart, destroy...).
+
+| column | meaning |
+|---|---|
+| State | running, exited(code), restarting, created, paused, missing |
+| Health | the healthcheck's verdict: starting, healthy, unhealthy, `-` without a healthcheck |
+| Streak | consecutive failed probes (Docker's FailingStreak) |
+| Last probe | exit code and output of the most recent probe |
+| Restarts | restarts made by the restart policy |
+
+Keys: **enter** details with the health log · **r** restart · **s** stop (asks first) · **u** start ·
+**a** logs of all services. Moving the cursor shows that service's logs.
+"""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    @property
+    def selected_service(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except CellDoesNotExist:
+            return None
+        return key.value
+
+    def action_details(self) -> None:
+        service = self.selected_service
+        if service is not None:
+            self.post_message(ServicesPanel.DetailsRequested(service))
+
+    def action_service_action(self, action: str) -> None:
+        service = self.selected_service
+        if service is not None:
+            self.post_message(ServicesPanel.ActionRequested(action, service))
+
+    def action_all_logs(self) -> None:
+        self.post_message(ServicesPanel.ServiceHighlighted(None))
+
+
+class ServicesPanel(Vertical):
+    """Banner (engine state when it is not fine) above the services table."""
+
+    class ServiceHighlighted(Message):
+        """The service whose logs should be shown (None: all services)."""
+
+        def __init__(self, service: str | None) -> None:
+            super().__init__()
+            self.service = service
+
+    class ActionRequested(Message):
+        def __init__(self, action: str, service: str) -> None:
+            super().__init__()
+            self.action = action
+            self.service = service
+
+    class DetailsRequested(Message):
+        def __init__(self, service: str) -> None:
+            super().__init__()
+            self.service = service
+
+    DEFAULT_CSS = """
+    ServicesPanel {
+        height: auto;
+        max-height: 50%;
+    }
+    ServicesPanel > #engine-banner {
+        display: none;
+        background: $error 30%;
+        padding: 0 1;
+    }
+    ServicesPanel.-unreachable > #engine-banner {
+        display: block;
+    }
+    ServicesPanel.-unreachable > ServicesTable {
+        color: $text-muted;
+    }
+    ServicesPanel > ServicesTable {
+        height: auto;
+        max-height: 100%;
+    }
+    """
+
+    def __init__(
+        self,
+        services: Sequence[str],
+        *,
+        now: Callable[[], datetime] | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._expected = tuple(services)
+        self._states: dict[str, ServiceState] = {s: ServiceState.missing(s) for s in self._expected}
+        self._now = now or (lambda: datetime.now(UTC))
+        self.engine_status: EngineStatus | None = None
+        self._populated = False
+        self._last_announced: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="engine-banner")
+        yield ServicesTable(id="services-table")
+
+    @property
+    def table(self) -> ServicesTable:
+        return self.query_one(ServicesTable)
+
+    def on_mount(self) -> None:
+        self.border_title = "Services"
+        # Expected services get a row at once (state unknown until the engine answers).
+        now = self._now()
+        for state in self._states.values():
+            self._add_row(state, now, placeholder=True)
+
+    @property
+    def populated(self) -> bool:
+        """True once the engine has reported at least once."""
+        return self._populated
+
+    def state_of(self, service: str) -> ServiceState | None:
+        return self._states.get(service)
+
+    @property
+    def selected_service(self) -> str | None:
+        return self.table.selected_service
+
+    def _add_row(self, state: ServiceState, now: datetime, placeholder: bool = False) -> None:
+        cells = row_cells(state, now)
+        if placeholder:
+            cells["state"] = Text("…", style="dim")
+        self.table.add_row(*(cells[key] for key, _ in COLUMNS), key=state.service)
+
+    def update_states(self, states: Iterable[ServiceState]) -> None:
+        """Apply fresh states; only cells whose text changed are touched."""
+        table = self.table
+        now = self._now()
+        self._populated = True
+        for state in states:
+            known = state.service in self._states
+            self._states[state.service] = state
+            if not known or state.service not in table.rows:
+                self._add_row(state, now)
+                continue
+            for key, text in row_cells(state, now).items():
+                try:
+                    if table.get_cell(state.service, key) != text:
+                        table.update_cell(state.service, key, text, update_width=True)
+                except (CellDoesNotExist, RowDoesNotExist):
+                    pass
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        service = event.row_key.value
+        if service is not None and service != self._last_announced:
+            self._last_announced = service
+            self.post_message(self.ServiceHighlighted(service))
+
+    def refresh_uptimes(self) -> None:
+        """Called on a slow timer: uptime text changes at most once a minute after the first minute."""
+        try:
+            table = self.table
+        except NoMatches:  # the timer can fire during shutdown, after the table was removed
+            return
+        now = self._now()
+        for service, state in self._states.items():
+            text = Text(fmt.duration(state.uptime(now), coarse=True))
+            try:
+                if table.get_cell(service, "uptime") != text:
+                    table.update_cell(service, "uptime", text)
+            except (CellDoesNotExist, RowDoesNotExist):
+                pass
+
+    def set_engine_status(self, status: EngineStatus) -> None:
+        self.engine_status = status
+        banner = self.query_one("#engine-banner", Static)
+        if status.connected:
+            self.remove_class("-unreachable")
+            banner.update("")
+            return
+        self.add_class("-unreachable")
+        text = Text.assemble(
+            ("Docker engine unreachable", "bold"),
+            f" at {printable(status.endpoint)}: ",
+            printable(status.message or "no answer"),
+        )
+        if status.retry_in is not None:
+            text.append(f" (attempt {status.attempt}, next in {status.retry_in:.1f} s)")
+        if self._populated:
+            text.append(" · rows show the last known state", style="italic")
+        banner.update(text)
