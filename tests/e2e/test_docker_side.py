@@ -22,10 +22,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static, TabPane
 
+from edp_tui.backends import Backends, dagster_client
 from edp_tui.compose import resolve_project
 from edp_tui.config import Config
 from edp_tui.docker.endpoint import DockerEndpoint, resolve_endpoint
 from edp_tui.docker.errors import ContainerNotFound
+from edp_tui.docker.logs import DockerLogSource
 from edp_tui.docker.models import Health, RunState
 from edp_tui.docker.services import DockerSource
 from edp_tui.ui.app import EdpApp
@@ -111,12 +113,16 @@ class DockerSideApp(EdpApp):
 
 
 def make_app(project: Project, source: DockerSource) -> EdpApp:
-    return DockerSideApp(
-        Config(compose_file=project.compose_file),
+    config = Config(compose_file=project.compose_file)
+    url = "http://127.0.0.1:1"  # no webserver: the Dagster side is not under test here
+    backends = Backends(
         project=project.name,
-        source=source,
-        webserver_url="http://127.0.0.1:1",
+        webserver_url=url,
+        services=source,
+        logs=DockerLogSource(project.name),
+        dagster=dagster_client(config, url),
     )
+    return DockerSideApp(config, backends)
 
 
 async def until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float, what: str) -> None:
