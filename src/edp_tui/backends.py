@@ -18,6 +18,7 @@ from edp_tui.docker.endpoint import DockerEndpoint
 from edp_tui.docker.logs.model import LogSource
 from edp_tui.docker.logs.source import DockerLogSource
 from edp_tui.docker.services import DockerSource, ServiceSource
+from edp_tui.reload_status.reader import ContainerReloadStatus, ReloadStatusSource
 
 
 @dataclass
@@ -29,9 +30,11 @@ class Backends:
     services: ServiceSource
     logs: LogSource
     dagster: DagsterApi
+    reload_status: ReloadStatusSource
 
     async def aclose(self) -> None:
         self.services.close()
+        self.reload_status.close()
         await self.dagster.aclose()
 
 
@@ -65,4 +68,5 @@ def build_backends(config: Config, compose: ComposeProject) -> Backends:
         services=DockerSource(compose.name, compose.service_names, endpoint),
         logs=DockerLogSource(compose.name, endpoint),
         dagster=dagster_client(config, url),
+        reload_status=ContainerReloadStatus(compose.name, endpoint),
     )

@@ -11,6 +11,7 @@ from edp_tui.config import Config
 from edp_tui.docker.endpoint import DockerEndpoint
 from edp_tui.docker.logs import DockerLogSource
 from edp_tui.docker.services import DockerSource
+from edp_tui.reload_status.reader import ContainerReloadStatus
 from edp_tui.ui.app import EdpApp
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from tests.integration.test_dashboard_dagster import (
@@ -36,6 +37,7 @@ async def test_trigger_a_job_and_tail_its_compute_logs(compose_stack: ComposeSta
         services=DockerSource(compose_stack.project, SERVICES, endpoint),
         logs=DockerLogSource(compose_stack.project, endpoint),
         dagster=dagster_client(config, compose_stack.webserver_url),
+        reload_status=ContainerReloadStatus(compose_stack.project, endpoint),
     )
     app = EdpApp(
         config, backends, logs_panel_factory=lambda: Static("(container logs have their own e2e tests)")

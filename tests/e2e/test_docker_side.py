@@ -30,6 +30,7 @@ from edp_tui.docker.errors import ContainerNotFound
 from edp_tui.docker.logs import DockerLogSource
 from edp_tui.docker.models import Health, RunState
 from edp_tui.docker.services import DockerSource
+from edp_tui.reload_status.reader import ContainerReloadStatus
 from edp_tui.ui.app import EdpApp
 from edp_tui.ui.screens.help import HelpScreen
 from edp_tui.ui.widgets.header import Level
@@ -121,6 +122,7 @@ def make_app(project: Project, source: DockerSource) -> EdpApp:
         services=source,
         logs=DockerLogSource(project.name),
         dagster=dagster_client(config, url),
+        reload_status=ContainerReloadStatus(project.name, DockerEndpoint.resolve()),
     )
     return DockerSideApp(config, backends)
 

@@ -173,11 +173,27 @@ class _SilentFollower:
         self._stop.set()
 
 
+class FakeReloadStatus:
+    """The code server's reload status as a test sets it (None: the supervisor wrote none)."""
+
+    def __init__(self, status: object | None = None) -> None:
+        self.status = status
+        self.reads = 0
+
+    def read(self) -> object | None:
+        self.reads += 1
+        return self.status
+
+    def close(self) -> None:
+        pass
+
+
 def fake_backends(
     source: object | None = None,
     dagster: object | None = None,
     *,
     logs: object | None = None,
+    reload_status: object | None = None,
     project: str = "edp",
     webserver_url: str = "http://127.0.0.1:3000",
 ) -> Backends:
@@ -194,4 +210,5 @@ def fake_backends(
         services=source or FakeDockerSource(),  # type: ignore[arg-type]
         logs=logs or SilentLogSource(),  # type: ignore[arg-type]
         dagster=dagster,  # type: ignore[arg-type]
+        reload_status=reload_status or FakeReloadStatus(),  # type: ignore[arg-type]
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import click
 
+from edp_tui.cli import hot_reload
 from edp_tui.cli.common import (
     EXIT_OK,
     EXIT_UNHEALTHY,
@@ -52,11 +54,23 @@ def reload(ctx: click.Context, location: str | None, timeout: float) -> None:
         if not known:
             die("the workspace has no code locations")
         failed = 0
+        before, _ = await asyncio.to_thread(hot_reload.read, context)
+        last_id = before.last.id if before and before.last else 0
         for name in [location] if location else known:
             note(f"reloading {printable(name)} …")
             outcome = await reloading.reload_location(
                 client, name, timeout=timeout, before=current[name], on_progress=lambda m: note(f"  {m}")
             )
+            refused = (
+                await asyncio.to_thread(hot_reload.refused_since, context, last_id) if outcome.ok else None
+            )
+            if refused is not None:
+                # The code server checked the change and kept serving the definitions it had.
+                failed += 1
+                click.echo(f"{printable(name)}: FAILED to load; still serving the last good definitions")
+                for line in hot_reload.failure_lines("the location keeps its last good load", refused.error):
+                    click.echo(f"  {line}")
+                continue
             click.echo(printable(outcome.summary(timeout)))
             if outcome.ok:
                 continue

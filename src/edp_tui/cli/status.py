@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from edp_tui import backends
+from edp_tui.cli import hot_reload
 from edp_tui.cli.common import (
     EXIT_OK,
     EXIT_UNHEALTHY,
@@ -104,6 +105,7 @@ def docker_section(context: Context, now: datetime) -> dict[str, Any]:
         source.close()
     section["reachable"] = True
     section["services"] = [service_json(s, now) for s in states]
+    section["reload"] = hot_reload.section(*hot_reload.read(context))
     return section
 
 
@@ -173,6 +175,10 @@ def evaluate(docker: Mapping[str, Any], dagster: Mapping[str, Any]) -> tuple[int
             if not svc["healthy"]:
                 health = f", {svc['health']}" if svc["health"] != "none" else ""
                 problems.append(f"service {svc['service']}: {svc['state']}{health}")
+        pending = (docker.get("reload") or {}).get("pending_failure")
+        if pending:
+            # The location serves its last good load, but the files on disk are broken: new runs fail.
+            problems.append(f"hot reload: change not served: {pending['message']}")
     if not dagster.get("reachable"):
         unreachable = True
         problems.append(f"webserver: {dagster.get('error') or 'unreachable'}")
@@ -255,6 +261,8 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
             )
         if rows:
             lines += table(["", "SERVICE", "STATE", "HEALTH", "UPTIME", "RESTARTS", "NOTE"], rows)
+    if docker.get("reload"):
+        lines += hot_reload.render(docker["reload"])
     web = report["webserver"]
     if web["reachable"]:
         lines.append(f"Dagster webserver {printable(web['url'])}: reachable")

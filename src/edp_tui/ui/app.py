@@ -119,7 +119,10 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         yield from self.make_dagster_panes()
 
     def make_dagster_panes(self) -> list[TabPane]:
-        return dagster_panes(self.backends.dagster, self.webserver_url, read_only=self.read_only)
+        backends = self.backends
+        return dagster_panes(
+            backends.dagster, self.webserver_url, backends.reload_status, read_only=self.read_only
+        )
 
     def make_logs_panel(self) -> Widget:
         if self._logs_panel_factory is not None:

@@ -11,7 +11,8 @@ from textual import events
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from edp_tui.dagster.errors import DagsterError, DagsterUnreachable
+from edp_tui.dagster.errors import DagsterUnreachable
+from edp_tui.errors import EdpError
 from edp_tui.text import printable
 from edp_tui.util.backoff import Backoff
 
@@ -115,7 +116,7 @@ class PollingPanel(Vertical):
             delay = self.current_interval()
             try:
                 await self.poll_once()
-            except (DagsterError, ValueError, KeyError, TypeError) as exc:
+            except (EdpError, ValueError, KeyError, TypeError) as exc:
                 # Backend failures, and payloads of a shape we did not expect: shown, retried, never fatal.
                 backoff.base = min(self.current_interval() * 2, backoff.cap)
                 delay = backoff.failed()

@@ -5,19 +5,26 @@ from __future__ import annotations
 from textual.widgets import TabPane
 
 from edp_tui.dagster.api import DagsterApi
+from edp_tui.reload_status.reader import ReloadStatusSource
 from edp_tui.ui.widgets.dagster.health import DagsterHealthProbe
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel
+from edp_tui.ui.widgets.dagster.reload_status import ReloadStatusPanel
 from edp_tui.ui.widgets.dagster.runs import RunsTab
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 
 
-def dagster_panes(client: DagsterApi, webserver_url: str, *, read_only: bool = False) -> list[TabPane]:
-    """The tab panes for ``App.compose_main_panes``; the App owns (and closes) the client."""
+def dagster_panes(
+    client: DagsterApi, webserver_url: str, reload_status: ReloadStatusSource, *, read_only: bool = False
+) -> list[TabPane]:
+    """The tab panes for ``App.compose_main_panes``; the App owns (and closes) the backends."""
     probe = DagsterHealthProbe(client, webserver_label=webserver_url, id="dagster-health")
     return [
         TabPane("Runs", RunsTab(client, read_only=read_only, id="runs-tab"), probe, id="tab-runs"),
         TabPane(
-            "Code locations", LocationsPanel(client, read_only=read_only, id="locations"), id="tab-locations"
+            "Code locations",
+            LocationsPanel(client, read_only=read_only, id="locations"),
+            ReloadStatusPanel(reload_status, id="reload-status-panel"),
+            id="tab-locations",
         ),
         TabPane(
             "Schedules & sensors",
