@@ -263,3 +263,23 @@ def test_reload_all_and_one_location(process_stack: ProcessStack, two_runs: TwoR
 
     refused = cli(process_stack, "--read-only", "reload", "etl_pipeline")
     assert refused.exit_code == 2 and "read-only mode: reload refused" in refused.stderr
+
+
+def test_force_terminate_ends_a_run_that_no_worker_will_take(process_stack: ProcessStack) -> None:
+    # Without the daemon nothing dequeues the run: it waits with no worker, like a run whose worker is gone.
+    process_stack.stop_daemon()
+    try:
+        launched = cli(process_stack, "launch", "full_refresh_job")
+        assert launched.exit_code == 0, launched.output
+        run_id = launched.stdout.strip()
+        result = cli(process_stack, "terminate", "--force", "--timeout", "60", run_id)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip() == f"{run_id} CANCELED" and "marked canceled" in result.stderr
+        data = process_stack.graphql(
+            "query ($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }", {"id": run_id}
+        )
+        assert data["runOrError"]["status"] == "CANCELED"
+        again = cli(process_stack, "terminate", run_id)
+        assert again.exit_code == 0 and "already ended: CANCELED" in again.stderr
+    finally:
+        process_stack.start_daemon()

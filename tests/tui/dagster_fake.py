@@ -285,9 +285,9 @@ class FakeDagster:
         self.runs_list.insert(0, new)
         return new
 
-    async def terminate_run(self, run_id: str) -> None:
+    async def terminate_run(self, run_id: str, *, force: bool = False) -> None:
         self._mutation("terminate")
-        await self._call("terminate_run", run_id)
+        await self._call("force_terminate_run" if force else "terminate_run", run_id)
         self.runs_list = [
             replace(r, status="CANCELED", can_terminate=False) if r.run_id == run_id else r
             for r in self.runs_list

@@ -16,6 +16,7 @@ from edp_tui.cli import common, main
 from edp_tui.cli import launch as launch_cli
 from edp_tui.cli import logs as logs_cli
 from edp_tui.cli import status as status_cli
+from edp_tui.cli import terminate as terminate_cli
 from edp_tui.dagster import reload as reloading
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import DagsterGraphQLError, DagsterUnreachable
@@ -24,7 +25,7 @@ from edp_tui.dagster.models import LogChunk, LogKey, RunDetail, RunSummary, Step
 FIXTURES = Path(__file__).parent / "fixtures" / "dagster"
 # Nothing listens on port 9 (discard) on a test machine: connection refused at once.
 DEAD_URL = "http://127.0.0.1:9"
-COMMANDS = ("status", "reload", "launch", "runs", "logs", "up", "down")
+COMMANDS = ("status", "reload", "launch", "runs", "terminate", "logs", "up", "down")
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -84,6 +85,8 @@ def test_every_command_has_help(command: str) -> None:
         ("reload", "etl_pipeline"),
         ("up",),
         ("down", "--volumes"),
+        ("terminate", "0123456789"),
+        ("terminate", "--force", "0123456789"),
     ],
 )
 def test_read_only_refuses_every_mutation_before_contacting_anything(args: tuple[str, ...]) -> None:
@@ -357,3 +360,65 @@ async def test_waiting_gives_up_after_the_failure_budget(monkeypatch: pytest.Mon
     with pytest.raises(DagsterUnreachable):
         await launch_cli.follow_run(fake, "0123456789", timeout=None)  # type: ignore[arg-type]
     assert fake.calls == common.MAX_CONSECUTIVE_FAILURES + 1
+
+
+def run_answer(status: str, can_terminate: bool) -> dict[str, Any]:
+    run = {
+        "__typename": "Run",
+        "runId": "0123456789",
+        "jobName": "full_refresh_job",
+        "status": status,
+        "creationTime": 1.0,
+        "startTime": 2.0,
+        "endTime": None,
+        "canTerminate": can_terminate,
+        "stepStats": [],
+        "tags": [],
+    }
+    return {"data": {"runOrError": run}}
+
+
+def serve_terminate(
+    monkeypatch: pytest.MonkeyPatch, statuses: list[tuple[str, bool]], sent: list[dict[str, Any]]
+) -> None:
+    """Run answers in order (the last one repeats) and the terminate mutations received."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["operationName"] == "TerminateRun":
+            sent.append(body["variables"])
+            ok = {"__typename": "TerminateRunSuccess", "run": {"runId": "0123456789", "status": "CANCELING"}}
+            return httpx.Response(200, json={"data": {"terminateRun": ok}})
+        status, can = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+        return httpx.Response(200, json=run_answer(status, can))
+
+    def client(context: Any, timeout: float = 10.0) -> DagsterClient:
+        return DagsterClient("http://dagster.test/graphql", transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(common.Context, "dagster_client", client)
+    monkeypatch.setattr(terminate_cli, "POLL_S", 0.01)
+
+
+def test_force_terminate_marks_a_stuck_run_canceled(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+    serve_terminate(monkeypatch, [("CANCELING", False), ("CANCELED", False)], sent)
+    result = invoke("terminate", "--force", "0123456789")
+    assert result.exit_code == 0, result.output
+    assert sent == [{"runId": "0123456789", "terminatePolicy": "MARK_AS_CANCELED_IMMEDIATELY"}]
+    assert result.stdout == "0123456789 CANCELED\n" and "marked canceled" in result.stderr
+
+
+def test_a_run_stuck_in_canceling_points_at_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+    serve_terminate(monkeypatch, [("STARTED", True), ("CANCELING", False)], sent)
+    result = invoke("terminate", "--timeout", "0.2", "0123456789")
+    assert result.exit_code == 1
+    assert sent == [{"runId": "0123456789", "terminatePolicy": "SAFE_TERMINATE"}]
+    assert "still CANCELING" in result.stderr and "terminate --force" in result.stderr
+
+
+def test_terminating_an_ended_run_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+    serve_terminate(monkeypatch, [("SUCCESS", False)], sent)
+    result = invoke("terminate", "--force", "0123456789")
+    assert result.exit_code == 0 and sent == [] and "already ended: SUCCESS" in result.stderr

@@ -1,8 +1,8 @@
 """Command line: ``edp-tui`` runs the dashboard; subcommands (status, logs, ...) share its configuration.
 
-Each command lives in a module of its own and is registered here explicitly (no import circle): ``status``,
-``reload``, ``launch``, ``runs``, ``logs``, ``up``/``down``; the dashboard (the composition root) is
-`edp_tui.cli.dashboard`, the only CLI module that imports the UI.
+Each command lives in a module of its own and is registered here explicitly (no import circle):
+``status``, ``reload``, ``launch``, ``runs``, ``terminate``, ``logs``, ``up``/``down``; the dashboard (the
+composition root) is `edp_tui.cli.dashboard`, the only CLI module that imports the UI.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from edp_tui.cli import launch, logs, reload, runs, stack, status
+from edp_tui.cli import launch, logs, reload, runs, stack, status, terminate
 from edp_tui.cli.common import Context, fail
 from edp_tui.config import ConfigError, load_config
 
@@ -55,6 +55,7 @@ for command in (
     reload.reload,
     launch.launch,
     runs.runs,
+    terminate.terminate,
     logs.logs,
     stack.up,
     stack.down,

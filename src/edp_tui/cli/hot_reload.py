@@ -19,17 +19,22 @@ from edp_tui.util import fmt
 PUBLISH_WAIT_S = 10.0
 
 
-def status_source(context: Context) -> ContainerReloadStatus | None:
+def status_source(context: Context, *, same_webserver: bool = False) -> ContainerReloadStatus | None:
+    """The compose project's user-code status; None without Compose, or (``same_webserver``) when the
+    configured webserver is not the one the compose file publishes (its code server is somewhere else)."""
     try:
-        project = context.compose_project().name
+        compose = context.compose_project()
     except ComposeError:
         return None
-    return ContainerReloadStatus(project, backends.docker_endpoint(context.config))
+    if same_webserver and context.config.webserver_url:
+        if context.config.webserver_url.rstrip("/") != (compose.webserver_url() or "").rstrip("/"):
+            return None
+    return ContainerReloadStatus(compose.name, backends.docker_endpoint(context.config))
 
 
-def read(context: Context) -> tuple[ReloadStatus | None, str | None]:
+def read(context: Context, *, same_webserver: bool = False) -> tuple[ReloadStatus | None, str | None]:
     """(status, None); (None, None) when the supervisor published none; (None, why it could not be read)."""
-    source = status_source(context)
+    source = status_source(context, same_webserver=same_webserver)
     if source is None:
         return None, None
     try:
@@ -120,7 +125,7 @@ def render(report: dict[str, Any]) -> list[str]:
 def refused_since(context: Context, last_id: int) -> Reload | None:
     """The reload the supervisor made after ``last_id`` on a request (trigger grpc), once published; None
     when it served, or when no status can be read (a stack without the supervisor)."""
-    source = status_source(context)
+    source = status_source(context, same_webserver=True)
     if source is None:
         return None
     deadline = time.monotonic() + PUBLISH_WAIT_S

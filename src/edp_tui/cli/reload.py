@@ -54,7 +54,7 @@ def reload(ctx: click.Context, location: str | None, timeout: float) -> None:
         if not known:
             die("the workspace has no code locations")
         failed = 0
-        before, _ = await asyncio.to_thread(hot_reload.read, context)
+        before, _ = await asyncio.to_thread(hot_reload.read, context, same_webserver=True)
         last_id = before.last.id if before and before.last else 0
         for name in [location] if location else known:
             note(f"reloading {printable(name)} …")

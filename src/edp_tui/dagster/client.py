@@ -304,10 +304,13 @@ class DagsterClient:
         )
         return RunSummary.from_graphql(expect(data["launchRunReexecution"], "LaunchRunSuccess")["run"])
 
-    async def terminate_run(self, run_id: str) -> None:
-        self._refuse_if_read_only(f"termination of {run_id}")
+    async def terminate_run(self, run_id: str, *, force: bool = False) -> None:
+        """Ask the run's worker to stop (SAFE_TERMINATE); ``force`` marks the run canceled at once
+        (MARK_AS_CANCELED_IMMEDIATELY, as Dagster's UI offers for a run whose worker is gone)."""
+        self._refuse_if_read_only(f"{'forced ' if force else ''}termination of {run_id}")
+        policy = "MARK_AS_CANCELED_IMMEDIATELY" if force else "SAFE_TERMINATE"
         data = await self.execute(
-            "TerminateRun", {"runId": run_id, "terminatePolicy": "SAFE_TERMINATE"}, timeout=MUTATION_TIMEOUT_S
+            "TerminateRun", {"runId": run_id, "terminatePolicy": policy}, timeout=MUTATION_TIMEOUT_S
         )
         expect(data["terminateRun"], "TerminateRunSuccess")
 
