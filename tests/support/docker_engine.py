@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,12 +99,6 @@ def engine_available() -> bool:
 
 # Figures the e2e session prints at its end (cold build, cold/warm up --wait, reload latencies).
 STACK_TIMINGS: dict[str, float] = {}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def copy_repository(dest: Path) -> Path:
