@@ -49,7 +49,8 @@ def _bindable(port: int) -> bool:
 
 def _lock(port: int) -> IO[bytes] | None:
     LOCK_DIR.mkdir(mode=0o1777, exist_ok=True)
-    handle = open(LOCK_DIR / f"{port}.lock", "ab")  # held open on purpose: the lock lasts as long as the process
+    # Held open on purpose: the lock lasts as long as the process.
+    handle = open(LOCK_DIR / f"{port}.lock", "ab")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

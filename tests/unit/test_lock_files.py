@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGE_LOCK = REPO_ROOT / "requirements" / "image.txt"
 DEV_LOCK = REPO_ROOT / "requirements" / "dev.txt"
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*\\$")
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(\S+)\s*\\$")
 
 
 def pins(lock: Path) -> dict[str, str]:
