@@ -35,6 +35,21 @@ query Runs($filter: RunsFilter) {
 }
 """
 
+# The reasons the sensor logs for files it skips are the tick's log events (what the dashboard can show).
+TICK_LOGS = """
+query TickLogs($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    ... on Sensor { sensorState { ticks(limit: 50) { skipReason logEvents { events { message level } } } } }
+  }
+}
+"""
+
+
+def tick_messages(stack: ProcessStack) -> list[str]:
+    selector = {**stack.repository_selector, "sensorName": "landing_zone_sensor"}
+    ticks = stack.graphql(TICK_LOGS, {"selector": selector})["sensorOrError"]["sensorState"]["ticks"]
+    return [e["message"] for t in ticks for e in (t["logEvents"] or {}).get("events") or []]
+
 
 def test_schedule_and_sensor_visible_with_default_status(process_stack: ProcessStack) -> None:
     selector = {"selector": process_stack.repository_selector}
@@ -104,6 +119,9 @@ def test_sensor_launches_ingestion_when_a_file_lands(process_stack: ProcessStack
     finally:
         conn.close()
     assert runs_for_file(stack, bad) == [] and runs_for_file(stack, deep) == []
+    messages = tick_messages(stack)
+    assert any(f"skipping {bad}: not valid JSON" in m for m in messages), messages
+    assert any(f"skipping {deep}: not valid JSON: nested too deeply" in m for m in messages), messages
 
     # Moved in with a modification time older than every file the sensor has seen: still ingested.
     old = f"old-{stamp}.json"
