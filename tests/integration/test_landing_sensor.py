@@ -13,7 +13,13 @@ from pathlib import Path
 
 import dagster as dg
 from etl_pipeline.ingestion import raw_retail_data
-from etl_pipeline.sensors import MAX_REMEMBERED, FileIdentity, build_landing_zone_sensor, write_cursor
+from etl_pipeline.sensors import (
+    MAX_REMEMBERED,
+    MAX_SETTINGS_BYTES,
+    FileIdentity,
+    build_landing_zone_sensor,
+    write_cursor,
+)
 
 from tests.support.process_stack import REPO_ROOT
 
@@ -69,8 +75,12 @@ def test_an_invalid_file_is_skipped_with_its_reason_and_blocks_nothing(tmp_path:
     assert names == ["zero.json"]
     # Only invalid files new in a tick: the skip message says which and why nothing ran.
     write(tmp_path / "text.json", "not json")
-    names, _, skip = evaluate(tmp_path, cursor)
+    names, cursor, skip = evaluate(tmp_path, cursor)
     assert names == [] and skip is not None and "skipped text.json" in skip
+    # A huge "settings" file is refused unread.
+    write(tmp_path / "huge.json", " " * (MAX_SETTINGS_BYTES + 1) + "{}")
+    names, _, skip = evaluate(tmp_path, cursor)
+    assert names == [] and skip is not None and "skipped huge.json" in skip
 
 
 def test_the_first_cursor_format_is_carried_over_without_relaunching(tmp_path: Path) -> None:
@@ -80,6 +90,16 @@ def test_the_first_cursor_format_is_carried_over_without_relaunching(tmp_path: P
     names, cursor, _ = evaluate(tmp_path, old_cursor)
     assert names == ["same-time.csv"]
     write(tmp_path / "older.csv", "x", mtime_ns=1_000)  # the first format could never see this one
+    names, cursor, _ = evaluate(tmp_path, cursor)
+    assert names == ["older.csv"]
+    assert cursor is not None and json.loads(cursor)["floor_ns"] == 0  # the old floor is gone once converted
+
+
+def test_a_first_format_cursor_without_names_is_converted_too(tmp_path: Path) -> None:
+    write(tmp_path / "seen.csv", "x", mtime_ns=2_000)
+    names, cursor, _ = evaluate(tmp_path, json.dumps({"mtime_ns": 3_000, "names": []}))
+    assert names == []
+    write(tmp_path / "older.csv", "x", mtime_ns=1_000)
     names, _, _ = evaluate(tmp_path, cursor)
     assert names == ["older.csv"]
 

@@ -31,6 +31,8 @@ INGESTION_OP = "raw_retail_data"
 # oldest are forgotten and `floor_ns` rises above their modification times: an unremembered file older than
 # the floor then counts as handled. Only a folder holding more files than this ever gets there.
 MAX_REMEMBERED = 5000
+# A settings file holds a handful of integers: anything bigger is refused unread.
+MAX_SETTINGS_BYTES = 64 * 1024
 
 
 class FileIdentity(NamedTuple):
@@ -43,6 +45,7 @@ class Cursor(NamedTuple):
     handled: frozenset[FileIdentity]
     floor_ns: int  # unremembered files modified before this count as handled (see MAX_REMEMBERED)
     legacy_names: frozenset[str]  # the first cursor format's names at floor_ns, also handled
+    legacy: bool = False  # read from the first format: its floor is used once, to convert it
 
 
 def landing_dir() -> Path:
@@ -58,7 +61,7 @@ def read_cursor(raw: str | None) -> Cursor:
         return Cursor(frozenset(), 0, frozenset())
     data = json.loads(raw)
     if "handled" not in data:  # the first format: the newest mtime seen and the names seen at it
-        return Cursor(frozenset(), int(data["mtime_ns"]), frozenset(data["names"]))
+        return Cursor(frozenset(), int(data["mtime_ns"]), frozenset(data["names"]), legacy=True)
     handled = frozenset(FileIdentity(str(n), int(s), int(m)) for n, s, m in data["handled"])
     return Cursor(handled, int(data.get("floor_ns", 0)), frozenset())
 
@@ -143,6 +146,14 @@ def build_landing_zone_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDef
                 continue
             config: dict[str, int] = {}
             if identity.name.endswith(".json"):
+                if identity.size > MAX_SETTINGS_BYTES:
+                    context.log.warning(
+                        f"skipping {identity.name}: {identity.size:,} bytes, more than a settings file holds "
+                        f"({MAX_SETTINGS_BYTES:,}); retried once the file changes"
+                    )
+                    skipped.append(identity.name)
+                    handled.add(identity)
+                    continue
                 try:
                     config = _ingestion_overrides(folder / identity.name)
                 except FileNotFoundError:
@@ -164,7 +175,7 @@ def build_landing_zone_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDef
                     tags={"landing_file": identity.name},
                 )
             )
-        new_cursor = write_cursor(handled, 0 if cursor.legacy_names else cursor.floor_ns)
+        new_cursor = write_cursor(handled, 0 if cursor.legacy else cursor.floor_ns)
         if not (requests or skipped or retry):
             return dg.SensorResult(skip_reason=f"no new files in {folder}", cursor=new_cursor)
         if requests:
