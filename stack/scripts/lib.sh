@@ -57,9 +57,9 @@ host_debian_security_mirror() {
 }
 
 # Writes the host's pip settings into <dir>: pip.conf (index settings, timeout) and ca.crt (the CA bundle pip
-# uses, if any). Docker builds COPY this folder and point PIP_CONFIG_FILE at it, so pip inside the image reaches
-# the same index through the same TLS trust as on the host. Local (file://, path) indexes and find-links do not
-# exist inside an image and are left out.
+# uses, if any). stack/Dockerfile's deps stage, and only it, COPYs this folder and points PIP_CONFIG_FILE at it,
+# so pip there reaches the same index through the same TLS trust as on the host; the final image gets only the
+# installed packages. Local (file://, path) indexes and find-links do not exist inside an image and are left out.
 write_pip_context() {
   local dir=$1 py
   py=$(command -v python3 || command -v python || true)
