@@ -48,9 +48,12 @@ def _bindable(port: int) -> bool:
 
 
 def _lock(port: int) -> IO[bytes] | None:
-    LOCK_DIR.mkdir(mode=0o1777, exist_ok=True)
-    # Held open on purpose: the lock lasts as long as the process.
-    handle = open(LOCK_DIR / f"{port}.lock", "ab")
+    LOCK_DIR.mkdir(exist_ok=True)
+    if LOCK_DIR.stat().st_uid == os.geteuid():
+        LOCK_DIR.chmod(0o1777)  # every user's sessions share it, like /tmp (mkdir's mode is cut by the umask)
+    # Opened read-only (flock needs no more), so a lock file another user created can be locked too. Held open
+    # on purpose: the lock lasts as long as the process.
+    handle = os.fdopen(os.open(LOCK_DIR / f"{port}.lock", os.O_RDONLY | os.O_CREAT, 0o644), "rb")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
