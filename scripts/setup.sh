@@ -4,10 +4,21 @@
 # (requirements/dev.txt, pinned and hashed; refresh it with `bash scripts/lock.sh`) and edp-tui and
 # etl_pipeline installed editable. Only plain pip is used: no lock tool is needed here.
 # Idempotent: a second run with nothing changed takes about a second.
+# `setup.sh --stamp` only prints the fingerprint of what .venv is built from (the projects and the lock).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+lock=requirements/dev.txt
+[ -f "$lock" ] || { echo "missing $lock: run bash scripts/lock.sh" >&2; exit 1; }
+# The stamp follows the projects' metadata and the lock: a changed lock reinstalls.
+want=$(cat pyproject.toml etl_pipeline/pyproject.toml "$lock" | sha256sum | cut -c1-16)
+case "${1:-}" in
+  --stamp) echo "$want"; exit 0 ;;
+  "") ;;
+  *) echo "unknown argument '$1' (expected --stamp or nothing)" >&2; exit 1 ;;
+esac
 
 # --- system packages (Debian) ------------------------------------------------
 need=()
@@ -29,10 +40,6 @@ fi
 # --- Python virtual environment ----------------------------------------------
 py=${PYTHON:-python3}
 stamp=.venv/.setup-stamp
-lock=requirements/dev.txt
-[ -f "$lock" ] || { echo "missing $lock: run bash scripts/lock.sh" >&2; exit 1; }
-# The stamp follows the projects' metadata and the lock: a changed lock reinstalls.
-want=$(cat pyproject.toml etl_pipeline/pyproject.toml "$lock" | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi

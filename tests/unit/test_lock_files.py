@@ -4,6 +4,7 @@ projects' own dependency ranges and with each other, and free of any index or ho
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -84,3 +85,26 @@ def test_lock_names_no_index_and_no_host(lock: Path) -> None:
     for option in ("--index-url", "--extra-index-url", "--find-links", "--trusted-host", "-i ", "-f "):
         assert not re.search(rf"(^|\s){re.escape(option)}", text, re.M), f"{lock.name} has {option}"
     assert "://" not in text
+
+
+def test_setup_reinstalls_when_the_lock_changes(tmp_path: Path) -> None:
+    """setup.sh skips the install while its stamp matches: the stamp follows the lock, not only pyproject."""
+    for rel in ("scripts/setup.sh", "pyproject.toml", "etl_pipeline/pyproject.toml", "requirements/dev.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes((REPO_ROOT / rel).read_bytes())
+
+    def stamp() -> str:
+        proc = subprocess.run(
+            ["bash", str(tmp_path / "scripts" / "setup.sh"), "--stamp"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    before = stamp()
+    assert before and stamp() == before
+    lock = tmp_path / "requirements" / "dev.txt"
+    lock.write_text(lock.read_text().replace("==", "===", 1))  # one pin changed
+    assert stamp() != before
