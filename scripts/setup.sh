@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Prepares a development/test environment on a Debian host: system packages the tests and the
-# dashboard need, then a virtual environment at .venv with edp-tui and etl_pipeline installed.
+# dashboard need, then a virtual environment at .venv with exactly the locked package set
+# (requirements/dev.txt, pinned and hashed; refresh it with `bash scripts/lock.sh`) and edp-tui and
+# etl_pipeline installed editable. Only plain pip is used: no lock tool is needed here.
 # Idempotent: a second run with nothing changed takes about a second.
+# `setup.sh --stamp` only prints the fingerprint of what .venv is built from (the projects and the lock).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+lock=requirements/dev.txt
+[ -f "$lock" ] || { echo "missing $lock: run bash scripts/lock.sh" >&2; exit 1; }
+# The stamp follows the projects' metadata and the lock: a changed lock reinstalls.
+want=$(cat pyproject.toml etl_pipeline/pyproject.toml "$lock" | sha256sum | cut -c1-16)
+case "${1:-}" in
+  --stamp) echo "$want"; exit 0 ;;
+  "") ;;
+  *) echo "unknown argument '$1' (expected --stamp or nothing)" >&2; exit 1 ;;
+esac
 
 # --- system packages (Debian) ------------------------------------------------
 need=()
@@ -27,7 +40,6 @@ fi
 # --- Python virtual environment ----------------------------------------------
 py=${PYTHON:-python3}
 stamp=.venv/.setup-stamp
-want=$(cat pyproject.toml etl_pipeline/pyproject.toml | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -36,7 +48,7 @@ if [ ! -x .venv/bin/python ] || [ ! -x .venv/bin/pip ]; then
   say "creating virtual environment .venv"
   "$py" -m venv --clear .venv
 fi
-say "installing Python packages (edp-tui, etl_pipeline and the pinned Dagster family)"
+say "installing Python packages from $lock (edp-tui, etl_pipeline and every dependency, pinned)"
 start=$(date +%s)
 # The host's pip configuration may list local indexes that do not exist for every package: hide that noise.
 quiet() {
@@ -47,8 +59,11 @@ quiet() {
   set -e
   return "$rc"
 }
-quiet .venv/bin/pip install -q --upgrade pip
-quiet .venv/bin/pip install -q -e ".[dev]" -e ./etl_pipeline
+# Hash-checking mode: every package, dependencies included, is the locked version and file. Then the two
+# projects themselves, editable, with the locked build backend (setuptools is in the lock): nothing more is
+# resolved or downloaded.
+quiet .venv/bin/pip install -q --require-hashes --no-deps -r "$lock"
+quiet .venv/bin/pip install -q --no-deps --no-build-isolation -e . -e ./etl_pipeline
 .venv/bin/pip check >/dev/null || { .venv/bin/pip check; exit 1; }
 echo "$want" > "$stamp"
 say "Python packages ready in $(( $(date +%s) - start )) s"

@@ -3,7 +3,7 @@
 #   1. a Docker engine with Compose v2 (ensure-engine.sh: installs and starts it as root on Debian)
 #   2. stack/.env (created from .env.example with a generated password when missing), then the settings checked
 #   3. the base images (pulled and tagged, or built from Debian packages when no registry answers)
-#   4. the image of user-code/webserver/daemon (stack/Dockerfile), with the host's pip settings
+#   4. the image of user-code/webserver/daemon (stack/Dockerfile), with the host's pip settings in its build stage
 #   5. `docker compose up --wait`: all four services healthy, with their states while waiting
 #
 # Usage: bring-up.sh [--no-build] [--timeout SECONDS]

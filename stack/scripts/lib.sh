@@ -57,9 +57,9 @@ host_debian_security_mirror() {
 }
 
 # Writes the host's pip settings into <dir>: pip.conf (index settings, timeout) and ca.crt (the CA bundle pip
-# uses, if any). Docker builds COPY this folder and point PIP_CONFIG_FILE at it, so pip inside the image reaches
-# the same index through the same TLS trust as on the host. Local (file://, path) indexes and find-links do not
-# exist inside an image and are left out.
+# uses, if any). stack/Dockerfile's deps stage, and only it, COPYs this folder and points PIP_CONFIG_FILE at it,
+# so pip there reaches the same index through the same TLS trust as on the host; the final image gets only the
+# installed packages. Local (file://, path) indexes and find-links do not exist inside an image and are left out.
 write_pip_context() {
   local dir=$1 py
   py=$(command -v python3 || command -v python || true)
@@ -95,4 +95,35 @@ write_pip_context() {
   for f in pip.conf ca.crt; do
     if cmp -s "$dir/$f.tmp" "$dir/$f"; then rm -f "$dir/$f.tmp"; else mv "$dir/$f.tmp" "$dir/$f"; fi
   done
+}
+
+# Debian's own default mirror, as debootstrap knows it (its DEF_MIRROR): what the stand-in images ship in their
+# apt sources, like the official images, instead of the build host's mirror. Prints nothing when unknown.
+debian_default_mirror() {
+  local bin
+  bin=$(command -v debootstrap || true)
+  [ -n "$bin" ] || return 0
+  sed -n 's/^DEF_MIRROR="\(.*\)"$/\1/p' "$bin" | head -n1
+}
+
+# Writes the build host's apt settings into <dir> for a Dockerfile's build stage (never for a shipped layer):
+# sources.list (the host's bookworm mirror, its updates and security archive), an empty sources.list.d and
+# apt.conf (points apt at them, plus the host's apt proxy if it has one). Used through APT_CONFIG=<dir>/apt.conf
+# in the build stage, which deletes the folder before the final stage copies its file system.
+write_apt_context() {
+  local dir=$1 mirror security
+  mirror=${EDP_DEBIAN_MIRROR:-$(host_debian_mirror bookworm)}
+  [ -n "$mirror" ] || die "no Debian bookworm mirror found in the host's apt sources (set EDP_DEBIAN_MIRROR)"
+  security=$(host_debian_security_mirror bookworm)
+  mkdir -p "$dir/sources.list.d"
+  {
+    echo "deb $mirror bookworm main"
+    echo "deb $mirror bookworm-updates main"
+    [ -z "$security" ] || echo "deb $security bookworm-security main"
+  } >"$dir/sources.list"
+  {
+    echo "Dir::Etc::SourceList \"/etc/edp-apt/sources.list\";"
+    echo "Dir::Etc::SourceParts \"/etc/edp-apt/sources.list.d\";"
+    apt-config dump 2>/dev/null | grep -E '^Acquire::(http|https)::Proxy ' || true
+  } >"$dir/apt.conf"
 }

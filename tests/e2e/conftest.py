@@ -31,8 +31,8 @@ from tests.support.docker_engine import (
     copy_repository,
     ensure_base_images,
     ensure_engine,
-    free_port,
 )
+from tests.support.ports import free_port
 
 # Cold: base images and the image build (about 3 min each on an idle host), then up --wait on 2 cores.
 BRING_UP_DEADLINE_S = 2400.0

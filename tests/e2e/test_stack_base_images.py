@@ -132,17 +132,19 @@ def test_postgres_stand_in_refuses_to_start_without_a_password(container_name: s
 
 
 def test_python_stand_in_has_python_and_a_working_pip() -> None:
-    # Installing from the index proves the host's pip settings (index, CA bundle) reached the image.
+    # No index settings ship in the image (test_images_carry_no_host_settings.py): pip works, a venv can be
+    # made, and installing as root is not refused as an "externally managed environment" (there is no index).
     proc = run(
         "docker", "run", "--rm", PYTHON_IMAGE, "sh", "-c",
-        "python --version && pip --version >/dev/null && pip install -q --no-cache-dir six "
-        "&& python -c 'import six; print(\"six\", six.__version__)'",
+        "python --version && pip --version >/dev/null && python -m venv /tmp/v && /tmp/v/bin/pip --version "
+        "&& pip install --no-index --no-cache-dir six",
         timeout=300, check=False,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("Python 3.11.")
-    assert lines[-1].startswith("six ")
+    assert lines and lines[0].startswith("Python 3.11."), proc.stderr
+    assert any(line.startswith("pip ") for line in lines), proc.stdout
+    assert "No matching distribution found for six" in proc.stderr, proc.stderr
+    assert "externally-managed-environment" not in proc.stderr
 
 
 def test_no_mirror_or_index_host_is_written_into_the_repository() -> None:
@@ -171,3 +173,32 @@ def test_no_mirror_or_index_host_is_written_into_the_repository() -> None:
             check=False,
         )
         assert found.stdout == "", f"{host} is written in {found.stdout.split()}"
+
+
+def test_a_stand_in_built_by_an_older_script_is_rebuilt(tmp_path) -> None:
+    """Version 1 stand-ins shipped the host's pip and apt settings: the script replaces them by itself."""
+    image = run(
+        "docker", "image", "inspect", "-f", '{{index .Config.Labels "org.edp.stand-in"}}', PYTHON_IMAGE
+    )
+    if image.stdout.strip() != "true":
+        pytest.skip(f"{PYTHON_IMAGE} is the official image here, not a stand-in")
+    prefix = f"edp-test-{uuid.uuid4().hex[:8]}"
+    old, debian = f"{prefix}/python:3.11", f"{prefix}/debian:bookworm"
+    (tmp_path / "Dockerfile").write_text(f"FROM {PYTHON_IMAGE}\nLABEL org.edp.stand-in-version=1\n")
+    try:
+        run("docker", "tag", DEBIAN_IMAGE, debian)
+        run("env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "-t", old, str(tmp_path), timeout=300)
+        proc = run(
+            "env", f"EDP_LOCAL_IMAGE_PREFIX={prefix}", "bash", str(BUILD_BASE_IMAGES), "--local", "python",
+            timeout=1800, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert f"building {old}" in proc.stderr
+        label = run(
+            "docker", "image", "inspect", "-f", '{{index .Config.Labels "org.edp.stand-in-version"}}', old
+        )
+        assert label.stdout.strip() == "2"
+        # The current Debian stand-in was kept, not rebuilt.
+        assert f"importing the root filesystem as {debian}" not in proc.stderr
+    finally:
+        run("docker", "image", "rm", old, debian, check=False)

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from edp_tui.cli import main
 from tests.support.docker_engine import base_image, engine_available
-from tests.support.process_stack import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.skipif(not engine_available(), reason="needs a Docker engine")
 

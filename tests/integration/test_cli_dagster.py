@@ -19,7 +19,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from edp_tui.cli import main
-from tests.support.process_stack import ProcessStack, free_port
+from tests.support.ports import free_port
+from tests.support.process_stack import ProcessStack
 
 RUN_DEADLINE_S = 900.0  # a run process imports dagster and dbt: slow on 2 busy cores
 JOBS = {"ingestion_job", "dbt_build_job", "full_refresh_job"}

@@ -67,7 +67,8 @@ def test_landing_zone_sensor_requests_each_new_file_once(tmp_path: Path) -> None
     assert set(by_file) == {"a.csv", "b.json"}  # bad.json (orders 0) and the dot file launch nothing
     assert by_file["a.csv"].run_config == {"ops": {"raw_retail_data": {"config": {}}}}
     assert by_file["b.json"].run_config == {"ops": {"raw_retail_data": {"config": {"orders": 9, "seed": 2}}}}
-    assert by_file["b.json"].run_key == f"b.json:{stamp}"
+    size = (landing / "b.json").stat().st_size
+    assert by_file["b.json"].run_key == f"b.json:{size}:{stamp}"
 
     # The cursor makes the next tick skip those files, but still sees a new one with the same timestamp.
     requests, cursor2, skip = evaluate(landing, cursor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -34,6 +35,21 @@ query Runs($filter: RunsFilter) {
 }
 """
 
+# The reasons the sensor logs for files it skips are the tick's log events (what the dashboard can show).
+TICK_LOGS = """
+query TickLogs($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    ... on Sensor { sensorState { ticks(limit: 50) { skipReason logEvents { events { message level } } } } }
+  }
+}
+"""
+
+
+def tick_messages(stack: ProcessStack) -> list[str]:
+    selector = {**stack.repository_selector, "sensorName": "landing_zone_sensor"}
+    ticks = stack.graphql(TICK_LOGS, {"selector": selector})["sensorOrError"]["sensorState"]["ticks"]
+    return [e["message"] for t in ticks for e in (t["logEvents"] or {}).get("events") or []]
+
 
 def test_schedule_and_sensor_visible_with_default_status(process_stack: ProcessStack) -> None:
     selector = {"selector": process_stack.repository_selector}
@@ -59,27 +75,35 @@ def runs_for_file(stack: ProcessStack, name: str) -> list[dict[str, Any]]:
     return list(stack.graphql(RUNS_BY_TAG, {"filter": flt})["runsOrError"]["results"])
 
 
-def land(stack: ProcessStack, name: str, content: str) -> None:
+def land(stack: ProcessStack, name: str, content: str, mtime_ns: int | None = None) -> None:
     # Written under a dot name and renamed: the sensor never sees a half-written file.
     partial = stack.landing_dir / f".{name}.part"
     partial.write_text(content)
+    if mtime_ns is not None:  # as `mv` from another folder keeps it
+        os.utime(partial, ns=(mtime_ns, mtime_ns))
     partial.rename(stack.landing_dir / name)
+
+
+def wait_for_finished_run(stack: ProcessStack, name: str, deadline_s: float = 240) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + deadline_s
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        runs = runs_for_file(stack, name)
+        if runs and runs[0]["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
+            break
+        time.sleep(1)
+    return runs
 
 
 def test_sensor_launches_ingestion_when_a_file_lands(process_stack: ProcessStack) -> None:
     stack = process_stack
     stamp = time.time_ns()
-    bad, good = f"bad-{stamp}.json", f"batch-{stamp}.json"
+    bad, deep, good = f"bad-{stamp}.json", f"deep-{stamp}.json", f"batch-{stamp}.json"
     land(stack, bad, "{not json")
+    land(stack, deep, "[" * 200_000)  # once made every tick raise RecursionError: nothing else ran
     land(stack, good, json.dumps({"customers": 7, "products": 3, "orders": 11, "seed": 5}))
 
-    deadline = time.monotonic() + 240
-    runs: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        runs = runs_for_file(stack, good)
-        if runs and runs[0]["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
-            break
-        time.sleep(1)
+    runs = wait_for_finished_run(stack, good)
     assert len(runs) == 1, f"no run for {good} within the deadline: {runs}"
     assert runs[0]["jobName"] == "ingestion_job"
     assert runs[0]["status"] == "SUCCESS", runs
@@ -94,4 +118,14 @@ def test_sensor_launches_ingestion_when_a_file_lands(process_stack: ProcessStack
             assert cur.fetchone() == (11,)
     finally:
         conn.close()
-    assert runs_for_file(stack, bad) == []
+    assert runs_for_file(stack, bad) == [] and runs_for_file(stack, deep) == []
+    messages = tick_messages(stack)
+    assert any(f"skipping {bad}: not valid JSON" in m for m in messages), messages
+    assert any(f"skipping {deep}: not valid JSON: nested too deeply" in m for m in messages), messages
+
+    # Moved in with a modification time older than every file the sensor has seen: still ingested.
+    old = f"old-{stamp}.json"
+    day_ago = stamp - 86_400 * 10**9
+    land(stack, old, json.dumps({"customers": 2, "products": 2, "orders": 3}), mtime_ns=day_ago)
+    runs = wait_for_finished_run(stack, old)
+    assert [r["status"] for r in runs] == ["SUCCESS"], f"no finished run for {old}: {runs}"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +27,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ENSURE_ENGINE = REPO_ROOT / "stack" / "scripts" / "ensure-engine.sh"
 BUILD_BASE_IMAGES = REPO_ROOT / "stack" / "airgap" / "build-base-images.sh"
 
-DEBIAN_IMAGE = "edp-local/debian:bookworm"
-POSTGRES_IMAGE = "edp-local/postgres:15"
-PYTHON_IMAGE = "edp-local/python:3.11"
+# The tags stack/airgap/build-base-images.sh provides (EDP_LOCAL_IMAGE_PREFIX names them there too).
+IMAGE_PREFIX = os.environ.get("EDP_LOCAL_IMAGE_PREFIX") or "edp-local"
+DEBIAN_IMAGE = f"{IMAGE_PREFIX}/debian:bookworm"
+POSTGRES_IMAGE = f"{IMAGE_PREFIX}/postgres:15"
+PYTHON_IMAGE = f"{IMAGE_PREFIX}/python:3.11"
 
 # Installing docker.io and Compose takes about half a minute; a cold debootstrap plus two image builds about
 # three minutes on 2 cores. The deadlines leave room for a slow mirror.
@@ -100,12 +101,6 @@ def engine_available() -> bool:
 
 # Figures the e2e session prints at its end (cold build, cold/warm up --wait, reload latencies).
 STACK_TIMINGS: dict[str, float] = {}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def copy_repository(dest: Path) -> Path:

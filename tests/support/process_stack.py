@@ -31,6 +31,8 @@ from typing import IO, Any
 import httpx
 import psycopg2
 
+from tests.support.ports import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCATION_NAME = "etl_pipeline"
 DAGSTER_DB = "dagster"
@@ -112,12 +114,6 @@ TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
 
 class ProcessStackError(RuntimeError):
     """A stack process failed to start or to become ready."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pg_bindir() -> Path:

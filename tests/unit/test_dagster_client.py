@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from edp_tui.dagster.errors import (
     RunConfigInvalid,
 )
 from edp_tui.dagster.models import InstigatorInfo
+from tests.support.ports import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dagster"
 URL = "http://dagster.test/graphql"
@@ -123,14 +123,8 @@ async def test_read_only_refuses_every_mutation_before_sending() -> None:
     assert seen == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_nothing_listening_is_unreachable_for_http_and_websocket() -> None:
-    port = _free_port()
+    port = free_port()
     async with DagsterClient(f"http://127.0.0.1:{port}/graphql", timeout=2) as c:
         with pytest.raises(DagsterUnreachable):
             await c.locations()
