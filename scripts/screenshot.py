@@ -104,6 +104,7 @@ async def shoot(args: argparse.Namespace) -> Path:
     from edp_tui.cli.common import Context
     from edp_tui.config import load_config
     from edp_tui.docker.logs import DockerLogSource
+    from edp_tui.docker.run_containers import DockerRunContainers
     from edp_tui.reload_status.reader import ContainerReloadStatus
     from edp_tui.ui.app import EdpApp
 
@@ -142,6 +143,7 @@ async def shoot(args: argparse.Namespace) -> Path:
         logs=DockerLogSource(project, docker_endpoint(context.config)),
         dagster=dagster,
         reload_status=ContainerReloadStatus(project, docker_endpoint(context.config)),
+        run_containers=DockerRunContainers(project, docker_endpoint(context.config)),
     )
     app = EdpApp(context.config, backends, now=clock)
     width, height = args.size

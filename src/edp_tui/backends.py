@@ -17,6 +17,7 @@ from edp_tui.dagster.client import DagsterClient
 from edp_tui.docker.endpoint import DockerEndpoint
 from edp_tui.docker.logs.model import LogSource
 from edp_tui.docker.logs.source import DockerLogSource
+from edp_tui.docker.run_containers import DockerRunContainers, RunContainerSource
 from edp_tui.docker.services import DockerSource, ServiceSource
 from edp_tui.reload_status.reader import ContainerReloadStatus, ReloadStatusSource
 
@@ -31,10 +32,12 @@ class Backends:
     logs: LogSource
     dagster: DagsterApi
     reload_status: ReloadStatusSource
+    run_containers: RunContainerSource
 
     async def aclose(self) -> None:
         self.services.close()
         self.reload_status.close()
+        self.run_containers.close()
         await self.dagster.aclose()
 
 
@@ -69,4 +72,5 @@ def build_backends(config: Config, compose: ComposeProject) -> Backends:
         logs=DockerLogSource(compose.name, endpoint),
         dagster=dagster_client(config, url),
         reload_status=ContainerReloadStatus(compose.name, endpoint),
+        run_containers=DockerRunContainers(compose.name, endpoint),
     )

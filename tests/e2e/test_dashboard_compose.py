@@ -10,6 +10,7 @@ from edp_tui.backends import Backends, dagster_client
 from edp_tui.config import Config
 from edp_tui.docker.endpoint import DockerEndpoint
 from edp_tui.docker.logs import DockerLogSource
+from edp_tui.docker.run_containers import DockerRunContainers
 from edp_tui.docker.services import DockerSource
 from edp_tui.reload_status.reader import ContainerReloadStatus
 from edp_tui.ui.app import EdpApp
@@ -38,6 +39,7 @@ async def test_trigger_a_job_and_tail_its_compute_logs(compose_stack: ComposeSta
         logs=DockerLogSource(compose_stack.project, endpoint),
         dagster=dagster_client(config, compose_stack.webserver_url),
         reload_status=ContainerReloadStatus(compose_stack.project, endpoint),
+        run_containers=DockerRunContainers(compose_stack.project, endpoint),
     )
     app = EdpApp(
         config, backends, logs_panel_factory=lambda: Static("(container logs have their own e2e tests)")

@@ -29,6 +29,7 @@ from edp_tui.docker.endpoint import DockerEndpoint, resolve_endpoint
 from edp_tui.docker.errors import ContainerNotFound
 from edp_tui.docker.logs import DockerLogSource
 from edp_tui.docker.models import Health, RunState
+from edp_tui.docker.run_containers import DockerRunContainers
 from edp_tui.docker.services import DockerSource
 from edp_tui.reload_status.reader import ContainerReloadStatus
 from edp_tui.ui.app import EdpApp
@@ -123,6 +124,7 @@ def make_app(project: Project, source: DockerSource) -> EdpApp:
         logs=DockerLogSource(project.name),
         dagster=dagster_client(config, url),
         reload_status=ContainerReloadStatus(project.name, DockerEndpoint.resolve()),
+        run_containers=DockerRunContainers(project.name, DockerEndpoint.resolve()),
     )
     return DockerSideApp(config, backends)
 

@@ -188,12 +188,29 @@ class FakeReloadStatus:
         pass
 
 
+class FakeRunContainers:
+    """Run containers as a test sets them; ``logs`` answers the container's id back as its log."""
+
+    def __init__(self, containers: list[object] | None = None) -> None:
+        self.containers = containers or []
+
+    def run_containers(self) -> list[object]:
+        return list(self.containers)
+
+    def logs(self, container_id: str, tail: int = 200) -> bytes:
+        return f"log of {container_id}\n[bold]not markup[/bold]\n".encode()
+
+    def close(self) -> None:
+        pass
+
+
 def fake_backends(
     source: object | None = None,
     dagster: object | None = None,
     *,
     logs: object | None = None,
     reload_status: object | None = None,
+    run_containers: object | None = None,
     project: str = "edp",
     webserver_url: str = "http://127.0.0.1:3000",
 ) -> Backends:
@@ -211,4 +228,5 @@ def fake_backends(
         logs=logs or SilentLogSource(),  # type: ignore[arg-type]
         dagster=dagster,  # type: ignore[arg-type]
         reload_status=reload_status or FakeReloadStatus(),  # type: ignore[arg-type]
+        run_containers=run_containers or FakeRunContainers(),  # type: ignore[arg-type]
     )

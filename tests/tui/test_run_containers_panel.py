@@ -1,0 +1,68 @@
+"""Run containers beside the services: hidden while none, a row per container mapped to its run, its log."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from shell_fakes import FakeRunContainers, screen_text  # noqa: E402
+from textual.app import App, ComposeResult  # noqa: E402
+
+from edp_tui.docker.run_containers import RunContainer  # noqa: E402
+from edp_tui.ui.screens.container_log import ContainerLogScreen  # noqa: E402
+from edp_tui.ui.widgets.run_containers import RunContainersPanel  # noqa: E402
+
+CONTAINER = RunContainer(
+    "c0ffee",
+    "edp-run-[red]x",
+    "1234abcd-0000",
+    "full_refresh_job",
+    "running",
+    "Up 3 s",
+    37.5,
+    300 << 20,
+    8 << 30,
+)
+
+
+class Host(App[None]):
+    def __init__(self, source: FakeRunContainers) -> None:
+        super().__init__()
+        self.source = source
+
+    def compose(self) -> ComposeResult:
+        yield RunContainersPanel(self.source)  # type: ignore[arg-type]
+
+
+async def test_hidden_until_a_run_container_appears_then_mapped_to_its_run() -> None:
+    source = FakeRunContainers()
+    app = Host(source)
+    async with app.run_test(size=(120, 20)) as pilot:
+        panel = app.query_one(RunContainersPanel)
+        await pilot.pause(0.3)
+        assert (
+            panel.polls >= 1
+            and not panel.has_class("-present")
+            and not panel.display
+            or not panel.has_class("-present")
+        )
+        source.containers = [CONTAINER]
+        panel.wake()
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if panel.has_class("-present"):
+                break
+        text = screen_text(app)
+        assert "edp-run-[red]x" in text and "1234abcd" in text and "full_refresh_job" in text
+        assert "38%" in text or "37%" in text
+        assert "300 MiB / 8G" in text
+        panel.query_one("DataTable").focus()
+        await pilot.press("enter")
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, ContainerLogScreen):
+                break
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "log of c0ffee" in text and "[bold]not markup[/bold]" in text
