@@ -20,6 +20,8 @@ from etl_pipeline.reload.errors import python_error
 
 def forget_watched_modules(roots: list[str]) -> None:
     for name, module in list(sys.modules.items()):
+        if name in ("__main__", "__mp_main__"):  # multiprocessing's own (the supervisor's module): keep
+            continue
         path = getattr(module, "__file__", None) or ""
         if any(path.startswith(root.rstrip("/") + "/") for root in roots):
             del sys.modules[name]
@@ -55,13 +57,15 @@ def check_and_serve(
     forget_watched_modules(list(roots))
     try:
         module = importlib.import_module(module_name)
-        conn.send({"ok": True, "names": definition_names(module)})
-        ok = True
+        outcome = {"ok": True, "names": definition_names(module)}
     except BaseException as exc:  # a user's code can raise anything, SystemExit included
-        conn.send({"ok": False, "error": python_error(exc, roots)})
-        ok = False
-    conn.close()
-    if not ok and not serve_on_error:
+        outcome = {"ok": False, "error": python_error(exc, roots)}
+    try:
+        conn.send(outcome)
+        conn.close()
+    except OSError:  # the supervisor gave up on us (timeout, shutdown): nothing to serve for
+        return
+    if not outcome["ok"] and not serve_on_error:
         return
     from dagster._cli.api import grpc_command
 

@@ -38,6 +38,8 @@ def parse_args(project_dir: Path, profiles_dir: Path, target_dir: Path) -> list[
         "--target-path",
         str(target_dir),
         "--quiet",
+        # No traffic to dbt Labs (and no .user.yml cookie written into the project).
+        "--no-send-anonymous-usage-stats",
     ]
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import fnmatch
 from pathlib import PurePath
 
-import watchfiles
-
 # Folders whose whole content is output or cache (dbt's target/ and logs/, Python and tool caches, VCS).
 IGNORED_DIRS = frozenset(
     {
@@ -53,6 +51,7 @@ IGNORED_FILE_PATTERNS = (
     ".DS_Store",
     "Thumbs.db",
     ".~lock.*#",
+    ".user.yml",  # dbt's anonymous-usage cookie, written beside profiles.yml
 )
 
 
@@ -84,13 +83,13 @@ def is_ignored(path: str | PurePath, root: str | PurePath | None = None) -> bool
     return is_ignored_dir(parts[-1]) or is_ignored_name(parts[-1])
 
 
-class ReloadFilter(watchfiles.BaseFilter):
-    """watchfiles filter built on is_ignored, relative to the watched roots."""
+class ReloadFilter:
+    """A watchfiles `watch_filter` (any callable of change and path) built on is_ignored, relative to the
+    watched roots. No watchfiles import here: the code location imports this module too (project.py)."""
 
     def __init__(self, roots: list[str]) -> None:
-        super().__init__()
         self._roots = sorted((str(PurePath(r)) for r in roots), key=len, reverse=True)
 
-    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+    def __call__(self, change: object, path: str) -> bool:
         root = next((r for r in self._roots if path == r or path.startswith(r.rstrip("/") + "/")), None)
         return not is_ignored(path, root)
