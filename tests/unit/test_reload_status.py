@@ -84,3 +84,16 @@ def test_diff_names() -> None:
     assert diff["assets"] == {"added": ["marts/new"], "removed": []}
     assert diff["sensors"] == {"added": [], "removed": ["landing"]}
     assert diff_names(None, NAMES)["jobs"] == {"added": ["ingestion_job"], "removed": []}
+
+
+def test_a_first_load_whose_dbt_project_does_not_parse_serves_the_last_manifest(tmp_path: Path) -> None:
+    book = StatusBook(tmp_path / "s.json", "etl_pipeline", auto_reload=True)
+    record = book.begin("startup", [], time.time(), time.monotonic())
+    error = {"kind": "dbt", "file": "dbt_project/models/x.sql", "line": None, "text": "t", "detail": "t"}
+    book.finish_failed(record, error, served_stale=(NAMES, "server-0"))
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["serving"]["server_id"] == "server-0" and doc["serving"]["definitions"] == NAMES
+    assert doc["pending_failure"]["message"].startswith(
+        "the dbt project does not parse: serving the definitions"
+    )
+    assert doc["reloads"][-1]["outcome"] == "failed"

@@ -72,6 +72,8 @@ def run_dbt_parse(project_dir: Path, profiles_dir: Path, target_dir: Path) -> tu
     result = dbtRunner(callbacks=[keep_errors]).invoke(parse_args(project_dir, profiles_dir, target_dir))
     if result.success:
         return True, ""
+    if isinstance(result.exception, KeyboardInterrupt | SystemExit):
+        raise result.exception  # dbtRunner catches everything: a SIGTERM (docker stop) must still stop us
     if result.exception is not None:
         return False, str(result.exception).strip()
     return False, "\n".join(errors).strip() or "dbt parse failed without a message"

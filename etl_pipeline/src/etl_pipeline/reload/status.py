@@ -120,30 +120,39 @@ class StatusBook:
     def finish_served(self, record: Reload, names: dict[str, list[str]], server_id: str) -> None:
         with self._lock:
             record.outcome = "served"
-            record.server_id = server_id
-            record.diff = diff_names(self.names, names)
-            self.names = names
-            now = time.time()
-            self.doc["serving"] = {
-                "server_id": server_id,
-                "reload_id": record.id,
-                "loaded_at": iso(now),
-                "definitions": names,
-            }
-            self.doc["last_good_load_at"] = iso(now)
+            self._serve(record, names, server_id)
             self.doc["pending_failure"] = None
             self._close(record)
 
-    def finish_failed(self, record: Reload, error: dict[str, Any], *, serving_error: bool = False) -> None:
-        """A failed check. `serving_error`: nothing good was serving, so the error itself is served."""
+    def finish_failed(
+        self,
+        record: Reload,
+        error: dict[str, Any],
+        *,
+        serving_error: bool = False,
+        served_stale: tuple[dict[str, list[str]], str] | None = None,
+    ) -> None:
+        """A failed check; the previous definitions keep serving. `serving_error`: nothing good was serving,
+        so the error itself is now served. `served_stale` (names, server id): nothing good was serving and the
+        dbt project did not parse, so the code was loaded with the last manifest that did."""
         with self._lock:
             record.outcome = "failed_serving_error" if serving_error else "failed"
             record.error = error
-            good = self.doc["last_good_load_at"]
-            if serving_error or not good:
+            if served_stale is not None:
+                self._serve(record, *served_stale)
+                loaded = self.doc["serving"]["loaded_at"]
+                message = (
+                    "the dbt project does not parse: serving the definitions loaded at "
+                    f"{hms(_parse_iso(loaded))} with the last manifest that parsed"
+                )
+            elif serving_error or not self.doc["last_good_load_at"]:
                 message = "no definitions are loaded: the location shows this error until a save fixes it"
+                self.doc["serving"] = None
+                self.names = None
             else:
-                loaded = self.doc["serving"]["loaded_at"] if self.doc["serving"] else good
+                loaded = (
+                    self.doc["serving"]["loaded_at"] if self.doc["serving"] else self.doc["last_good_load_at"]
+                )
                 message = f"still serving the definitions loaded at {hms(_parse_iso(loaded))}"
             self.doc["pending_failure"] = {
                 "reload_id": record.id,
@@ -151,10 +160,20 @@ class StatusBook:
                 "error": error,
                 "message": message,
             }
-            if serving_error:
-                self.doc["serving"] = None
-                self.names = None
             self._close(record)
+
+    def _serve(self, record: Reload, names: dict[str, list[str]], server_id: str) -> None:
+        record.server_id = server_id
+        record.diff = diff_names(self.names, names)
+        self.names = names
+        now = time.time()
+        self.doc["serving"] = {
+            "server_id": server_id,
+            "reload_id": record.id,
+            "loaded_at": iso(now),
+            "definitions": names,
+        }
+        self.doc["last_good_load_at"] = iso(now)
 
     def set_watch(self, **fields: Any) -> None:
         with self._lock:

@@ -162,10 +162,11 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
             self._swap(proc, client)
             record.phase("served")
             server_id = _quietly(client.get_server_id) or "?"
-            if dbt_failure is not None:
-                self._book.finish_failed(record, dbt_failure, serving_error=not result["ok"])
-                if result["ok"]:
-                    self._book.names = result["names"]
+            if dbt_failure is not None:  # only when nothing good was serving (see above)
+                stale = (result["names"], server_id) if result["ok"] else None
+                self._book.finish_failed(
+                    record, dbt_failure, serving_error=not result["ok"], served_stale=stale
+                )
             elif result["ok"]:
                 self._book.finish_served(record, result["names"], server_id)
             else:
