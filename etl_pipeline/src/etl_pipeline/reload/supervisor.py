@@ -134,43 +134,49 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
             self._reap()
             seen_wall = time.time() - (time.monotonic() - seen_mono)
             record = self._book.begin(trigger, files, seen_wall, seen_mono)
-            have_good = self._client is not None and self._book.names is not None
-            dbt_failure = None
-            if self._parse_on_load and self._dbt is not None:
-                outcome = ensure_manifest(*self._dbt)
-                record.dbt_parse = outcome.action
-                if outcome.action == "failed":
-                    dbt_failure = errors.dbt_error(outcome.message, self._dbt_name())
-            record.phase("checked")
-            if dbt_failure is not None and have_good:
-                self._book.finish_failed(record, dbt_failure)
-                return
             try:
-                proc, result, client = self._start_candidate(serve_on_error=not have_good)
-            except Exception as exc:
-                record.phase("loaded")
-                if self._client is None:
-                    from dagster._utils.error import serializable_error_info_from_exc_info
-
-                    self._load_error = serializable_error_info_from_exc_info(sys.exc_info())
+                self._reload(record)
+            except Exception as exc:  # a bug or an OS error here: say so in the record, keep serving
+                logger.exception("reload %s failed unexpectedly", record.id)
                 self._book.finish_failed(record, errors.generic_error(f"{type(exc).__name__}: {exc}"))
-                return
+
+    def _reload(self, record: Any) -> None:
+        """The steps of one reload (see the module's docstring); every outcome closes `record`."""
+        have_good = self._client is not None and self._book.names is not None
+        dbt_failure = None
+        if self._parse_on_load and self._dbt is not None:
+            outcome = ensure_manifest(*self._dbt)
+            record.dbt_parse = outcome.action
+            if outcome.action == "failed":
+                dbt_failure = errors.dbt_error(outcome.message, self._dbt_name())
+        record.phase("checked")
+        if dbt_failure is not None and have_good:
+            self._book.finish_failed(record, dbt_failure)
+            return
+        try:
+            proc, result, client = self._start_candidate(serve_on_error=not have_good)
+        except Exception as exc:
             record.phase("loaded")
-            if not result["ok"] and have_good:
-                self._book.finish_failed(record, result["error"])
-                return
-            self._swap(proc, client)
-            record.phase("served")
-            server_id = _quietly(client.get_server_id) or "?"
-            if dbt_failure is not None:  # only when nothing good was serving (see above)
-                stale = (result["names"], server_id) if result["ok"] else None
-                self._book.finish_failed(
-                    record, dbt_failure, serving_error=not result["ok"], served_stale=stale
-                )
-            elif result["ok"]:
-                self._book.finish_served(record, result["names"], server_id)
-            else:
-                self._book.finish_failed(record, result["error"], serving_error=True)
+            if self._client is None:
+                from dagster._utils.error import serializable_error_info_from_exc_info
+
+                self._load_error = serializable_error_info_from_exc_info(sys.exc_info())
+            self._book.finish_failed(record, errors.generic_error(f"{type(exc).__name__}: {exc}"))
+            return
+        record.phase("loaded")
+        if not result["ok"] and have_good:
+            self._book.finish_failed(record, result["error"])
+            return
+        self._swap(proc, client)
+        record.phase("served")
+        server_id = _quietly(client.get_server_id) or "?"
+        if dbt_failure is not None:  # only when nothing good was serving (see above)
+            stale = (result["names"], server_id) if result["ok"] else None
+            self._book.finish_failed(record, dbt_failure, serving_error=not result["ok"], served_stale=stale)
+        elif result["ok"]:
+            self._book.finish_served(record, result["names"], server_id)
+        else:
+            self._book.finish_failed(record, result["error"], serving_error=True)
 
     def _dbt_name(self) -> str:
         assert self._dbt is not None
