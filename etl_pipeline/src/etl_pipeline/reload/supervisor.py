@@ -297,6 +297,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     setup_interrupt_handlers()
     configure_loggers(log_level=args.log_level.upper())
+    # dbt's in-process import gives the root logger a handler: keep Dagster's lines from printing twice.
+    logging.getLogger("dagster").propagate = False
 
     # The warm interpreter every candidate server is forked from (a fresh exec'd process: no gRPC state).
     multiprocessing.set_forkserver_preload(PRELOAD)
