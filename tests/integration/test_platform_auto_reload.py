@@ -225,7 +225,8 @@ def test_a_broken_dbt_ref_keeps_serving_runs_work_and_the_fix_reloads(auto_stack
         assert run["__typename"] == "LaunchRunSuccess", run
         run_id = run["run"]["runId"]
         outcome = auto_stack.wait_for_run(run_id, timeout=DEADLINE_S)
-        assert outcome == "SUCCESS", [e for e in auto_stack.run_events(run_id) if "Failure" in e["__typename"]]
+        failures = [e for e in auto_stack.run_events(run_id) if "Failure" in e["__typename"]]
+        assert outcome == "SUCCESS", failures
     finally:
         before = last_reload_id(auto_stack)
         model.write_text("select 1 as fixed\n")
