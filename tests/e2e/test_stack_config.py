@@ -56,8 +56,13 @@ def test_compose_accepts_the_file_without_any_env() -> None:
     image = services["user-code"]["image"]
     assert services["dagster-webserver"]["image"] == services["dagster-daemon"]["image"] == image
     assert Path(services["user-code"]["build"]["context"]) == REPO_ROOT
-    # The code server that really reloads code.
-    assert services["user-code"]["command"][:3] == ["dagster", "code-server", "start"]
+    # The code server that really reloads code, checking before it replaces; reload on save by default.
+    assert services["user-code"]["command"][:3] == ["python", "-m", "etl_pipeline.reload.supervisor"]
+    env = services["user-code"]["environment"]
+    assert (env["EDP_AUTO_RELOAD"], env["EDP_RELOAD_POLLING"]) == ("1", "auto")
+    assert env["EDP_RELOAD_STATUS_PATH"] == "/opt/dagster/reload/status.json"
+    watched = {v["target"] for v in services["user-code"]["volumes"] if v["type"] == "bind"}
+    assert set(env["EDP_RELOAD_PATHS"].split(":")) <= watched
     # Runs execute in user-code: compute logs and artifacts must be shared with it.
     for name in ("user-code", "dagster-webserver", "dagster-daemon"):
         targets = {v["target"]: v.get("source") for v in services[name]["volumes"]}
@@ -130,3 +135,10 @@ def test_bring_up_refuses_a_broken_env_with_a_clear_message_and_starts_nothing(
         timeout=30,
     )
     assert left.stdout == ""
+
+
+def test_auto_reload_setting_reaches_user_code() -> None:
+    off = compose_config(env=clean_env(EDP_AUTO_RELOAD="0", EDP_RELOAD_POLLING="1"))["services"]["user-code"]
+    assert (off["environment"]["EDP_AUTO_RELOAD"], off["environment"]["EDP_RELOAD_POLLING"]) == ("0", "1")
+    example = (REPO_ROOT / "stack" / ".env.example").read_text().splitlines()
+    assert "EDP_AUTO_RELOAD=1" in example and "EDP_RELOAD_POLLING=auto" in example

@@ -150,10 +150,23 @@ def _default_signals() -> None:
 
 
 class ProcessStack:
-    def __init__(self, workdir: Path, code_root: Path = REPO_ROOT, *, start_daemon: bool = True) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        code_root: Path = REPO_ROOT,
+        *,
+        start_daemon: bool = True,
+        supervisor: bool = False,
+        auto_reload: bool = True,
+    ) -> None:
+        """`supervisor`: run the compose stack's user-code entry point (etl_pipeline.reload.supervisor:
+        checked reloads, reload on save when `auto_reload`) instead of `dagster code-server start`."""
         self.workdir = Path(workdir).resolve()
         self.code_root = Path(code_root).resolve()
         self.with_daemon = start_daemon
+        self.supervisor = supervisor
+        self.auto_reload = auto_reload
+        self.reload_status_path = self.workdir / "reload" / "status.json"
         self.location_name = LOCATION_NAME
         self.landing_dir = self.workdir / "landing"
         self.dagster_home = self.workdir / "dagster_home"
@@ -208,12 +221,15 @@ class ProcessStack:
 
     def start_code_server(self) -> None:
         t0 = time.monotonic()
+        entry = (
+            [str(self._bin / "python"), "-m", "etl_pipeline.reload.supervisor"]
+            if self.supervisor
+            else [str(self._bin / "dagster"), "code-server", "start"]
+        )
         self._spawn(
             "code-server",
             [
-                str(self._bin / "dagster"),
-                "code-server",
-                "start",
+                *entry,
                 "-h",
                 "127.0.0.1",
                 "-p",
@@ -482,6 +498,12 @@ class ProcessStack:
                 "DBT_LOG_PATH": str(self.workdir / "dbt_logs"),
                 "LANDING_DIR": str(self.landing_dir),
                 "LANDING_SENSOR_INTERVAL_SECONDS": "5",
+                # Read by etl_pipeline.reload.supervisor only.
+                "EDP_AUTO_RELOAD": "1" if self.auto_reload else "0",
+                "EDP_RELOAD_PATHS": os.pathsep.join(
+                    [str(self.code_root / "etl_pipeline" / "src"), str(dbt_dir)]
+                ),
+                "EDP_RELOAD_STATUS_PATH": str(self.reload_status_path),
             }
         )
         self.env = env

@@ -82,7 +82,8 @@ def test_every_binding_has_a_unique_area_action_id() -> None:
     for cls, binding in owners:
         where = f"{cls.__module__}.{cls.__qualname__} ({binding.key} -> {binding.action})"
         assert binding.id, f"{where} has no id: it cannot be rebound from the config file"
-        assert re.fullmatch(r"[a-z][a-z_]*\.[a-z][a-z_]*", binding.id), f"{where}: id {binding.id!r} is not area.action"
+        pattern = r"[a-z][a-z_]*\.[a-z][a-z_]*"
+        assert re.fullmatch(pattern, binding.id), f"{where}: id {binding.id!r} is not area.action"
         assert binding.id not in seen, f"{where}: id {binding.id!r} also used by {seen[binding.id]}"
         seen[binding.id] = where
 

@@ -6,11 +6,13 @@
   exports that to every dbt subprocess, overriding the variable.
 - DBT_TARGET_PATH: dbt's own variable, honoured here too so parallel test stacks can keep separate targets.
 - DAGSTER_DBT_PARSE_PROJECT_ON_LOAD: dagster-dbt 0.29 no longer reads it, so this module does: when truthy,
-  `dbt parse` runs on every load of the code location (under dagster-dbt's file lock, keeping partial
-  parsing); otherwise the manifest prepared in advance (image build: `dagster-dbt project
-  prepare-and-package`, or `dbt parse`) is used. Run and step workers, which the code server starts as
-  multiprocessing children and which import this module again, use the manifest the server's last load wrote
-  instead of parsing once more per process.
+  the manifest is made to match the files on disk on every load of the code location: `dbt parse` runs
+  (in-process, under a file lock, keeping partial parsing) only when the project's inputs changed since the
+  manifest was written (etl_pipeline/reload/dbt_parse.py), so a `.py` change costs no parse. Otherwise the
+  manifest prepared in advance (image build: `dbt parse`) is used. Run and step workers, which the code
+  server starts as multiprocessing children and which import this module again, use the manifest the
+  server's last load wrote instead of parsing once more per process; so do the candidate servers of
+  etl_pipeline/reload/supervisor.py, whose supervisor has parsed before starting them.
 """
 
 from __future__ import annotations
@@ -21,12 +23,18 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from etl_pipeline.reload.dbt_parse import ensure_manifest
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TRUTHY = {"1", "true", "yes", "on"}
 
 
 class ManifestMissingError(RuntimeError):
     pass
+
+
+class DbtParseError(RuntimeError):
+    """`dbt parse` failed; the message is dbt's own."""
 
 
 def parse_on_load_requested() -> bool:
@@ -50,7 +58,10 @@ def build_dbt_project() -> DbtProject:
 def load_dbt_project() -> DbtProject:
     project = build_dbt_project()
     if parse_on_load_requested() and not is_worker_process():
-        project.preparer.prepare(project)
+        project_dir = Path(project.project_dir)
+        outcome = ensure_manifest(project_dir, Path(project.profiles_dir), project_dir / project.target_path)
+        if outcome.action == "failed":
+            raise DbtParseError(f"dbt parse failed in {project.project_dir}:\n{outcome.message}")
     if not project.manifest_path.exists():
         raise ManifestMissingError(
             f"dbt manifest not found at {project.manifest_path}: set DAGSTER_DBT_PARSE_PROJECT_ON_LOAD=1 to "

@@ -1,0 +1,219 @@
+"""Reload on save on the real compose stack: saves in the stack's temporary repository copy (bind-mounted
+into user-code) reload by themselves; a broken save keeps the location serving and is published in
+status.json (read through the Docker API, as the dashboard will) and in the container log.
+
+Every edit is reverted; the tests poll until a deadline (minutes: a busy 2-core host).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from tests.support.docker_engine import STACK_TIMINGS, ComposeStack
+
+STATUS_PATH = "/opt/dagster/reload/status.json"
+DEADLINE_S = 300.0
+LOCATION = """
+query Location {
+  workspaceOrError {
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation {
+            serverId
+            repositories { jobs { name } sensors { name } assetNodes { assetKey { path } } }
+          }
+        }
+      }
+    }
+  }
+}"""
+LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) { __typename ... on LaunchRunSuccess { run { runId } } }
+}"""
+PY_PROBE = """
+
+@dg.asset(group_name="auto_reload_probe")
+def {name}() -> int:
+    return 1
+
+
+defs = dg.Definitions.merge(defs, dg.Definitions(assets=[{name}]))
+"""
+
+
+def wait_for(what: str, check: Callable[[], Any], deadline_s: float = DEADLINE_S) -> Any:
+    end = time.monotonic() + deadline_s
+    last: Any = None
+    while time.monotonic() < end:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.25)
+    pytest.fail(f"{what}: not within {deadline_s:.0f} s (last: {last!r})")
+
+
+@pytest.fixture(scope="module")
+def user_code(compose_stack: ComposeStack) -> Iterator[Any]:
+    container_id = compose_stack.compose("ps", "-q", "user-code").stdout.strip()
+    client = docker.from_env()
+    try:
+        yield client.containers.get(container_id)
+    finally:
+        client.close()
+
+
+def read_status(container: Any) -> dict[str, Any]:
+    """status.json through the Docker API's get_archive (a tar stream of one file)."""
+    try:
+        stream, _ = container.get_archive(STATUS_PATH)
+    except docker.errors.NotFound:
+        return {}
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        return dict(json.loads(member.read())) if member else {}
+
+
+def location(stack: ComposeStack) -> dict[str, Any]:
+    entries = stack.graphql(LOCATION)["workspaceOrError"]["locationEntries"]
+    loc = next(e for e in entries if e["name"] == "etl_pipeline")["locationOrLoadError"] or {}
+    if loc.get("__typename") != "RepositoryLocation":
+        return {"type": loc.get("__typename")}
+    repo = loc["repositories"][0]
+    return {
+        "server_id": loc["serverId"],
+        "jobs": {j["name"] for j in repo["jobs"]},
+        "sensors": {s["name"] for s in repo["sensors"]},
+        "assets": {"/".join(a["assetKey"]["path"]) for a in repo["assetNodes"]},
+    }
+
+
+def last_id(container: Any) -> int:
+    reloads = read_status(container).get("reloads") or []
+    return int(reloads[-1]["id"]) if reloads else 0
+
+
+def reload_after(container: Any, after: int, outcome: str) -> dict[str, Any] | None:
+    return next(
+        (
+            r
+            for r in read_status(container).get("reloads") or []
+            if r["id"] > after and r["outcome"] == outcome
+        ),
+        None,
+    )
+
+
+def settled(stack: ComposeStack, container: Any) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        doc, now = read_status(container), location(stack)
+        serving = doc.get("serving") or {}
+        return (
+            now
+            if doc.get("in_progress") is None and now.get("server_id") == serving.get("server_id")
+            else None
+        )
+
+    return dict(wait_for("webserver in step with the code server", check))
+
+
+@pytest.fixture
+def definitions(compose_stack: ComposeStack, user_code: Any) -> Iterator[Path]:
+    path = compose_stack.repo / "etl_pipeline" / "src" / "etl_pipeline" / "definitions.py"
+    original = path.read_text()
+    yield path
+    if path.read_text() != original:
+        before = last_id(user_code)
+        path.write_text(original)
+        wait_for("original definitions served", lambda: reload_after(user_code, before, "served"))
+        settled(compose_stack, user_code)
+
+
+def test_status_document_is_readable_through_the_docker_api(
+    compose_stack: ComposeStack, user_code: Any
+) -> None:
+    doc = wait_for(
+        "status.json with a first load",
+        lambda: read_status(user_code).get("serving") and read_status(user_code),
+    )
+    assert doc["schema"] == "edp-reload-status/1"
+    assert doc["auto_reload"] is True and doc["watch"]["state"] == "watching"
+    assert doc["watch"]["roots"] == ["dbt_project", "etl_pipeline/src"]
+    now = settled(compose_stack, user_code)
+    assert sorted(now["assets"]) == read_status(user_code)["serving"]["definitions"]["assets"]
+
+
+def test_python_and_dbt_saves_reload_by_themselves(
+    compose_stack: ComposeStack, user_code: Any, definitions: Path
+) -> None:
+    model = compose_stack.repo / "dbt_project" / "models" / "marts" / "auto_reload_probe.sql"
+    settled(compose_stack, user_code)
+    try:
+        started = time.monotonic()
+        definitions.write_text(definitions.read_text() + PY_PROBE.format(name="compose_py_probe"))
+        wait_for(".py save served", lambda: "compose_py_probe" in location(compose_stack).get("assets", ()))
+        STACK_TIMINGS["auto reload: .py save to served through GraphQL"] = time.monotonic() - started
+        started = time.monotonic()
+        model.write_text("select 1 as probe\n")
+        wait_for(
+            ".sql save served", lambda: "marts/auto_reload_probe" in location(compose_stack).get("assets", ())
+        )
+        STACK_TIMINGS["auto reload: new dbt model to served through GraphQL"] = time.monotonic() - started
+    finally:
+        before = last_id(user_code)
+        model.unlink(missing_ok=True)
+    wait_for("probe model removed", lambda: reload_after(user_code, before, "served"))
+    logs = user_code.logs(tail=400).decode("utf-8", "replace")
+    lines = [json.loads(x.split("edp-reload ", 1)[1]) for x in logs.splitlines() if "edp-reload {" in x]
+    assert any(
+        e.get("event") == "reload" and e.get("outcome") == "served" and e.get("trigger") == "watch"
+        for e in lines
+    )
+
+
+def test_a_broken_save_keeps_serving_publishes_the_error_and_the_fix_reloads(
+    compose_stack: ComposeStack, user_code: Any, definitions: Path
+) -> None:
+    served = settled(compose_stack, user_code)
+    good = definitions.read_text()
+    before = last_id(user_code)
+    started = time.monotonic()
+    definitions.write_text(good + "\n\ndef broken(:\n    pass\n")
+    record = wait_for("failure published", lambda: reload_after(user_code, before, "failed"))
+    STACK_TIMINGS["auto reload: broken save to error published"] = time.monotonic() - started
+    assert record["error"]["kind"] == "python"
+    assert record["error"]["file"] == "etl_pipeline/src/etl_pipeline/definitions.py"
+    assert record["error"]["line"] == len(good.splitlines()) + 3
+    assert "SyntaxError" in record["error"]["text"]
+    assert read_status(user_code)["pending_failure"]["message"].startswith(
+        "still serving the definitions loaded at"
+    )
+    now = location(compose_stack)
+    assert now["server_id"] == served["server_id"] and now["jobs"] == served["jobs"]
+    assert now["sensors"] == served["sensors"]
+    params = {"selector": {"repositoryLocationName": "etl_pipeline", "repositoryName": "__repository__",
+                           "jobName": "ingestion_job"}}  # fmt: skip
+    assert compose_stack.graphql(LAUNCH, {"params": params})["launchRun"]["__typename"] == "LaunchRunSuccess"
+    logs = user_code.logs(tail=200).decode("utf-8", "replace")
+    assert any(
+        "edp-reload {" in x and '"outcome":"failed"' in x and "still serving" in x for x in logs.splitlines()
+    )
+
+    before = last_id(user_code)
+    definitions.write_text(good + PY_PROBE.format(name="compose_fixed_probe"))
+    wait_for("fix served", lambda: "compose_fixed_probe" in location(compose_stack).get("assets", ()))
+    assert reload_after(user_code, before, "served") is not None
+    assert read_status(user_code)["pending_failure"] is None
