@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -217,3 +219,46 @@ def test_a_broken_save_keeps_serving_publishes_the_error_and_the_fix_reloads(
     wait_for("fix served", lambda: "compose_fixed_probe" in location(compose_stack).get("assets", ()))
     assert reload_after(user_code, before, "served") is not None
     assert read_status(user_code)["pending_failure"] is None
+
+
+def edp_tui(stack: ComposeStack, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI on this stack (its compose file, project and published port come from Compose)."""
+    return subprocess.run(
+        [sys.executable, "-m", "edp_tui", "--compose-file", str(stack.compose_file), *args],
+        env={**stack.env, "EDP_TUI_CONFIG": ""},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_cli_and_the_dashboard_reader_show_a_refused_change(
+    compose_stack: ComposeStack, user_code: Any, definitions: Path
+) -> None:
+    from edp_tui.docker.endpoint import DockerEndpoint
+    from edp_tui.reload_status.reader import ContainerReloadStatus
+
+    settled(compose_stack, user_code)
+    good = definitions.read_text()
+    before = last_id(user_code)
+    definitions.write_text(good + "\n\ndef broken(:\n    pass\n")
+    wait_for("failure published", lambda: reload_after(user_code, before, "failed"))
+
+    # The dashboard's reader (Docker API, the composition root's endpoint) sees the pending failure.
+    reader = ContainerReloadStatus(compose_stack.project, DockerEndpoint.resolve(env=compose_stack.env))
+    try:
+        status = reader.read()
+    finally:
+        reader.close()
+    assert status is not None and status.pending_failure is not None
+    assert status.pending_failure.error is not None and status.pending_failure.error.kind == "python"
+
+    report = edp_tui(compose_stack, "status")
+    assert report.returncode == 1, report.stdout + report.stderr
+    assert "change not served (python error in etl_pipeline/src/etl_pipeline/definitions.py:" in report.stdout
+    assert "hot reload: change not served: still serving the definitions loaded at" in report.stdout
+
+    asked = edp_tui(compose_stack, "reload", "etl_pipeline")
+    assert asked.returncode == 1, asked.stdout + asked.stderr
+    assert "etl_pipeline: FAILED to load; still serving the last good definitions" in asked.stdout
+    assert "SyntaxError" in asked.stdout
