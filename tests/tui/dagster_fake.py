@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
+from edp_tui.dagster.assets import ASSET_JOB, AssetCheck, AssetInfo, AssetKey, Materialization
 from edp_tui.dagster.errors import (
     DagsterUnreachable,
     ReadOnlyRefused,
@@ -121,6 +122,93 @@ def sample_instigators() -> list[InstigatorInfo]:
     ]
 
 
+def sample_assets() -> list[AssetInfo]:
+    """raw/orders -> staging/stg_orders -> marts/fct_orders -> analytics/customer_segments; raw/customers."""
+
+    def checks(*pairs: tuple[str, str | None]) -> tuple[AssetCheck, ...]:
+        return tuple(
+            AssetCheck(name, status, "ERROR" if status == "FAILED" else None, "b2c3d4e5" if status else None)
+            for name, status in pairs
+        )
+
+    mat = Materialization("b2c3d4e5-0000-0000-0000-000000000002", T0 - 540)
+    return [
+        AssetInfo(
+            ("raw", "orders"),
+            "raw",
+            "etl_pipeline",
+            REPO,
+            True,
+            ("python",),
+            (),
+            (("staging", "stg_orders"),),
+            mat,
+            (),
+            None,
+            "FRESH",
+        ),
+        AssetInfo(
+            ("raw", "customers"),
+            "raw",
+            "etl_pipeline",
+            REPO,
+            True,
+            ("python",),
+            (),
+            (),
+            None,
+            (),
+            None,
+            "MISSING",
+        ),
+        AssetInfo(
+            ("staging", "stg_orders"),
+            "staging",
+            "etl_pipeline",
+            REPO,
+            True,
+            ("dbt",),
+            (("raw", "orders"),),
+            (("marts", "fct_orders"),),
+            mat,
+            checks(
+                ("not_null_stg_orders_order_id", "SUCCEEDED"), ("accepted_values_stg_orders_status", "FAILED")
+            ),
+            None,
+            "FRESH",
+        ),
+        AssetInfo(
+            ("marts", "fct_orders"),
+            "marts",
+            "etl_pipeline",
+            REPO,
+            True,
+            ("dbt",),
+            (("staging", "stg_orders"),),
+            (("analytics", "customer_segments"),),
+            mat,
+            checks(("unique_fct_orders_order_id", "SUCCEEDED")),
+            None,
+            "STALE",
+            ("updated upstream [b]data[/b] (staging/stg_orders)",),
+        ),
+        AssetInfo(
+            ("analytics", "customer_segments"),
+            "analytics",
+            "etl_pipeline",
+            REPO,
+            True,
+            ("python",),
+            (("marts", "fct_orders"),),
+            (),
+            None,
+            (),
+            None,
+            "MISSING",
+        ),
+    ]
+
+
 class FakeDagster:
     """Scriptable fake. ``down``: every call raises DagsterUnreachable; ``calls``: what was asked."""
 
@@ -131,6 +219,8 @@ class FakeDagster:
         self.locations_list: list[LocationInfo] = [loaded_location()]
         self.runs_list: list[RunSummary] = sample_runs()
         self.instigators_list = sample_instigators()
+        self.assets_list: list[AssetInfo] = sample_assets()
+        self.materialized: list[tuple[AssetKey, ...]] = []
         self.details: dict[str, RunDetail] = {}
         self.events: dict[str, list[RunEvent]] = {}
         self.logs: dict[str, tuple[str, str]] = {}
@@ -292,6 +382,41 @@ class FakeDagster:
             replace(r, status="CANCELED", can_terminate=False) if r.run_id == run_id else r
             for r in self.runs_list
         ]
+
+    async def assets(self) -> list[AssetInfo]:
+        await self._call("assets")
+        return list(self.assets_list)
+
+    async def materialize(self, location: str, repository: str, keys: Any) -> RunSummary:
+        """Launches at once and succeeds: the keys are materialized by the new run, their checks pass."""
+        self._mutation("materialize")
+        await self._call("materialize", tuple(keys))
+        new = run(
+            f"a{len(self.materialized):07d}-3333-3333-3333-333333333333",
+            ASSET_JOB,
+            "SUCCESS",
+            self.now,
+            self.now,
+            self.now + 5,
+        )
+        self.materialized.append(tuple(keys))
+        self.runs_list.insert(0, new)
+        done = Materialization(new.run_id, self.now + 5)
+        self.assets_list = [
+            replace(
+                a,
+                last_materialization=done,
+                stale_status="FRESH",
+                stale_causes=(),
+                checks=tuple(
+                    replace(c, status="SUCCEEDED", severity=None, run_id=new.run_id) for c in a.checks
+                ),
+            )
+            if a.key in keys
+            else a
+            for a in self.assets_list
+        ]
+        return new
 
     async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]:
         await self._call("instigators", location)

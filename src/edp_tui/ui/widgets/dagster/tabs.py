@@ -1,10 +1,11 @@
-"""The Dagster tabs of the dashboard (runs, code locations, schedules & sensors) around the one client."""
+"""The Dagster tabs of the dashboard (runs, code locations, schedules & sensors, assets) around one client."""
 
 from __future__ import annotations
 
 from textual.widgets import TabPane
 
 from edp_tui.dagster.api import DagsterApi
+from edp_tui.ui.widgets.dagster.assets import AssetsPanel
 from edp_tui.ui.widgets.dagster.health import DagsterHealthProbe
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel
 from edp_tui.ui.widgets.dagster.runs import RunsTab
@@ -24,4 +25,5 @@ def dagster_panes(client: DagsterApi, webserver_url: str, *, read_only: bool = F
             SchedulesPanel(client, read_only=read_only, id="schedules"),
             id="tab-schedules",
         ),
+        TabPane("Assets", AssetsPanel(client, read_only=read_only, id="assets"), id="tab-assets"),
     ]
