@@ -74,6 +74,7 @@ class AssetInfo:
     repository: str
     materializable: bool
     kinds: tuple[str, ...] = ()
+    op_names: tuple[str, ...] = ()
     upstream: tuple[AssetKey, ...] = ()
     downstream: tuple[AssetKey, ...] = ()
     last_materialization: Materialization | None = None
@@ -100,6 +101,7 @@ class AssetInfo:
             repository=str(repo.get("name") or ""),
             materializable=bool(obj.get("isMaterializable") and obj.get("isExecutable", True)),
             kinds=tuple(str(k) for k in obj.get("kinds") or ()),
+            op_names=tuple(str(k) for k in obj.get("opNames") or ()),
             upstream=tuple(key_of(k) for k in obj.get("dependencyKeys") or ()),
             downstream=tuple(key_of(k) for k in obj.get("dependedByKeys") or ()),
             last_materialization=Materialization.from_graphql(mats[0]) if mats else None,
@@ -169,3 +171,14 @@ def downstream_closure(assets: Mapping[AssetKey, AssetInfo], root: AssetKey) -> 
                 seen.append(child)
                 queue.append(child)
     return seen
+
+
+def with_op_siblings(assets: Mapping[AssetKey, AssetInfo], keys: Iterable[AssetKey]) -> list[AssetKey]:
+    """``keys`` plus every asset computed by the same op in the same location: what a multi-asset that cannot
+    be subset (Dagster answers InvalidSubsetError) needs selected together."""
+    chosen = list(dict.fromkeys(keys))
+    ops = {(a.location, op) for k in chosen if (a := assets.get(k)) for op in a.op_names}
+    for key, asset in assets.items():
+        if key not in chosen and any((asset.location, op) in ops for op in asset.op_names):
+            chosen.append(key)
+    return chosen

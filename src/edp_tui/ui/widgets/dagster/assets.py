@@ -12,8 +12,15 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
-from edp_tui.dagster.assets import AssetInfo, AssetKey, by_group, downstream_closure, key_text
-from edp_tui.dagster.errors import DagsterError
+from edp_tui.dagster.assets import (
+    AssetInfo,
+    AssetKey,
+    by_group,
+    downstream_closure,
+    key_text,
+    with_op_siblings,
+)
+from edp_tui.dagster.errors import DagsterError, DagsterRequestRejected
 from edp_tui.text import printable
 from edp_tui.ui.notify import report
 from edp_tui.ui.screens.confirm import ConfirmScreen
@@ -242,7 +249,18 @@ first and are refused in read-only mode.
     @work(group="asset-actions", exit_on_error=False)
     async def _materialize(self, asset: AssetInfo, keys: list[AssetKey]) -> None:
         try:
-            run = await self.client.materialize(asset.location, asset.repository, keys)
+            try:
+                run = await self.client.materialize(asset.location, asset.repository, keys)
+            except DagsterRequestRejected as exc:
+                # Part of a multi-asset that cannot be subset: Dagster wants all of its assets at once.
+                wider = with_op_siblings(self.assets, keys)
+                if exc.typename != "InvalidSubsetError" or len(wider) == len(keys):
+                    raise
+                self.set_status(
+                    f"{printable(asset.name)} is computed with {len(wider) - len(keys)} other asset(s)"
+                )
+                keys = wider
+                run = await self.client.materialize(asset.location, asset.repository, keys)
         except DagsterError as exc:
             self.set_status(f"materialization of {printable(asset.name)} failed: {printable(str(exc))}")
             report(self, exc, title="Materialize failed", severity="error")
