@@ -26,6 +26,7 @@ from edp_tui.ui.widgets.dagster.compute_logs import ComputeLogsPanel
 from edp_tui.ui.widgets.dagster.run_detail import RunDetailPanel
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import duration, timestamp
 
 # Fixed widths: a column must not jump when a status grows (QUEUED -> SUCCESS) or a start time appears.
@@ -81,6 +82,8 @@ and compute logs.
     """
 
     poll_interval = 0.5
+    # While every run on the page is terminal and nothing changed, polls slow down to this (a key wakes them).
+    slowest_interval = 5.0
 
     class RunSelected(Message):
         def __init__(self, run: RunSummary | None) -> None:
@@ -98,6 +101,7 @@ and compute logs.
         self._select_next: str | None = None
         self._announced: RunSummary | None = None
         self.populated = False
+        self.cadence = Cadence(self.poll_interval, self.slowest_interval)
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -113,6 +117,9 @@ and compute logs.
         for key, label, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
 
+    def current_interval(self) -> float:
+        return self.cadence.interval
+
     async def poll_once(self) -> None:
         runs = await self.client.runs(limit=PAGE_SIZE, cursor=self._page_cursors[-1])
         self.show_runs(runs)
@@ -122,6 +129,7 @@ and compute logs.
         now = self.clock()
         ids = [r.run_id for r in runs]
         selected = self._select_next or self.selected_id
+        self.cadence.observe(runs != list(self.runs.values()) or not all(r.is_terminal for r in runs))
         self.runs = {r.run_id: r for r in runs}
         if ids != self.order:
             # Order changed (new run on top): rebuild this page, keep the highlighted run highlighted.
