@@ -105,13 +105,13 @@ def dashboard(url: str, transport: CountingTransport) -> EdpApp:
     )
 
 
-def populated(app: EdpApp) -> bool:
+def populated(app: EdpApp, *, assets: bool = True) -> bool:
     web, daemon = app.header.backend("webserver"), app.header.backend("daemon")
     return (
         app.query_one(RunsPanel).populated
         and bool(app.query_one(LocationsPanel).locations)
         and app.query_one(SchedulesPanel).populated
-        and app.query_one(AssetsPanel).populated
+        and (app.query_one(AssetsPanel).populated or not assets)
         and web is not None
         and web.level == "ok"
         and daemon is not None
@@ -127,7 +127,9 @@ async def wait(predicate: Callable[[], bool], timeout: float = 60.0) -> float:
     return time.perf_counter() - t0
 
 
-async def startup(url: str, samples: int) -> tuple[list[float], list[float]]:
+async def startup(url: str, samples: int) -> tuple[list[float], list[float], list[float]]:
+    """(start -> every panel but Assets, start -> every panel, the raw queries in sequence)."""
+    core: list[float] = []
     ui: list[float] = []
     peer: list[float] = []
     async with httpx.AsyncClient(trust_env=False, timeout=60) as http:
@@ -135,6 +137,8 @@ async def startup(url: str, samples: int) -> tuple[list[float], list[float]]:
             t0 = time.perf_counter()
             app = dashboard(url, CountingTransport())
             async with app.run_test(size=SIZE) as pilot:
+                await wait(lambda app=app: populated(app, assets=False))
+                core.append(time.perf_counter() - t0)
                 await wait(lambda app=app: populated(app))
                 await pilot.pause()
                 ui.append(time.perf_counter() - t0)
@@ -152,7 +156,7 @@ async def startup(url: str, samples: int) -> tuple[list[float], list[float]]:
                     json={"query": document(name), "variables": variables or {}, "operationName": name},
                 )
             peer.append(time.perf_counter() - t1)
-    return ui, peer
+    return core, ui, peer
 
 
 async def idle_tabs(
@@ -259,8 +263,9 @@ def main() -> None:
         baseline = (webserver.seconds() - s0) / (time.perf_counter() - t0)
         print(f"\nwebserver baseline (dashboard not running, other clients as they are): {pct(baseline, 1)}")
 
-    ui, peer = asyncio.run(startup(args.webserver_url, args.samples))
+    core, ui, peer = asyncio.run(startup(args.webserver_url, args.samples))
     print("\nstart -> every Dagster panel populated (goal <= 0.5 s)")
+    print(f"  dashboard, all but Assets: {' '.join(f'{x:.3f}' for x in core)} s")
     print(
         f"  dashboard: {' '.join(f'{x:.3f}' for x in ui)} s   raw queries in sequence: "
         f"{' '.join(f'{x:.3f}' for x in peer)} s"

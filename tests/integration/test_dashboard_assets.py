@@ -10,6 +10,7 @@ from textual.app import App, ComposeResult
 
 from edp_tui.dagster.assets import ASSET_JOB
 from edp_tui.dagster.client import DagsterClient
+from edp_tui.dagster.models import log_keys_from_events
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.widgets.dagster.assets import AssetsPanel
 from tests.support.process_stack import ProcessStack
@@ -38,6 +39,8 @@ async def run_status(pilot: Any, client: DagsterClient, run_id: str) -> str:
     if detail.run.status != "SUCCESS":
         page = await client.run_events(run_id)
         errors = [f"{e.message} {e.error or ''}" for e in page.events if e.level == "ERROR"]
+        for key in log_keys_from_events(run_id, page.events):
+            errors.append((await client.captured_logs(key, limit=1 << 20)).stdout[-3000:])
         return f"{detail.run.status}: " + "\n".join(errors)
     return detail.run.status
 

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.changes import RunChangeProbe
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import RunSummary
 from edp_tui.text import printable
@@ -26,7 +27,6 @@ from edp_tui.ui.widgets.dagster.compute_logs import ComputeLogsPanel
 from edp_tui.ui.widgets.dagster.run_detail import RunDetailPanel
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import duration, timestamp
 
 # Fixed widths: a column must not jump when a status grows (QUEUED -> SUCCESS) or a start time appears.
@@ -82,8 +82,8 @@ and compute logs.
     """
 
     poll_interval = 0.5
-    # While every run on the page is terminal and nothing changed, polls slow down to this (a key wakes them).
-    slowest_interval = 5.0
+    # Once every run is terminal and unchanged: one tiny "anything new?" query this often (a key wakes it).
+    quiet_interval = 2.0
 
     class RunSelected(Message):
         def __init__(self, run: RunSummary | None) -> None:
@@ -101,7 +101,8 @@ and compute logs.
         self._select_next: str | None = None
         self._announced: RunSummary | None = None
         self.populated = False
-        self.cadence = Cadence(self.poll_interval, self.slowest_interval)
+        # While every run is terminal and unchanged, each poll only asks whether anything changed.
+        self.changes = RunChangeProbe()
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -118,18 +119,26 @@ and compute logs.
             self.table.add_column(label, key=key, width=width)
 
     def current_interval(self) -> float:
-        return self.cadence.interval
+        return self.poll_interval if self.changes.needs_full_read(self.clock()) else self.quiet_interval
 
     async def poll_once(self) -> None:
+        started = self.clock()
+        if not self.changes.needs_full_read(started) and not await self.changes.changed(self.client):
+            return
         runs = await self.client.runs(limit=PAGE_SIZE, cursor=self._page_cursors[-1])
+        self.changes.full_read(started, runs)
         self.show_runs(runs)
+
+    def wake(self) -> None:
+        # A key (page, launch, terminate) or a push: read the full page at once.
+        self.changes.hurry()
+        super().wake()
 
     def show_runs(self, runs: list[RunSummary]) -> None:
         table = self.table
         now = self.clock()
         ids = [r.run_id for r in runs]
         selected = self._select_next or self.selected_id
-        self.cadence.observe(runs != list(self.runs.values()) or not all(r.is_terminal for r in runs))
         self.runs = {r.run_id: r for r in runs}
         if ids != self.order:
             # Order changed (new run on top): rebuild this page, keep the highlighted run highlighted.
