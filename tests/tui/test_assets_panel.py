@@ -169,3 +169,24 @@ async def test_webserver_down_shows_the_banner_and_recovers() -> None:
         await wait_for(
             pilot, lambda: panel.populated and "webserver unreachable" not in screen_text(pilot.app)
         )
+
+
+async def test_downstream_of_a_multi_asset_part_covers_the_whole_multi_asset() -> None:
+    fake = FakeDagster()
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await select(pilot, panel, "raw/customers")
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: fake.materialized)
+        # raw/customers alone is refused (InvalidSubsetError); its sibling raw/orders and what is downstream
+        # of it go too.
+        assert [c for c in fake.calls if c[0] == "materialize"][0] == ("materialize", (("raw", "customers"),))
+        assert set(fake.materialized[0]) == {
+            ("raw", "customers"),
+            ("raw", "orders"),
+            ("staging", "stg_orders"),
+            ("marts", "fct_orders"),
+            ("analytics", "customer_segments"),
+        }

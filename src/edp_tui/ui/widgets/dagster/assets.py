@@ -233,28 +233,35 @@ first and are refused in read-only mode.
         if not asset.materializable:
             report(self, f"{asset.name} is not materializable from here", severity="warning")
             return
-        keys = downstream_closure(self.assets, asset.key) if downstream else [asset.key]
-        # Only what this repository can run (an external downstream asset would make the launch fail).
-        keys = [
-            k for k in keys if (a := self.assets.get(k)) and a.materializable and a.location == asset.location
-        ]
+        keys = self._selection(asset, [asset.key], downstream)
         what = asset.name if len(keys) == 1 else f"{asset.name} and {len(keys) - 1} downstream asset(s)"
 
         def confirmed(answer: bool | None) -> None:
             if answer:
-                self._materialize(asset, keys)
+                self._materialize(asset, keys, downstream)
 
         self.app.push_screen(ConfirmScreen(f"Materialize {what}?"), confirmed)
 
+    def _selection(self, asset: AssetInfo, roots: list[AssetKey], downstream: bool) -> list[AssetKey]:
+        """``roots`` (and what is downstream of them), only what this location can run (an external
+        downstream asset would make the launch fail)."""
+        keys = list(roots)
+        if downstream:
+            keys = list(dict.fromkeys(k for root in roots for k in downstream_closure(self.assets, root)))
+        return [
+            k for k in keys if (a := self.assets.get(k)) and a.materializable and a.location == asset.location
+        ]
+
     @work(group="asset-actions", exit_on_error=False)
-    async def _materialize(self, asset: AssetInfo, keys: list[AssetKey]) -> None:
+    async def _materialize(self, asset: AssetInfo, keys: list[AssetKey], downstream: bool) -> None:
         try:
             try:
                 run = await self.client.materialize(asset.location, asset.repository, keys)
             except DagsterRequestRejected as exc:
-                # Part of a multi-asset that cannot be subset: Dagster wants all of its assets at once.
-                wider = with_op_siblings(self.assets, keys)
-                if exc.typename != "InvalidSubsetError" or len(wider) == len(keys):
+                # Part of a multi-asset that cannot be subset: Dagster wants all of its assets at once (and,
+                # when asked, what is downstream of each of them).
+                wider = self._selection(asset, with_op_siblings(self.assets, keys), downstream)
+                if exc.typename != "InvalidSubsetError" or set(wider) <= set(keys):
                     raise
                 self.set_status(
                     f"{printable(asset.name)} is computed with {len(wider) - len(keys)} other asset(s)"
