@@ -94,6 +94,7 @@ async def test_materialize_from_the_assets_tab_and_see_the_checks(process_stack:
             assert all(a.state in ("fresh", "unknown") for a in panel.assets.values())
             customers = panel.assets[("staging", "stg_customers")]
             await select(pilot, panel, customers.name)
-            text = screen_text(pilot.app)
-            assert f"{len(customers.checks)}/{len(customers.checks)} ok" in text
-            assert "SUCCEEDED       unique_stg_customers_customer_id" in text
+            await wait_for(
+                pilot, lambda: "SUCCEEDED       unique_stg_customers_customer_id" in screen_text(pilot.app)
+            )
+            assert f"{len(customers.checks)}/{len(customers.checks)} ok" in screen_text(pilot.app)
