@@ -79,6 +79,25 @@ async def test_never_materialized_assets_are_missing_with_unrun_checks() -> None
     assert raw[0] == ("raw", "orders") and sorted(raw) == sorted(k for k in assets if k[0] == "raw")
 
 
+async def test_materialized_assets_after_a_run_of_everything() -> None:
+    """Captured right after one __ASSET_JOB run of every asset on the process stack (all dbt tests passed)."""
+    seen: list[dict[str, Any]] = []
+    async with serving({"Assets": captured("assets_materialized")}, seen) as client:
+        assets = await client.assets()
+    runs = {a.last_materialization.run_id for a in assets if a.last_materialization}
+    assert len(assets) == 15 and len(runs) == 1
+    [run_id] = runs
+    checks = [c for a in assets for c in a.checks]
+    assert len(checks) >= 25 and all(c.status == "SUCCEEDED" and c.run_id == run_id for c in checks)
+    assert {a.state for a in assets} == {"fresh"}
+    customers = next(a for a in assets if a.key == ("staging", "stg_customers"))
+    assert customers.checks_summary == "3/3 ok"
+    mat = customers.last_materialization
+    assert mat is not None and 1.7e9 < mat.timestamp < 2.0e9  # seconds, from the payload's milliseconds
+    # Severity is the check's configured one, also for a passed check: only failures show it.
+    assert all(c.severity == "ERROR" for c in customers.checks) and not customers.failed_checks
+
+
 def test_states_and_check_summaries() -> None:
     node = {
         "assetKey": {"path": ["marts", "fct_orders"]},
