@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
+from edp_tui.dagster.assets import ASSET_JOB, AssetCheck, AssetInfo, AssetKey, Materialization
 from edp_tui.dagster.errors import (
+    DagsterRequestRejected,
     DagsterUnreachable,
     ReadOnlyRefused,
     RunConfigInvalid,
@@ -121,6 +123,64 @@ def sample_instigators() -> list[InstigatorInfo]:
     ]
 
 
+def sample_assets() -> list[AssetInfo]:
+    """raw/orders -> staging/stg_orders -> marts/fct_orders -> analytics/customer_segments; raw/customers.
+    The raw tables are one multi-asset that cannot be subset (as in etl_pipeline)."""
+
+    def checks(*pairs: tuple[str, str | None]) -> tuple[AssetCheck, ...]:
+        return tuple(
+            AssetCheck(name, status, "ERROR" if status == "FAILED" else None, "b2c3d4e5" if status else None)
+            for name, status in pairs
+        )
+
+    def asset(key: AssetKey, kind: str, op: str, **kw: Any) -> AssetInfo:
+        return AssetInfo(key, key[0], "etl_pipeline", REPO, True, kinds=(kind,), op_names=(op,), **kw)
+
+    mat = Materialization("b2c3d4e5-0000-0000-0000-000000000002", T0 - 540)
+    raw = "raw_retail_data"
+    return [
+        asset(
+            ("raw", "orders"),
+            "python",
+            raw,
+            downstream=(("staging", "stg_orders"),),
+            last_materialization=mat,
+            stale_status="FRESH",
+        ),
+        asset(("raw", "customers"), "python", raw, stale_status="MISSING"),
+        asset(
+            ("staging", "stg_orders"),
+            "dbt",
+            "dbt_models",
+            upstream=(("raw", "orders"),),
+            downstream=(("marts", "fct_orders"),),
+            last_materialization=mat,
+            stale_status="FRESH",
+            checks=checks(
+                ("not_null_stg_orders_order_id", "SUCCEEDED"), ("accepted_values_stg_orders_status", "FAILED")
+            ),
+        ),
+        asset(
+            ("marts", "fct_orders"),
+            "dbt",
+            "dbt_models",
+            upstream=(("staging", "stg_orders"),),
+            downstream=(("analytics", "customer_segments"),),
+            last_materialization=mat,
+            checks=checks(("unique_fct_orders_order_id", "SUCCEEDED")),
+            stale_status="STALE",
+            stale_causes=("updated upstream [b]data[/b] (staging/stg_orders)",),
+        ),
+        asset(
+            ("analytics", "customer_segments"),
+            "python",
+            "customer_segments",
+            upstream=(("marts", "fct_orders"),),
+            stale_status="MISSING",
+        ),
+    ]
+
+
 class FakeDagster:
     """Scriptable fake. ``down``: every call raises DagsterUnreachable; ``calls``: what was asked."""
 
@@ -131,6 +191,8 @@ class FakeDagster:
         self.locations_list: list[LocationInfo] = [loaded_location()]
         self.runs_list: list[RunSummary] = sample_runs()
         self.instigators_list = sample_instigators()
+        self.assets_list: list[AssetInfo] = sample_assets()
+        self.materialized: list[tuple[AssetKey, ...]] = []
         self.details: dict[str, RunDetail] = {}
         self.events: dict[str, list[RunEvent]] = {}
         self.logs: dict[str, tuple[str, str]] = {}
@@ -292,6 +354,46 @@ class FakeDagster:
             replace(r, status="CANCELED", can_terminate=False) if r.run_id == run_id else r
             for r in self.runs_list
         ]
+
+    async def assets(self) -> list[AssetInfo]:
+        await self._call("assets")
+        return list(self.assets_list)
+
+    async def materialize(self, location: str, repository: str, keys: Any) -> RunSummary:
+        """Launches at once and succeeds: the keys are materialized by the new run, their checks pass."""
+        self._mutation("materialize")
+        await self._call("materialize", tuple(keys))
+        raw = {a.key for a in self.assets_list if "raw_retail_data" in a.op_names}
+        if raw & set(keys) and not raw <= set(keys):
+            raise DagsterRequestRejected(
+                "InvalidSubsetError", "This AssetsDefinition does not support subsetting."
+            )
+        new = run(
+            f"a{len(self.materialized):07d}-3333-3333-3333-333333333333",
+            ASSET_JOB,
+            "SUCCESS",
+            self.now,
+            self.now,
+            self.now + 5,
+        )
+        self.materialized.append(tuple(keys))
+        self.runs_list.insert(0, new)
+        done = Materialization(new.run_id, self.now + 5)
+        self.assets_list = [
+            replace(
+                a,
+                last_materialization=done,
+                stale_status="FRESH",
+                stale_causes=(),
+                checks=tuple(
+                    replace(c, status="SUCCEEDED", severity=None, run_id=new.run_id) for c in a.checks
+                ),
+            )
+            if a.key in keys
+            else a
+            for a in self.assets_list
+        ]
+        return new
 
     async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]:
         await self._call("instigators", location)

@@ -245,7 +245,7 @@ class FakeLogs:
         self.chunks = chunks
         self.cursors: list[str | None] = []
 
-    async def captured_logs(self, key: LogKey, cursor: str | None = None) -> LogChunk:
+    async def captured_logs(self, key: LogKey, cursor: str | None = None, limit: int = 0) -> LogChunk:
         self.cursors.append(cursor)
         if self.chunks:
             return self.chunks.pop(0)

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edp_tui.dagster.client import LOG_CHUNK_BYTES
 from edp_tui.dagster.models import LocationInfo, LogChunk, LogKey
 from edp_tui.dagster.reload import ReloadOutcome
 from edp_tui.dagster.run_config import RunConfigSyntaxError, parse_run_config
 from edp_tui.dagster.tags import parse_tag, parse_tag_list, parse_tags
-from edp_tui.dagster.tail import ComputeLogTail
+from edp_tui.dagster.tail import BULK_CHUNK_BYTES, ComputeLogTail
 from edp_tui.errors import EdpError
 from edp_tui.util import fmt
 from edp_tui.util.backoff import Backoff
@@ -123,6 +124,33 @@ async def test_the_tail_hands_out_complete_lines_per_stream() -> None:
     assert rest.fresh and rest.lines == (("stdout", "half"),)
     assert tail.cursor == "7:6" and tail.flush() == [("stderr", "par")]
     assert not (await tail.read(fake)).fresh  # type: ignore[arg-type]
+
+
+class FileLogs:
+    """Serves two byte strings by the ``"<out>:<err>"`` cursor, ``limit`` bytes per stream per call."""
+
+    def __init__(self, out: str, err: str) -> None:
+        self.out, self.err = out, err
+        self.limits: list[int] = []
+
+    async def captured_logs(self, key: LogKey, cursor: str | None = None, limit: int = 0) -> LogChunk:
+        self.limits.append(limit)
+        o, e = (int(x) for x in (cursor or "0:0").split(":"))
+        out, err = self.out[o : o + limit], self.err[e : e + limit]
+        return LogChunk(out, err, f"{o + len(out)}:{e + len(err)}")
+
+
+async def test_a_large_finished_log_is_read_in_large_chunks() -> None:
+    line = "x" * 99 + "\n"
+    logs = FileLogs(line * 80_000, line * 1000)  # 8 MB of stdout
+    tail = ComputeLogTail(LogKey("run", "key"))
+    got = await tail.read_all(logs)  # type: ignore[arg-type]
+    assert len(got.lines) == 81_000 and tail.cursor == f"{len(logs.out)}:{len(logs.err)}"
+    # Two 4 MiB reads carry the 8 MB, a third says nothing is left (64 KiB reads would take 123 calls).
+    assert logs.limits == [BULK_CHUNK_BYTES] * 3
+    live = ComputeLogTail(LogKey("run", "key"))
+    await live.read(logs)  # type: ignore[arg-type]
+    assert logs.limits[-1] == LOG_CHUNK_BYTES
 
 
 def test_a_reload_outcome_reads_the_same_everywhere() -> None:

@@ -6,9 +6,10 @@ same methods. Widgets are typed against this Protocol, never against the client 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from edp_tui.dagster.assets import AssetInfo, AssetKey
 from edp_tui.dagster.models import (
     DaemonHealth,
     EventPage,
@@ -67,6 +68,10 @@ class DagsterApi(Protocol):
     async def terminate_run(self, run_id: str, *, force: bool = False) -> None: ...
 
     async def captured_logs(self, key: LogKey, cursor: str | None = None, limit: int = ...) -> LogChunk: ...
+
+    async def assets(self) -> list[AssetInfo]: ...
+
+    async def materialize(self, location: str, repository: str, keys: Sequence[AssetKey]) -> RunSummary: ...
 
     async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]: ...
 

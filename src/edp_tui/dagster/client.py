@@ -3,6 +3,9 @@
 Deliberately does not import ``dagster`` or ``dagster_graphql``: importing them costs close to a
 second and the dashboard must start fast. Documents are the ``.graphql`` files beside this module,
 sent with variables only.
+
+Long module: one method per GraphQL operation the dashboard and the CLI use (locations, runs, logs, assets,
+schedules/sensors, daemon), each a few lines over the shared transport; splitting them would split the API.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import httpx
 
+from edp_tui.dagster.assets import ASSET_JOB, AssetInfo, AssetKey
 from edp_tui.dagster.errors import (
     DagsterError,
     DagsterGraphQLError,
@@ -326,6 +330,30 @@ class DagsterClient:
         (never for killed steps: stop when the run is terminal)."""
         async for data in self.subscribe("CapturedLogsSub", {"logKey": key.as_list(), "cursor": cursor}):
             yield LogChunk.from_graphql(data.get("capturedLogs") or {})
+
+    # ---- assets ----
+    async def assets(self) -> list[AssetInfo]:
+        """Every asset of the workspace (graph edges, last materialization, checks, staleness)."""
+        data = await self.execute("Assets")
+        return [AssetInfo.from_graphql(a) for a in data.get("assetNodes") or []]
+
+    async def materialize(self, location: str, repository: str, keys: Sequence[AssetKey]) -> RunSummary:
+        """Launch the implicit asset job on ``keys`` (their checks run with them)."""
+        names = ", ".join("/".join(k) for k in keys)
+        self._refuse_if_read_only(f"materialization of {names}")
+        if not keys:
+            raise ValueError("nothing to materialize")
+        params = {
+            "selector": {
+                "repositoryLocationName": location,
+                "repositoryName": repository,
+                "jobName": ASSET_JOB,
+                "assetSelection": [{"path": list(k)} for k in keys],
+            },
+            "runConfigData": {},
+        }
+        data = await self.execute("LaunchRun", {"executionParams": params}, timeout=MUTATION_TIMEOUT_S)
+        return RunSummary.from_graphql(expect(data["launchRun"], "LaunchRunSuccess")["run"])
 
     # ---- schedules and sensors ----
     async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]:

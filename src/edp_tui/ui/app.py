@@ -73,6 +73,7 @@ class EdpApp(App[None]):
         Binding("2", "show_tab('tab-runs')", "Runs tab", id="app.tab_runs", show=False),
         Binding("3", "show_tab('tab-locations')", "Code locations tab", id="app.tab_locations", show=False),
         Binding("4", "show_tab('tab-schedules')", "Schedules tab", id="app.tab_schedules", show=False),
+        Binding("5", "show_tab('tab-assets')", "Assets tab", id="app.tab_assets", show=False),
     ]
 
     HELP = """\
@@ -80,7 +81,7 @@ class EdpApp(App[None]):
 
 The header shows each backend; the services panel lists the compose services; the tabs below show logs and,
 with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what it shows.
-Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensors tabs.
+Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors and Assets tabs.
 """
 
     def __init__(

@@ -4,7 +4,8 @@ Log keys come from the run's LOGS_CAPTURED events (``[runId, "compute_logs", fil
 handed over by the run detail panel. Tailing polls ``capturedLogs`` with the ``"<out>:<err>"`` byte cursor:
 it sees new bytes within one poll interval (0.5 s), where the subscription only pushes every 2.5 s (the
 compute log manager's watchdog) and never completes for killed steps. Polling stops once the run is finished
-and a last read brought nothing new.
+and a last read brought nothing new. The log of a finished run is read in large chunks back to back
+(`ComputeLogTail.read_all`): an 8 MB log loads in a few calls.
 """
 
 from __future__ import annotations
@@ -125,11 +126,13 @@ output are never interpreted. stderr lines are tagged `stderr`. The pane keeps t
         tail = self.tail
         if tail is None or self.done:
             return
-        read = await tail.read(self.client)
+        finished = self.run_finished
+        read = await (tail.read_all(self.client) if finished else tail.read(self.client))
         if tail is not self.tail:
             return  # another step was selected meanwhile
         pieces = list(read.lines)
-        if not read.fresh and self.run_finished:
+        # read_all stops on a read that brought nothing: a finished run's log is complete after it.
+        if finished:
             # The run is over and nothing new came: the partial last lines, and stop polling this key.
             pieces += tail.flush()
             self.done = True

@@ -57,7 +57,8 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
     LocationsPanel > #location-error { height: auto; padding: 0 1; color: $text; background: $error 15%; }
     """
 
-    poll_interval = 5.0
+    # State changes are pushed (locationStateChangeEvents wakes the loop); the poll is a safety net.
+    poll_interval = 30.0
 
     class LocationsChanged(Message):
         def __init__(self, locations: tuple[LocationInfo, ...]) -> None:

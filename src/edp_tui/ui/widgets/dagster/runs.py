@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.changes import RunChangeProbe
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import RunSummary
 from edp_tui.text import printable
@@ -81,6 +82,8 @@ and compute logs.
     """
 
     poll_interval = 0.5
+    # Once every run is terminal and unchanged: one tiny "anything new?" query this often (a key wakes it).
+    quiet_interval = 2.0
 
     class RunSelected(Message):
         def __init__(self, run: RunSummary | None) -> None:
@@ -98,6 +101,8 @@ and compute logs.
         self._select_next: str | None = None
         self._announced: RunSummary | None = None
         self.populated = False
+        # While every run is terminal and unchanged, each poll only asks whether anything changed.
+        self.changes = RunChangeProbe()
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -113,9 +118,21 @@ and compute logs.
         for key, label, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
 
+    def current_interval(self) -> float:
+        return self.poll_interval if self.changes.needs_full_read(self.clock()) else self.quiet_interval
+
     async def poll_once(self) -> None:
+        started = self.clock()
+        if not self.changes.needs_full_read(started) and not await self.changes.changed(self.client):
+            return
         runs = await self.client.runs(limit=PAGE_SIZE, cursor=self._page_cursors[-1])
+        self.changes.full_read(started, runs)
         self.show_runs(runs)
+
+    def wake(self) -> None:
+        # A key (page, launch, terminate) or a push: read the full page at once.
+        self.changes.hurry()
+        super().wake()
 
     def show_runs(self, runs: list[RunSummary]) -> None:
         table = self.table

@@ -18,6 +18,7 @@ from edp_tui.text import printable, safe_text
 from edp_tui.ui.notify import report
 from edp_tui.ui.widgets.dagster.status import TICK_STATUS_STYLE, status_text
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
 # Fixed widths: the table must not jump when a status or a tick changes.
@@ -85,7 +86,9 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
     SchedulesPanel > #instigator-error { height: auto; padding: 0 1; background: $error 15%; }
     """
 
+    # Ticks change the table at most every few seconds; nothing else does unless a key is pressed.
     poll_interval = 3.0
+    slowest_interval = 30.0
 
     def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -94,6 +97,7 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         self.items: dict[str, InstigatorInfo] = {}
         self.location_errors: list[str] = []
         self.populated = False
+        self.cadence = Cadence(self.poll_interval, self.slowest_interval)
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -109,6 +113,9 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         self.border_title = "Schedules & sensors"
         for key, label, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
+
+    def current_interval(self) -> float:
+        return self.cadence.interval
 
     async def poll_once(self) -> None:
         locations = await self.client.locations()
@@ -130,6 +137,7 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
     def show_items(self, items: list[InstigatorInfo], errors: list[str] | None = None) -> None:
         table = self.table
         fresh = {row_key(i): i for i in items}
+        self.cadence.observe(fresh != self.items or list(errors or []) != self.location_errors)
         for key, item in fresh.items():
             cells = instigator_cells(item)
             if key in table.rows:
@@ -198,4 +206,5 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
             report(self, exc, title=f"{verb} {item.name} failed", severity="error")
             return
         report(self, f"{item.kind} {item.name}: {status}", title=verb.capitalize())
+        self.cadence.hurry()
         self.wake()

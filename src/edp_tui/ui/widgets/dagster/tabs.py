@@ -1,4 +1,4 @@
-"""The Dagster tabs of the dashboard (runs, code locations, schedules & sensors) around the one client."""
+"""The Dagster tabs of the dashboard (runs, code locations, schedules & sensors, assets) around one client."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from textual.widgets import TabPane
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.reload_status.reader import ReloadStatusSource
+from edp_tui.ui.widgets.dagster.assets import AssetsPanel
 from edp_tui.ui.widgets.dagster.health import DagsterHealthProbe
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel
 from edp_tui.ui.widgets.dagster.reload_status import ReloadStatusPanel
@@ -31,4 +32,5 @@ def dagster_panes(
             SchedulesPanel(client, read_only=read_only, id="schedules"),
             id="tab-schedules",
         ),
+        TabPane("Assets", AssetsPanel(client, read_only=read_only, id="assets"), id="tab-assets"),
     ]

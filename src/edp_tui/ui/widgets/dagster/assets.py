@@ -1,0 +1,279 @@
+"""Assets: every asset by group with its state (missing / stale / a failed check / fresh), last
+materialization and checks; the highlighted asset's upstream, downstream and checks below; materialize it (or
+it and everything downstream) on a key, after a confirmation."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.assets import (
+    AssetInfo,
+    AssetKey,
+    by_group,
+    downstream_closure,
+    key_text,
+    with_op_siblings,
+)
+from edp_tui.dagster.errors import DagsterError, DagsterRequestRejected
+from edp_tui.text import printable
+from edp_tui.ui.notify import report
+from edp_tui.ui.screens.confirm import ConfirmScreen
+from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.util.fmt import timestamp
+
+# Fixed widths: the table must not jump when a state or a time appears.
+# At 80 columns the group, asset, state and checks fit.
+COLUMNS = (
+    ("group", "Group", 9),
+    ("asset", "Asset", 28),
+    ("state", "State", 7),
+    ("checks", "Checks", 14),
+    ("last", "Materialized", 14),
+    ("run", "Run", 8),
+)
+STATE_STYLE = {
+    "missing": "yellow",
+    "stale": "yellow",
+    "failed": "bold red",
+    "fresh": "green",
+    "unknown": "dim",
+}
+CHECK_STYLE = {
+    "SUCCEEDED": "green",
+    "FAILED": "bold red",
+    "EXECUTION_FAILED": "bold red",
+    "IN_PROGRESS": "cyan",
+}
+# The asset graph changes rarely: a slow poll at rest, a quick one while a materialization launched from here
+# (or a check) is still running.
+IDLE_INTERVAL_S = 15.0
+ACTIVE_INTERVAL_S = 2.0
+# A launched run that never materializes (it failed) stops the quick poll after this long.
+PENDING_MAX_S = 600.0
+
+
+def asset_cells(asset: AssetInfo) -> dict[str, Text]:
+    mat = asset.last_materialization
+    checks_style = "bold red" if asset.failed_checks else ("green" if asset.checks else "dim")
+    return {
+        "group": Text(printable(asset.group), style="dim"),
+        "asset": Text(printable(asset.name), style="bold"),
+        "state": Text(asset.state, style=STATE_STYLE.get(asset.state, "")),
+        "checks": Text(asset.checks_summary, style=checks_style),
+        "last": Text(timestamp(mat.timestamp) if mat else "never", style="" if mat else "dim"),
+        "run": Text(printable(mat.run_id[:8]) if mat else "-"),
+    }
+
+
+def keys_text(keys: tuple[AssetKey, ...]) -> str:
+    return ", ".join(printable(key_text(k)) for k in keys) or "-"
+
+
+def asset_detail(asset: AssetInfo) -> Text:
+    """Upstream, downstream, why it is stale, and every check with its last outcome."""
+    text = Text.assemble((printable(asset.name), "bold"), f"  ({printable(asset.location)})")
+    if not asset.materializable:
+        text.append("  external: not materializable here", style="dim")
+    text.append("\nupstream: ", style="bold")
+    text.append(keys_text(asset.upstream))
+    text.append("\ndownstream: ", style="bold")
+    text.append(keys_text(asset.downstream))
+    if asset.stale_causes:
+        text.append("\nstale: ", style="bold yellow")
+        text.append(printable("; ".join(asset.stale_causes)))
+    if asset.checks_error:
+        text.append(f"\nchecks unavailable: {printable(asset.checks_error)}", style="red")
+    for check in asset.checks:
+        status = check.status or "not run"
+        text.append("\n  ")
+        text.append(f"{status:<16}", style=CHECK_STYLE.get(status, "dim"))
+        text.append(printable(check.name))
+        if check.severity and check.failed:
+            text.append(f" ({check.severity})", style="red")
+    return text
+
+
+class AssetsPanel(PollingPanel):
+    """One row per asset, grouped; the highlighted asset's graph neighbours and checks below the table."""
+
+    BINDINGS = [
+        Binding("m", "materialize(False)", "Materialize", id="dagster.materialize_asset"),
+        Binding("M", "materialize(True)", "Materialize + downstream", id="dagster.materialize_downstream"),
+    ]
+
+    HELP = """\
+## Assets
+
+Every asset of the loaded code locations, by group: its state (**missing**: never materialized, **stale**:
+code or an upstream asset changed since, **failed**: a check failed on the last materialization, **fresh**),
+when it was last materialized and by which run, and its checks (the dbt tests are asset checks). The
+highlighted asset's upstream and downstream assets and each check's outcome are shown below the table.
+
+Keys: **m** materializes the highlighted asset, **M** (shift+m) it and everything downstream of it; both ask
+first and are refused in read-only mode.
+"""
+
+    DEFAULT_CSS = """
+    AssetsPanel { height: 1fr; }
+    AssetsPanel > DataTable { height: 1fr; }
+    AssetsPanel > #asset-status { height: auto; padding: 0 1; display: none; }
+    AssetsPanel > #asset-status.-shown { display: block; }
+    AssetsPanel > #asset-detail { height: auto; max-height: 45%; padding: 0 1; overflow-y: auto; }
+    """
+
+    poll_interval = IDLE_INTERVAL_S
+
+    def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.client = client
+        self.read_only = read_only
+        self.assets: dict[AssetKey, AssetInfo] = {}
+        # Runs launched from this tab whose outcome is not on screen yet: poll quickly until they are.
+        self.pending_runs: dict[str, float] = {}
+        self.populated = False
+
+    def compose(self) -> ComposeResult:
+        yield self.banner()
+        yield DataTable(cursor_type="row", id="assets-table")
+        yield Static(id="asset-status")
+        yield Static(Text("loading assets…", style="dim"), id="asset-detail")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#assets-table", DataTable)
+
+    def on_mount(self) -> None:
+        self.border_title = "Assets"
+        for key, label, width in COLUMNS:
+            self.table.add_column(label, key=key, width=width)
+
+    def current_interval(self) -> float:
+        busy = self.pending_runs or any(
+            c.status == "IN_PROGRESS" for a in self.assets.values() for c in a.checks
+        )
+        return ACTIVE_INTERVAL_S if busy else IDLE_INTERVAL_S
+
+    async def poll_once(self) -> None:
+        self.show_assets(await self.client.assets())
+
+    def show_assets(self, assets: list[AssetInfo]) -> None:
+        table = self.table
+        ordered = [a for group in by_group(assets).values() for a in group]
+        keys = [key_text(a.key) for a in ordered]
+        if keys != [str(k.value) for k in table.rows]:
+            # The set or the order of assets changed: rebuild, keeping the highlighted asset.
+            selected = self.selected
+            table.clear()
+            for asset in ordered:
+                table.add_row(*asset_cells(asset).values(), key=key_text(asset.key))
+            if selected is not None and key_text(selected.key) in keys:
+                table.move_cursor(row=keys.index(key_text(selected.key)))
+        else:
+            for asset in ordered:
+                for col, value in asset_cells(asset).items():
+                    try:
+                        if table.get_cell(key_text(asset.key), col) != value:
+                            table.update_cell(key_text(asset.key), col, value)
+                    except (CellDoesNotExist, RowDoesNotExist):
+                        pass
+        self.assets = {a.key: a for a in ordered}
+        materialized_by = {a.last_materialization.run_id for a in ordered if a.last_materialization}
+        now = self.clock()
+        self.pending_runs = {
+            run_id: at
+            for run_id, at in self.pending_runs.items()
+            if run_id not in materialized_by and now - at < PENDING_MAX_S
+        }
+        self.populated = True
+        self._show_selected()
+
+    @property
+    def selected(self) -> AssetInfo | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        try:
+            value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except CellDoesNotExist:
+            return None
+        return next((a for a in self.assets.values() if key_text(a.key) == value), None)
+
+    def _show_selected(self) -> None:
+        asset = self.selected
+        detail = self.query_one("#asset-detail", Static)
+        if asset is None:
+            detail.update(Text("no assets in the loaded code locations", style="dim"))
+        else:
+            detail.update(asset_detail(asset))
+
+    def set_status(self, message: str) -> None:
+        """The outcome of the last action, on a line of its own (toasts go away)."""
+        status = self.query_one("#asset-status", Static)
+        status.update(Text(message))
+        status.set_class(bool(message), "-shown")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_selected()
+
+    def action_materialize(self, downstream: bool) -> None:
+        asset = self.selected
+        if asset is None:
+            return
+        if self.read_only:
+            self.set_status(f"read-only mode: materialization of {printable(asset.name)} refused")
+            report(self, f"Read-only mode: materialization of {asset.name} refused", severity="warning")
+            return
+        if not asset.materializable:
+            report(self, f"{asset.name} is not materializable from here", severity="warning")
+            return
+        keys = self._selection(asset, [asset.key], downstream)
+        what = asset.name if len(keys) == 1 else f"{asset.name} and {len(keys) - 1} downstream asset(s)"
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._materialize(asset, keys, downstream)
+
+        self.app.push_screen(ConfirmScreen(f"Materialize {what}?"), confirmed)
+
+    def _selection(self, asset: AssetInfo, roots: list[AssetKey], downstream: bool) -> list[AssetKey]:
+        """``roots`` (and what is downstream of them), only what this location can run (an external
+        downstream asset would make the launch fail)."""
+        keys = list(roots)
+        if downstream:
+            keys = list(dict.fromkeys(k for root in roots for k in downstream_closure(self.assets, root)))
+        return [
+            k for k in keys if (a := self.assets.get(k)) and a.materializable and a.location == asset.location
+        ]
+
+    @work(group="asset-actions", exit_on_error=False)
+    async def _materialize(self, asset: AssetInfo, keys: list[AssetKey], downstream: bool) -> None:
+        try:
+            try:
+                run = await self.client.materialize(asset.location, asset.repository, keys)
+            except DagsterRequestRejected as exc:
+                # Part of a multi-asset that cannot be subset: Dagster wants all of its assets at once (and,
+                # when asked, what is downstream of each of them).
+                wider = self._selection(asset, with_op_siblings(self.assets, keys), downstream)
+                if exc.typename != "InvalidSubsetError" or set(wider) <= set(keys):
+                    raise
+                self.set_status(
+                    f"{printable(asset.name)} is computed with {len(wider) - len(keys)} other asset(s)"
+                )
+                keys = wider
+                run = await self.client.materialize(asset.location, asset.repository, keys)
+        except DagsterError as exc:
+            self.set_status(f"materialization of {printable(asset.name)} failed: {printable(str(exc))}")
+            report(self, exc, title="Materialize failed", severity="error")
+            return
+        self.pending_runs[run.run_id] = self.clock()
+        message = f"materializing {len(keys)} asset(s) from {asset.name}: run {run.run_id[:8]}"
+        self.set_status(printable(message))
+        report(self, message, title="Materialize")
+        self.wake()

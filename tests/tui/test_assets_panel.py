@@ -1,0 +1,192 @@
+"""The Assets tab driven by the in-memory fake: snapshots at 80x24 and 200x60, materialize keys, read-only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from dagster_fake import FakeDagster, screen_text, wait_for  # noqa: E402
+from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
+from textual.app import App, ComposeResult  # noqa: E402
+from textual.widgets import Static, TabbedContent  # noqa: E402
+
+from edp_tui.config import Config  # noqa: E402
+from edp_tui.ui.app import EdpApp  # noqa: E402
+from edp_tui.ui.screens.confirm import ConfirmScreen  # noqa: E402
+from edp_tui.ui.widgets.dagster.assets import ACTIVE_INTERVAL_S, IDLE_INTERVAL_S, AssetsPanel  # noqa: E402
+
+SIZE = (130, 32)
+
+
+class Host(App[None]):
+    def __init__(self, panel: AssetsPanel) -> None:
+        super().__init__()
+        self.panel = panel
+
+    def compose(self) -> ComposeResult:
+        yield self.panel
+
+
+def make_app(fake: FakeDagster) -> EdpApp:
+    return EdpApp(
+        Config(compose_file=Path("/nonexistent/compose.yaml")),
+        fake_backends(FakeDockerSource(), fake),
+        now=fixed_now,
+        logs_panel_factory=lambda: Static("(logs panel)", id="logs-static"),
+    )
+
+
+async def select(pilot: Any, panel: AssetsPanel, name: str) -> None:
+    await wait_for(pilot, lambda: panel.populated)
+    panel.table.focus()
+    while panel.selected is not None and panel.selected.name != name:
+        await pilot.press("down")
+    await wait_for(pilot, lambda: panel.selected is not None and panel.selected.name == name)
+
+
+def snapshot_on_assets_tab() -> Any:
+    async def run_before(pilot: Any) -> None:
+        await pilot.press("5")
+        app = pilot.app
+        await wait_for(pilot, lambda: app.query_one("#main", TabbedContent).active == "tab-assets")
+        panel = app.query_one(AssetsPanel)
+        await select(pilot, panel, "staging/stg_orders")
+        await wait_for(pilot, lambda: "upstream: raw/orders" in screen_text(app))
+        app.clear_notifications()
+        await pilot.pause()
+
+    return run_before
+
+
+def test_assets_tab_snapshot_80x24(snap_compare: Any) -> None:
+    assert snap_compare(make_app(FakeDagster()), terminal_size=(80, 24), run_before=snapshot_on_assets_tab())
+
+
+def test_assets_tab_snapshot_200x60(snap_compare: Any) -> None:
+    assert snap_compare(make_app(FakeDagster()), terminal_size=(200, 60), run_before=snapshot_on_assets_tab())
+
+
+async def test_assets_are_listed_by_group_with_state_and_checks() -> None:
+    fake = FakeDagster()
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        rows = [str(k.value) for k in panel.table.rows]
+        # Groups in name order: analytics, marts, raw, staging.
+        assert rows == [
+            "analytics/customer_segments",
+            "marts/fct_orders",
+            "raw/customers",
+            "raw/orders",
+            "staging/stg_orders",
+        ]
+        await select(pilot, panel, "marts/fct_orders")
+        text = screen_text(pilot.app)
+        assert "upstream: staging/stg_orders" in text
+        assert "downstream: analytics/customer_segments" in text
+        # Outside text (a stale cause) is shown literally.
+        assert "[b]data[/b]" in text
+        await select(pilot, panel, "staging/stg_orders")
+        text = screen_text(pilot.app)
+        assert "1/2 ok, 1 fail" in text and "FAILED" in text and "(ERROR)" in text
+
+
+async def test_materialize_with_downstream_asks_then_launches_the_closure() -> None:
+    fake = FakeDagster()
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await select(pilot, panel, "staging/stg_orders")
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        assert "stg_orders and 2 downstream" in screen_text(pilot.app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: fake.materialized)
+        assert fake.materialized == [
+            (("staging", "stg_orders"), ("marts", "fct_orders"), ("analytics", "customer_segments"))
+        ]
+        await wait_for(
+            pilot, lambda: "materializing 3 asset(s) from staging/stg_orders" in screen_text(pilot.app)
+        )
+        # The launched run is waited for quickly, then the tab rests again.
+        await wait_for(pilot, lambda: "2/2 ok" in screen_text(pilot.app))
+        await wait_for(pilot, lambda: panel.current_interval() == IDLE_INTERVAL_S)
+
+
+async def test_materialize_one_asset_and_cancel() -> None:
+    fake = FakeDagster()
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await select(pilot, panel, "raw/customers")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, ConfirmScreen))
+        assert fake.materialized == []
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        assert "Materialize raw/customers?" in screen_text(pilot.app)
+        await pilot.press("y")
+        # raw/customers is computed with raw/orders (one multi-asset): Dagster refuses it alone, both go.
+        await wait_for(pilot, lambda: fake.materialized == [(("raw", "customers"), ("raw", "orders"))])
+        assert fake.calls.count(("materialize", (("raw", "customers"),))) == 1
+        await wait_for(pilot, lambda: panel.assets[("raw", "customers")].state == "fresh")
+        assert "materializing 2 asset(s) from raw/customers" in screen_text(pilot.app)
+
+
+async def test_pending_run_polls_quickly() -> None:
+    fake = FakeDagster()
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        assert panel.current_interval() == IDLE_INTERVAL_S
+        panel.pending_runs["not-yet-materialized"] = panel.clock()
+        assert panel.current_interval() == ACTIVE_INTERVAL_S
+
+
+async def test_read_only_refuses_materialize() -> None:
+    fake = FakeDagster(read_only=True)
+    panel = AssetsPanel(fake, read_only=True)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await select(pilot, panel, "raw/orders")
+        await pilot.press("m", "M")
+        await wait_for(
+            pilot, lambda: "read-only mode: materialization of raw/orders refused" in screen_text(pilot.app)
+        )
+        assert not isinstance(pilot.app.screen, ConfirmScreen)
+        assert fake.materialized == [] and not any(c[0] == "materialize" for c in fake.calls)
+
+
+async def test_webserver_down_shows_the_banner_and_recovers() -> None:
+    fake = FakeDagster()
+    fake.down = True
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "webserver unreachable" in screen_text(pilot.app))
+        fake.down = False
+        panel.wake()
+        await wait_for(
+            pilot, lambda: panel.populated and "webserver unreachable" not in screen_text(pilot.app)
+        )
+
+
+async def test_downstream_of_a_multi_asset_part_covers_the_whole_multi_asset() -> None:
+    fake = FakeDagster()
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await select(pilot, panel, "raw/customers")
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: fake.materialized)
+        # raw/customers alone is refused (InvalidSubsetError); its sibling raw/orders and what is downstream
+        # of it go too.
+        assert [c for c in fake.calls if c[0] == "materialize"][0] == ("materialize", (("raw", "customers"),))
+        assert set(fake.materialized[0]) == {
+            ("raw", "customers"),
+            ("raw", "orders"),
+            ("staging", "stg_orders"),
+            ("marts", "fct_orders"),
+            ("analytics", "customer_segments"),
+        }
