@@ -47,8 +47,8 @@ def wait_healthy(stack: ComposeStack) -> None:
 
 
 def dequeued_at(stack: ComposeStack, run_id: str) -> float:
-    found = [e for e in sr.events(stack.graphql, run_id) if e.get("eventType") == "RUN_DEQUEUED"]
-    assert found, f"run {run_id} has no RUN_DEQUEUED event"
+    found = [e for e in sr.events(stack.graphql, run_id) if e.get("eventType") == "RUN_STARTING"]
+    assert found, f"run {run_id} has no RUN_STARTING event"
     return float(found[0]["timestamp"]) / 1000
 
 
