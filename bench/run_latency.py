@@ -10,9 +10,13 @@ which the dbt step. Then the same with `edp-tui launch full_refresh_job --wait` 
 installed), and, as the peer, the same work without Dagster in the same user-code container: the generator
 and loader called directly and `dbt build --full-refresh` on the CLI (one `docker exec`, timed inside).
 
+Runs and peers alternate (peer, run, peer, run, ...), so each run has a peer measured under the same load, and
+both get their CPU time beside the wall clock: the CPU the user-code container (and, in the run-per-container
+mode, the run's own container) used, read from the containers' cgroups. CPU time barely grows with other
+load on the host; wall-clock time does.
+
 Which mode it measured (default launcher or a container per run) is read from the runs' tags. The load average
-and the containers running on the host are printed first and last: on a shared host, wall-clock figures are
-only comparable with the peer measured in the same session. Every wait has a deadline: the bench always
+and the containers running on the host are printed first and last. Every wait has a deadline: the bench always
 finishes and prints what it got.
 """
 
@@ -22,9 +26,11 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -64,12 +70,52 @@ def host_load() -> str:
     return f"load average {load}; {len(names)} containers running on the host: {' '.join(sorted(names))}"
 
 
+def cpu_seconds(container_id: str) -> float | None:
+    """CPU seconds a container used so far, from its cgroup (v1 cpuacct, v2 cpu.stat); None: unreadable."""
+    v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage")
+    v2 = Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat")
+    try:
+        if v1.exists():
+            return int(v1.read_text()) / 1e9
+        for line in v2.read_text().splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class RunContainerCpu(threading.Thread):
+    """Polls the CPU time of the run's container (the run-per-container mode) until it is gone."""
+
+    def __init__(self, graphql: sr.GraphQL) -> None:
+        super().__init__(daemon=True)
+        self.graphql, self.run_id, self.last = graphql, "", 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        container = None
+        while not self.done.is_set():
+            if container is None and self.run_id:
+                ids = subprocess.run(
+                    ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=dagster/run_id={self.run_id}"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                ).stdout.split()
+                container = ids[0] if ids else None
+            if container is not None:
+                self.last = cpu_seconds(container) or self.last
+            time.sleep(0.2)
+
+
 def user_code_container(project: str) -> str | None:
     ids = subprocess.run(
         [
             "docker",
             "ps",
             "-q",
+            "--no-trunc",
             "--filter",
             f"label=com.docker.compose.project={project}",
             "--filter",
@@ -97,11 +143,19 @@ def step_seconds(events: list[dict], step: str) -> float | None:
     return (end[0] - start[0]) / 1000 if start and end else None
 
 
-def one_run(graphql: sr.GraphQL) -> tuple[str, dict[str, float | None], str]:
+def one_run(graphql: sr.GraphQL, user_code: str | None) -> tuple[str, dict[str, float | None], str]:
+    poller = RunContainerCpu(graphql)
+    poller.start()
+    cpu0 = cpu_seconds(user_code) if user_code else None
     t0 = time.monotonic()
-    run_id = sr.launch(graphql, "full_refresh_job", RUN_CONFIG)
-    status = sr.wait_for_status(graphql, run_id, sr.FINISHED, RUN_TIMEOUT_S, interval_s=0.1)
+    try:
+        run_id = sr.launch(graphql, "full_refresh_job", RUN_CONFIG)
+        poller.run_id = run_id
+        status = sr.wait_for_status(graphql, run_id, sr.FINISHED, RUN_TIMEOUT_S, interval_s=0.1)
+    finally:
+        poller.done.set()
     wall = time.monotonic() - t0
+    cpu1 = cpu_seconds(user_code) if user_code else None
     info = sr.run(graphql, run_id)
     events = sr.events(graphql, run_id)
     dequeued, started = event_time(events, "RUN_STARTING"), event_time(events, "RUN_START")
@@ -111,6 +165,7 @@ def one_run(graphql: sr.GraphQL) -> tuple[str, dict[str, float | None], str]:
         "worker start": started - dequeued if started and dequeued else None,
         "steps": info["endTime"] - started if started and info.get("endTime") else None,
         "dbt step": step_seconds(events, "retail_dbt_models"),
+        "cpu": cpu1 - cpu0 + poller.last if cpu0 is not None and cpu1 is not None else None,
     }
     mode = "a container per run" if "docker/container_id" in sr.tags(info) else "default launcher"
     return status, phases, mode
@@ -141,10 +196,8 @@ def cli_run(url: str) -> tuple[str, float]:
         os.unlink(f.name)
 
 
-def peer(project: str) -> dict[str, float] | str:
-    container = user_code_container(project)
-    if container is None:
-        return f"no running user-code container in project {project}"
+def peer(container: str) -> dict[str, float] | str:
+    cpu0 = cpu_seconds(container)
     try:
         t0 = time.monotonic()
         proc = subprocess.run(
@@ -158,7 +211,10 @@ def peer(project: str) -> dict[str, float] | str:
     if proc.returncode != 0:
         return f"failed: {proc.stderr[-500:]}"
     parts = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {**parts, "docker exec in total": time.monotonic() - t0}
+    wall = time.monotonic() - t0
+    cpu1 = cpu_seconds(container)
+    cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else float("nan")
+    return {**parts, "wall": wall, "cpu": cpu}
 
 
 def main() -> None:
@@ -176,34 +232,42 @@ def main() -> None:
         return dict(body["data"])
 
     print(f"before: {host_load()}")
-    print(f"== full_refresh_job at the test size ({TEST_SIZE}), GraphQL launch -> finished ==")
-    walls = []
+    user_code = user_code_container(args.project)
+    if user_code is None:
+        print(f"no running user-code container in project {args.project}: nothing to measure")
+        return
+    print(f"== full_refresh_job at the test size ({TEST_SIZE}): a peer, then a run, {args.runs} times ==")
+    pairs = []
     for i in range(max(1, args.runs)):
+        direct = peer(user_code)
+        if isinstance(direct, str):
+            print(f"peer {i + 1}: {direct}")
+            continue
+        print(
+            f"peer {i + 1} (no Dagster, docker exec in user-code): {fmt(direct['wall'])} wall, "
+            f"{fmt(direct['cpu'])} CPU  = load {direct['load']:.1f} s + dbt build {direct['dbt']:.1f} s"
+        )
         try:
-            status, phases, mode = one_run(graphql)
+            status, phases, mode = one_run(graphql, user_code)
         except Exception as exc:  # noqa: BLE001 - a bench reports and goes on
             print(f"run {i + 1}: {exc}")
             continue
-        walls.append(phases["wall"])
         print(
-            f"run {i + 1} ({mode}): {status} {fmt(phases['wall'])}  = queued {fmt(phases['queued'])}"
-            f" + worker start {fmt(phases['worker start'])} + steps {fmt(phases['steps'])}"
-            f" (dbt step {fmt(phases['dbt step'])})"
+            f"run {i + 1} ({mode}): {status} {fmt(phases['wall'])} wall, {fmt(phases['cpu'])} CPU"
+            f"  = queued {fmt(phases['queued'])} + worker start {fmt(phases['worker start'])}"
+            f" + steps {fmt(phases['steps'])} (dbt step {fmt(phases['dbt step'])})"
+        )
+        pairs.append((phases, direct))
+    if pairs:
+        walls = statistics.median(p["wall"] / d["wall"] for p, d in pairs)
+        cpus = [p["cpu"] / d["cpu"] for p, d in pairs if p["cpu"] and d["cpu"] == d["cpu"] and d["cpu"] > 0]
+        print(
+            f"median run/peer: wall {walls:.2f}x"
+            + (f", CPU {statistics.median(cpus):.2f}x" if cpus else "")
+            + f"; best run {min(p['wall'] for p, _ in pairs):.1f} s wall"
         )
     outcome, seconds = cli_run(args.url)
     print(f"edp-tui launch full_refresh_job --wait: {outcome} in {seconds:.1f} s")
-    direct = peer(args.project)
-    if isinstance(direct, str):
-        print(f"peer (same work without Dagster, in user-code): {direct}")
-    else:
-        print(
-            f"peer (same work without Dagster, in user-code): load {direct['load']:.1f} s + dbt build "
-            f"{direct['dbt']:.1f} s = {direct['load'] + direct['dbt']:.1f} s "
-            f"(docker exec in total {direct['docker exec in total']:.1f} s)"
-        )
-        if walls:
-            best = min(walls)
-            print(f"best Dagster run {best:.1f} s = {best / (direct['load'] + direct['dbt']):.1f}x the peer")
     print(f"after: {host_load()}")
 
 
