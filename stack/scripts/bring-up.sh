@@ -8,6 +8,8 @@
 #
 # Usage: bring-up.sh [--no-build] [--timeout SECONDS]
 # Environment: COMPOSE_PROJECT_NAME (default edp) and every variable of .env.example override stack/.env.
+#   EDP_RUN_CONTAINERS=1: the scale-out mode, every run in a container of its own
+#   (adds docker-compose.run-containers.yaml and sets EDP_REPO_DIR, the repository's path for its bind mounts).
 set -euo pipefail
 EDP_LOG_TAG=bring-up
 # shellcheck source=lib.sh
@@ -29,6 +31,15 @@ case "$wait_timeout" in '' | *[!0-9]*) die "--timeout must be a whole number of 
 t_all=$(date +%s)
 cd "$edp_stack_dir" # Compose reads .env (and COMPOSE_FILE in it) from the project folder
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 # Debian's engine has no buildx: the classic builder
+case "${EDP_RUN_CONTAINERS:-0}" in
+  1 | true | yes)
+    EDP_REPO_DIR=${EDP_REPO_DIR:-$(cd .. && pwd)}
+    export EDP_REPO_DIR COMPOSE_FILE="docker-compose.yaml${COMPOSE_PATH_SEPARATOR:-:}docker-compose.run-containers.yaml"
+    say "mode: a container per run (docker-compose.run-containers.yaml; code mounted from $EDP_REPO_DIR)"
+    ;;
+  0 | false | no | '') ;;
+  *) die "EDP_RUN_CONTAINERS must be 1 (a container per run) or 0 (runs beside the code server), not '$EDP_RUN_CONTAINERS'" ;;
+esac
 
 # 1. engine ---------------------------------------------------------------------------------------------
 say "step 1/5: Docker engine and Compose"

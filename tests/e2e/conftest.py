@@ -12,6 +12,7 @@ always tears it down with `docker compose down -v`, also when the bring-up or a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -47,7 +48,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.e2e)
-            uses_stack = "compose_stack" in getattr(item, "fixturenames", ())
+            fixtures = getattr(item, "fixturenames", ())
+            uses_stack = "compose_stack" in fixtures or "run_container_stack" in fixtures
             if uses_stack and item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(STACK_TEST_TIMEOUT_S))
 
@@ -72,17 +74,20 @@ def _seconds(pattern: str, text: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-@pytest.fixture(scope="session")
-def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
+@contextlib.contextmanager
+def _stack(prefix: str, extra_env: dict[str, str], label: str) -> Iterator[ComposeStack]:
+    """A stack from a temporary copy of the repository under a unique project, port and image tag, through
+    stack/scripts/bring-up.sh; always torn down (run containers of the run-per-container mode first)."""
     workdir = Path(tempfile.mkdtemp(prefix="edp-e2e-"))
-    project = f"edpe2e{secrets.token_hex(4)}"
+    project = f"{prefix}{secrets.token_hex(4)}"
     port = free_port()
     repo = copy_repository(workdir / "repo")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DAGSTER_", "EDP_"))}
     # An image tag of its own: two e2e sessions (two checkouts) never run each other's build. The layer cache
     # is shared, so an unchanged build costs nothing; the tag is removed at tear-down.
     image = f"edp-dagster:{project}"
-    env.update(COMPOSE_PROJECT_NAME=project, DAGSTER_WEBSERVER_PORT=str(port), EDP_IMAGE=image)
+    env.update(COMPOSE_PROJECT_NAME=project, DAGSTER_WEBSERVER_PORT=str(port), EDP_IMAGE=image, **extra_env)
+    env = {k: v.replace("{repo}", str(repo)) for k, v in env.items()}
     stack = ComposeStack(
         project=project,
         repo=repo,
@@ -107,12 +112,24 @@ def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
         build = _seconds(r"built \S+ in (\d+) s", proc.stdout)
         up = _seconds(r"all four services healthy in (\d+) s", proc.stdout)
         if build is not None:
-            STACK_TIMINGS["image build (stack/Dockerfile; cold on a fresh host, cached otherwise)"] = build
+            STACK_TIMINGS[
+                f"image build{label} (stack/Dockerfile; cold on a fresh host, cached otherwise)"
+            ] = build
         if up is not None:
-            STACK_TIMINGS["cold up --wait (fresh volumes)"] = up
-        STACK_TIMINGS["bring-up.sh in total"] = time.monotonic() - started
+            STACK_TIMINGS[f"cold up --wait{label} (fresh volumes)"] = up
+        STACK_TIMINGS[f"bring-up.sh in total{label}"] = time.monotonic() - started
         yield stack
     finally:
+        run_containers = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label=edp.project={project}"],
+            capture_output=True,
+            text=True,
+            timeout=TEAR_DOWN_DEADLINE_S,
+        ).stdout.split()
+        if run_containers:
+            subprocess.run(
+                ["docker", "rm", "-f", *run_containers], capture_output=True, timeout=TEAR_DOWN_DEADLINE_S
+            )
         down = subprocess.run(
             ["docker", "compose", "down", "-v", "--remove-orphans", "--timeout", "20"],
             cwd=repo / "stack",
@@ -127,3 +144,23 @@ def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
         shutil.rmtree(workdir, ignore_errors=True)
         if down.returncode != 0:
             raise RuntimeError(f"docker compose down failed for {project}: {down.stderr}")
+
+
+@pytest.fixture(scope="session")
+def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
+    with _stack("edpe2e", {}, "") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def run_container_stack(docker_engine: None) -> Iterator[ComposeStack]:
+    """The stack in its run-per-container mode (stack/docker-compose.run-containers.yaml), a second project.
+    Its env also names the override (COMPOSE_FILE) and the repository copy (EDP_REPO_DIR), so that
+    `stack.compose(...)` keeps the mode."""
+    extra = {
+        "EDP_RUN_CONTAINERS": "1",
+        "EDP_REPO_DIR": "{repo}",
+        "COMPOSE_FILE": "docker-compose.yaml:docker-compose.run-containers.yaml",
+    }
+    with _stack("edprc", extra, " (run containers)") as stack:
+        yield stack

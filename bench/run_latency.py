@@ -1,0 +1,285 @@
+"""Run latency of full_refresh_job at the test size on a running compose stack, beside the same work done
+directly.
+
+    .venv/bin/python bench/run_latency.py [--project edp] [--url http://127.0.0.1:3000] [--runs 3]
+
+For each of --runs runs (launched through GraphQL, polled every 0.1 s) it prints launch -> SUCCESS and where
+the time went, from the run's own events: queued (launch -> RUN_STARTING), worker start (dequeue -> RUN_START:
+the default launcher's spawn + import, or a run container's start + import), steps (RUN_START -> end), of
+which the dbt step. Then the same with `edp-tui launch full_refresh_job --wait` (when the command is
+installed), and, as the peer, the same work without Dagster in the same user-code container: the generator
+and loader called directly and `dbt build --full-refresh` on the CLI (one `docker exec`, timed inside).
+
+Runs and peers alternate (peer, run, peer, run, ...), so each run has a peer measured under the same load, and
+both get their CPU time beside the wall clock: the CPU the user-code container (and, in the run-per-container
+mode, the run's own container) used, read from the containers' cgroups, minus what user-code burns when idle
+(healthchecks, sensor ticks: its rate is measured first, over IDLE_S). CPU time barely grows with other load
+on the host; wall-clock time does.
+
+Which mode it measured (default launcher or a container per run) is read from the runs' tags. The load average
+and the containers running on the host are printed first and last. Every wait has a deadline: the bench always
+finishes and prints what it got.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+
+from tests.support import stack_runs as sr  # noqa: E402
+
+TEST_SIZE = {"customers": 40, "products": 8, "orders": 300, "seed": 7}
+RUN_CONFIG = {"ops": {"raw_retail_data": {"config": TEST_SIZE}}}
+RUN_TIMEOUT_S = 600.0
+IDLE_S = 20.0
+PEER_TIMEOUT_S = 600
+
+# Runs inside user-code: the ingestion work called directly, then dbt build as the op runs it (a subprocess).
+PEER = """
+import json, os, subprocess, sys, time
+from etl_pipeline.generator import GeneratorParams, generate
+from etl_pipeline.warehouse import load_raw
+t0 = time.monotonic()
+load_raw(generate(GeneratorParams(**json.loads(sys.argv[1]))))
+t1 = time.monotonic()
+target = "/tmp/run-latency-peer-target"
+subprocess.run(["dbt", "build", "--full-refresh", "--quiet", "--target-path", target],
+               cwd=os.environ["DBT_PROJECT_DIR"], check=True, capture_output=True)
+t2 = time.monotonic()
+print(json.dumps({"load": t1 - t0, "dbt": t2 - t1}))
+"""
+
+
+def host_load() -> str:
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    names = subprocess.run(
+        ["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True, timeout=30
+    ).stdout.split()
+    return f"load average {load}; {len(names)} containers running on the host: {' '.join(sorted(names))}"
+
+
+def cpu_seconds(container_id: str) -> float | None:
+    """CPU seconds a container used so far, from its cgroup (v1 cpuacct, v2 cpu.stat); None: unreadable."""
+    v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage")
+    v2 = Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat")
+    try:
+        if v1.exists():
+            return int(v1.read_text()) / 1e9
+        for line in v2.read_text().splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class RunContainerCpu(threading.Thread):
+    """Polls the CPU time of the run's container (the run-per-container mode) until it is gone."""
+
+    def __init__(self, graphql: sr.GraphQL) -> None:
+        super().__init__(daemon=True)
+        self.graphql, self.run_id, self.last = graphql, "", 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        container = None
+        while not self.done.is_set():
+            if container is None and self.run_id:
+                ids = subprocess.run(
+                    ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=dagster/run_id={self.run_id}"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                ).stdout.split()
+                container = ids[0] if ids else None
+            if container is not None:
+                self.last = cpu_seconds(container) or self.last
+            time.sleep(0.2)
+
+
+def user_code_container(project: str) -> str | None:
+    ids = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--filter",
+            "label=com.docker.compose.service=user-code",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.split()
+    return ids[0] if ids else None
+
+
+def event_time(events: list[dict], event_type: str) -> float | None:
+    found = [float(e["timestamp"]) / 1000 for e in events if e.get("eventType") == event_type]
+    return found[0] if found else None
+
+
+def step_seconds(events: list[dict], step: str) -> float | None:
+    start = [
+        float(e["timestamp"]) for e in events if e.get("eventType") == "STEP_START" and e["stepKey"] == step
+    ]
+    end = [
+        float(e["timestamp"]) for e in events if e.get("eventType") == "STEP_SUCCESS" and e["stepKey"] == step
+    ]
+    return (end[0] - start[0]) / 1000 if start and end else None
+
+
+def one_run(graphql: sr.GraphQL, user_code: str | None) -> tuple[str, dict[str, float | None], str]:
+    poller = RunContainerCpu(graphql)
+    poller.start()
+    cpu0 = cpu_seconds(user_code) if user_code else None
+    t0 = time.monotonic()
+    try:
+        run_id = sr.launch(graphql, "full_refresh_job", RUN_CONFIG)
+        poller.run_id = run_id
+        status = sr.wait_for_status(graphql, run_id, sr.FINISHED, RUN_TIMEOUT_S, interval_s=0.1)
+    finally:
+        poller.done.set()
+    wall = time.monotonic() - t0
+    cpu1 = cpu_seconds(user_code) if user_code else None
+    info = sr.run(graphql, run_id)
+    events = sr.events(graphql, run_id)
+    dequeued, started = event_time(events, "RUN_STARTING"), event_time(events, "RUN_START")
+    phases = {
+        "wall": wall,
+        "queued": dequeued - info["creationTime"] if dequeued else None,
+        "worker start": started - dequeued if started and dequeued else None,
+        "steps": info["endTime"] - started if started and info.get("endTime") else None,
+        "dbt step": step_seconds(events, "retail_dbt_models"),
+        "cpu": cpu1 - cpu0 + poller.last if cpu0 is not None and cpu1 is not None else None,
+    }
+    mode = "a container per run" if "docker/container_id" in sr.tags(info) else "default launcher"
+    return status, phases, mode
+
+
+def fmt(value: float | None) -> str:
+    return f"{value:5.1f} s" if value is not None else "    ? "
+
+
+def cli_run(url: str) -> tuple[str, float]:
+    exe = shutil.which("edp-tui") or str(REPO / ".venv" / "bin" / "edp-tui")
+    if not Path(exe).exists():
+        return "edp-tui not installed", 0.0
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        json.dump(RUN_CONFIG, f)  # JSON is YAML
+    try:
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            [exe, "--webserver-url", url, "launch", "full_refresh_job", "--config", f.name, "--wait"],
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+        )
+        return f"exit {proc.returncode}", time.monotonic() - t0
+    except subprocess.TimeoutExpired:
+        return "timed out", RUN_TIMEOUT_S
+    finally:
+        os.unlink(f.name)
+
+
+def peer(container: str) -> dict[str, float] | str:
+    cpu0 = cpu_seconds(container)
+    try:
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            ["docker", "exec", container, "python", "-c", PEER, json.dumps(TEST_SIZE)],
+            capture_output=True,
+            text=True,
+            timeout=PEER_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return f"timed out after {PEER_TIMEOUT_S} s"
+    if proc.returncode != 0:
+        return f"failed: {proc.stderr[-500:]}"
+    parts = json.loads(proc.stdout.strip().splitlines()[-1])
+    wall = time.monotonic() - t0
+    cpu1 = cpu_seconds(container)
+    cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else float("nan")
+    return {**parts, "wall": wall, "cpu": cpu}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--project", default=os.environ.get("COMPOSE_PROJECT_NAME", "edp"))
+    ap.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('DAGSTER_WEBSERVER_PORT', '3000')}")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    http = httpx.Client(timeout=60)
+
+    def graphql(query: str, variables: dict | None = None, timeout: float = 60) -> dict:
+        body = http.post(f"{args.url}/graphql", json={"query": query, "variables": variables or {}}).json()
+        if body.get("errors"):
+            raise AssertionError(body["errors"])
+        return dict(body["data"])
+
+    print(f"before: {host_load()}")
+    user_code = user_code_container(args.project)
+    if user_code is None:
+        print(f"no running user-code container in project {args.project}: nothing to measure")
+        return
+    idle0 = cpu_seconds(user_code)
+    time.sleep(IDLE_S)
+    idle1 = cpu_seconds(user_code)
+    idle_rate = (idle1 - idle0) / IDLE_S if idle0 is not None and idle1 is not None else 0.0
+    print(f"user-code idle: {idle_rate * 100:.0f}% of a core (subtracted from the CPU figures below)")
+    print(f"== full_refresh_job at the test size ({TEST_SIZE}): a peer, then a run, {args.runs} times ==")
+    pairs = []
+    for i in range(max(1, args.runs)):
+        direct = peer(user_code)
+        if isinstance(direct, str):
+            print(f"peer {i + 1}: {direct}")
+            continue
+        direct["cpu"] -= idle_rate * direct["wall"]
+        print(
+            f"peer {i + 1} (no Dagster, docker exec in user-code): {fmt(direct['wall'])} wall, "
+            f"{fmt(direct['cpu'])} CPU  = load {direct['load']:.1f} s + dbt build {direct['dbt']:.1f} s"
+        )
+        try:
+            status, phases, mode = one_run(graphql, user_code)
+        except Exception as exc:  # noqa: BLE001 - a bench reports and goes on
+            print(f"run {i + 1}: {exc}")
+            continue
+        if phases["cpu"] is not None and phases["wall"] is not None:
+            phases["cpu"] -= idle_rate * phases["wall"]
+        print(
+            f"run {i + 1} ({mode}): {status} {fmt(phases['wall'])} wall, {fmt(phases['cpu'])} CPU"
+            f"  = queued {fmt(phases['queued'])} + worker start {fmt(phases['worker start'])}"
+            f" + steps {fmt(phases['steps'])} (dbt step {fmt(phases['dbt step'])})"
+        )
+        pairs.append((phases, direct))
+    if pairs:
+        walls = statistics.median(p["wall"] / d["wall"] for p, d in pairs)
+        cpus = [p["cpu"] / d["cpu"] for p, d in pairs if p["cpu"] and d["cpu"] == d["cpu"] and d["cpu"] > 0]
+        print(
+            f"median run/peer: wall {walls:.2f}x"
+            + (f", CPU {statistics.median(cpus):.2f}x" if cpus else "")
+            + f"; best run {min(p['wall'] for p, _ in pairs):.1f} s wall"
+        )
+    outcome, seconds = cli_run(args.url)
+    print(f"edp-tui launch full_refresh_job --wait: {outcome} in {seconds:.1f} s")
+    print(f"after: {host_load()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Runs through the webserver's GraphQL API, for the run-fault e2e tests and bench/run_latency.py.
+
+Everything takes a `graphql(query, variables) -> data` callable (ComposeStack.graphql, ProcessStack.graphql),
+so the same documents serve every stack. Each wait polls until a deadline and raises RunWaitError with the
+last state seen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+GraphQL = Callable[..., dict[str, Any]]
+
+LOCATION = "etl_pipeline"
+REPOSITORY = "__repository__"
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+IN_PROGRESS = ["STARTING", "STARTED", "CANCELING"]
+
+LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on PipelineNotFoundError { message }
+  }
+}"""
+RUN = """
+query Run($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { runId status creationTime startTime endTime tags { key value } }
+    ... on RunNotFoundError { message }
+  }
+}"""
+RUN_EVENTS = """
+query Events($runId: ID!, $cursor: String) {
+  logsForRun(runId: $runId, afterCursor: $cursor, limit: 1000) {
+    __typename
+    ... on EventConnection {
+      cursor
+      hasMore
+      events { __typename ... on MessageEvent { message timestamp eventType stepKey } }
+    }
+    ... on PythonError { message }
+  }
+}"""
+RUNS_IN_PROGRESS = """
+query InProgress($statuses: [RunStatus!]) {
+  runsOrError(filter: { statuses: $statuses }, limit: 1000) {
+    __typename
+    ... on Runs { results { runId status } }
+  }
+}"""
+# The force-terminate the dashboard/CLI use for a run stuck in CANCELING (or any run whose worker is gone):
+# Dagster marks it CANCELED without asking the launcher.
+FORCE_TERMINATE = """
+mutation ForceTerminate($runId: String!) {
+  terminateRun(runId: $runId, terminatePolicy: MARK_AS_CANCELED_IMMEDIATELY) {
+    __typename
+    ... on TerminateRunSuccess { run { runId status } }
+    ... on TerminateRunFailure { message run { runId status } }
+    ... on RunNotFoundError { message }
+    ... on UnauthorizedError { message }
+    ... on PythonError { message }
+  }
+}"""
+TERMINATE = """
+mutation Terminate($runId: String!) {
+  terminateRun(runId: $runId) {
+    __typename
+    ... on TerminateRunSuccess { run { runId status } }
+    ... on TerminateRunFailure { message run { runId status } }
+    ... on RunNotFoundError { message }
+    ... on PythonError { message }
+  }
+}"""
+LOCATION_STATE = """
+query Location {
+  workspaceOrError {
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError { __typename ... on RepositoryLocation { serverId } }
+      }
+    }
+  }
+}"""
+
+
+class RunWaitError(AssertionError):
+    pass
+
+
+def launch(graphql: GraphQL, job: str, run_config: dict[str, Any] | None = None) -> str:
+    params = {
+        "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job},
+        "runConfigData": run_config or {},
+    }
+    result = graphql(LAUNCH, {"params": params})["launchRun"]
+    if result["__typename"] != "LaunchRunSuccess":
+        raise AssertionError(f"launching {job}: {result}")
+    return str(result["run"]["runId"])
+
+
+def run(graphql: GraphQL, run_id: str) -> dict[str, Any]:
+    return dict(graphql(RUN, {"runId": run_id})["runOrError"])
+
+
+def tags(run_info: dict[str, Any]) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run_info.get("tags") or []}
+
+
+def events(graphql: GraphQL, run_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = graphql(RUN_EVENTS, {"runId": run_id, "cursor": cursor})["logsForRun"]
+        if page["__typename"] != "EventConnection":
+            raise AssertionError(f"logsForRun({run_id}): {page}")
+        found.extend(page["events"])
+        cursor = page["cursor"]
+        if not page["hasMore"]:
+            return found
+
+
+def wait_until(what: str, check: Callable[[], Any], deadline_s: float, interval_s: float = 0.5) -> Any:
+    """Polls check() until it returns something truthy; RunWaitError with the last value at the deadline."""
+    end = time.monotonic() + deadline_s
+    last: Any = None
+    while True:
+        try:
+            last = check()
+        except Exception as exc:  # a stack in the middle of a restart answers with errors for a while
+            last = exc
+        else:
+            if last:
+                return last
+        if time.monotonic() > end:
+            raise RunWaitError(f"{what}: not within {deadline_s:.0f} s (last: {last!r})")
+        time.sleep(interval_s)
+
+
+def wait_for_status(
+    graphql: GraphQL, run_id: str, statuses: Iterable[str], deadline_s: float, interval_s: float = 0.5
+) -> str:
+    wanted = set(statuses)
+
+    def check() -> str | None:
+        status = run(graphql, run_id).get("status")
+        return status if status in wanted else None
+
+    return str(wait_until(f"run {run_id} in {sorted(wanted)}", check, deadline_s, interval_s))
+
+
+def wait_for_step_start(graphql: GraphQL, run_id: str, step_key: str, deadline_s: float) -> None:
+    def started() -> bool:
+        return any(
+            e.get("eventType") == "STEP_START" and e.get("stepKey") == step_key
+            for e in events(graphql, run_id)
+        )
+
+    wait_until(f"step {step_key} of run {run_id} started", started, deadline_s)
+
+
+def in_progress(graphql: GraphQL) -> list[dict[str, Any]]:
+    return list(graphql(RUNS_IN_PROGRESS, {"statuses": IN_PROGRESS})["runsOrError"]["results"])
+
+
+def location_loaded(graphql: GraphQL) -> str | None:
+    """The code location's server id once it is loaded, else None."""
+    entries = graphql(LOCATION_STATE)["workspaceOrError"].get("locationEntries") or []
+    for entry in entries:
+        loaded = entry.get("locationOrLoadError") or {}
+        if entry["name"] == LOCATION and loaded.get("__typename") == "RepositoryLocation":
+            return str(loaded["serverId"])
+    return None
