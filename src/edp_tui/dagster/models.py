@@ -140,6 +140,8 @@ class RunSummary:
     start_time: float | None = None
     end_time: float | None = None
     can_terminate: bool = False
+    update_time: float | None = None
+    tags: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_graphql(cls, obj: JSON) -> RunSummary:
@@ -151,7 +153,12 @@ class RunSummary:
             start_time=_opt_float(obj.get("startTime")),
             end_time=_opt_float(obj.get("endTime")),
             can_terminate=bool(obj.get("canTerminate")),
+            update_time=_opt_float(obj.get("updateTime")),
+            tags=tuple((t["key"], t["value"]) for t in obj.get("tags") or [] if isinstance(t, dict)),
         )
+
+    def tag(self, key: str) -> str | None:
+        return next((value for k, value in self.tags if k == key), None)
 
     @property
     def is_terminal(self) -> bool:
