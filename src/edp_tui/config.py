@@ -48,6 +48,13 @@ def default_config_path() -> Path:
     return Path(base) / "edp-tui" / "config.yaml"
 
 
+def default_log_file(env: Mapping[str, str] | None = None) -> Path:
+    """Where unexpected errors are logged: $XDG_STATE_HOME/edp-tui/edp-tui.log (~/.local/state by default)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "edp-tui" / "edp-tui.log"
+
+
 @dataclass(frozen=True)
 class Config:
     compose_file: Path = field(default_factory=default_compose_file)
@@ -63,6 +70,8 @@ class Config:
     daemon_stale_after_s: float = 90.0
     # Binding id -> comma-separated keys, handed to App.set_keymap.
     keymap: Mapping[str, str] = field(default_factory=dict)
+    # The dashboard's log file: unexpected errors with their tracebacks (the screen only says what failed).
+    log_file: Path = field(default_factory=default_log_file)
     config_path: Path | None = None
 
 
@@ -76,6 +85,7 @@ _FIELDS: dict[str, type] = {
     "read_only": bool,
     "daemon_stale_after_s": float,
     "keymap": dict,
+    "log_file": Path,
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -202,6 +212,7 @@ def load_config(
 
     known = {f.name for f in fields(Config)}
     values: dict[str, Any] = {k: v for k, v in merged.items() if k in known}  # types checked by _coerce
+    values.setdefault("log_file", default_log_file(env))
     config = Config(**values, config_path=path if path.exists() else None)
     if config.env_file is not None and not config.env_file.is_file():
         raise ConfigError(f"env file {config.env_file} does not exist")

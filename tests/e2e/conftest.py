@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import fault_figures
 from tests.support.docker_engine import (
     STACK_TIMINGS,
     ComposeStack,
@@ -59,6 +60,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("compose stack timings")
         for name, seconds in STACK_TIMINGS.items():
             terminalreporter.write_line(f"{name}: {seconds:.1f} s")
+    if fault_figures.FAULT_FIGURES:
+        terminalreporter.section("fault figures (tests/e2e/test_faults.py)")
+        for line in fault_figures.table():
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session", autouse=True)

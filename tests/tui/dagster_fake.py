@@ -207,6 +207,8 @@ class FakeDagster:
         self.launched: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.default_config = "ops:\n  extract:\n    config:\n      limit: 100\n"
         self.config_errors: tuple[RunConfigProblem, ...] = ()
+        # gates[name] set: calls of that name wait for it (an action or a poll in flight).
+        self.gates: dict[str, asyncio.Event] = {}
         self._seed_detail()
 
     def _seed_detail(self) -> None:
@@ -264,13 +266,18 @@ class FakeDagster:
 
     async def _call(self, name: str, arg: Any = None) -> None:
         self.calls.append((name, arg))
+        gate = self.gates.get(name)
+        if gate is not None:
+            await gate.wait()
         if self.silent:
             await asyncio.Event().wait()
         if self.down:
             raise DagsterUnreachable(self.graphql_url, "Connection refused")
 
     def _mutation(self, action: str) -> None:
+        # Recorded before the refusal: a test of the UI's own read-only check sees every attempt.
         if self.read_only:
+            self.calls.append((f"refused:{action}", None))
             raise ReadOnlyRefused(action)
 
     async def aclose(self) -> None:

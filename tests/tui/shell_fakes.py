@@ -84,6 +84,8 @@ class FakeDockerSource:
         self._inbox: queue.Queue[Callable[[StatusSink], None]] = queue.Queue()
         self.watching = threading.Event()
         self.closed = False
+        # Set to an unset Event: actions wait for it after being recorded (an action in flight).
+        self.gate: threading.Event | None = None
 
     # --- driving the screen from a test ---
     def push_states(self, *states: ServiceState) -> None:
@@ -120,6 +122,8 @@ class FakeDockerSource:
 
     def _act(self, action: str, service: str, result: ServiceState) -> ServiceState:
         self.calls.append((action, service))
+        if self.gate is not None:
+            self.gate.wait(timeout=30)
         if action in self.failures:
             raise self.failures[action]
         self.states[service] = result

@@ -118,3 +118,19 @@ def test_cli_reports_broken_compose_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "edp-tui:" in result.output and str(compose) in result.output
+
+
+def test_log_file_defaults_to_the_xdg_state_directory(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+    assert load_config(env=env).log_file == tmp_path / "state" / "edp-tui" / "edp-tui.log"
+    home = load_config(env={"XDG_CONFIG_HOME": str(tmp_path)}).log_file
+    assert home == Path.home() / ".local" / "state" / "edp-tui" / "edp-tui.log"
+
+
+def test_log_file_from_the_environment_and_the_config_file(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "EDP_TUI_LOG_FILE": str(tmp_path / "x.log")}
+    assert load_config(env=env).log_file == tmp_path / "x.log"
+    config_file = tmp_path / "edp.yaml"
+    config_file.write_text("log_file: logs/edp.log\n")
+    loaded = load_config(config_path=config_file, env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert loaded.log_file == (tmp_path / "logs" / "edp.log").resolve()

@@ -5,11 +5,33 @@ The only CLI module that imports the UI (and so Textual).
 
 from __future__ import annotations
 
+import logging
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 from edp_tui.backends import build_backends
 from edp_tui.cli.common import Context, fail
 from edp_tui.compose import ComposeError
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+
+
+def setup_logging(path: Path) -> logging.Handler | None:
+    """Send the `edp_tui` logger (unexpected errors, with tracebacks) to ``path``; the terminal belongs to the
+    app. A file that cannot be opened is said once on stderr and the dashboard runs without it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=2, encoding="utf-8")
+    except OSError as exc:
+        print(f"edp-tui: cannot write the log file {path}: {exc}; logging disabled", file=sys.stderr)
+        return None
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger = logging.getLogger("edp_tui")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
 
 
 def run_dashboard(context: Context) -> int:
@@ -23,6 +45,13 @@ def run_dashboard(context: Context) -> int:
         compose = resolution.result()
     except ComposeError as exc:
         fail(str(exc))
+    handler = setup_logging(context.config.log_file)
+    logging.getLogger("edp_tui").info("dashboard started (project %s)", compose.name)
     app = EdpApp(context.config, build_backends(context.config, compose))
-    app.run()
+    try:
+        app.run()
+    finally:
+        if handler is not None:
+            logging.getLogger("edp_tui").removeHandler(handler)
+            handler.close()
     return app.return_code or 0

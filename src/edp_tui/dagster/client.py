@@ -32,6 +32,7 @@ from edp_tui.dagster.errors import (
     ReadOnlyRefused,
     RunConfigInvalid,
 )
+from edp_tui.dagster.graphql_ws import frame_data, object_field, parse_frame
 from edp_tui.dagster.models import (
     DEFAULT_STALE_AFTER_S,
     JSON,
@@ -191,7 +192,7 @@ class DagsterClient:
                 }
                 await ws.send(json.dumps(start))
                 async for raw in ws:
-                    frame = json.loads(raw)
+                    frame = parse_frame(raw)
                     kind = frame.get("type")
                     if kind in ("connection_ack", "ka"):
                         continue
@@ -208,10 +209,9 @@ class DagsterClient:
                             [str(m.get("message", m)) if isinstance(m, dict) else str(m) for m in msgs]
                         )
                     if kind == "data":
-                        payload = frame.get("payload") or {}
-                        if payload.get("errors") and not payload.get("data"):
-                            raise DagsterGraphQLError([str(e.get("message", e)) for e in payload["errors"]])
-                        yield payload.get("data") or {}
+                        yield frame_data(frame)
+                # Closed without `complete`: the caller must learn the stream was cut, not that it ended.
+                raise DagsterUnreachable(self.ws_url, "the webserver closed the subscription")
         except (TimeoutError, OSError, WebSocketException) as exc:
             raise DagsterUnreachable(self.ws_url, str(exc) or type(exc).__name__) from exc
 
@@ -235,7 +235,7 @@ class DagsterClient:
 
     async def location_events(self) -> AsyncIterator[LocationEvent]:
         async for data in self.subscribe("LocationStateChanges"):
-            yield LocationEvent.from_graphql(data.get("locationStateChangeEvents") or {})
+            yield LocationEvent.from_graphql(object_field(data, "locationStateChangeEvents"))
 
     # ---- runs ----
     async def runs(
@@ -329,7 +329,8 @@ class DagsterClient:
         """Push variant: chunks as the compute log manager sees them, ends when the step's log is complete
         (never for killed steps: stop when the run is terminal)."""
         async for data in self.subscribe("CapturedLogsSub", {"logKey": key.as_list(), "cursor": cursor}):
-            yield LogChunk.from_graphql(data.get("capturedLogs") or {})
+            # `capturedLogs: null` (nothing captured yet) is an empty chunk.
+            yield LogChunk.from_graphql(object_field(data, "capturedLogs"))
 
     # ---- assets ----
     async def assets(self) -> list[AssetInfo]:

@@ -21,6 +21,10 @@ class ContainerNotFound(DockerError):
     """The service has no container (never created, or removed meanwhile)."""
 
 
+class EngineAPIError(DockerError):
+    """The engine answered a read with an error (HTTP 4xx/5xx: shutting down, overloaded, a bad request)."""
+
+
 class ActionFailed(DockerError):
     """The engine answered but refused or failed an action (restart/stop/start)."""
 

@@ -6,11 +6,17 @@
 - :meth:`DockerSource.run_watch` is push-driven: the engine's event stream triggers an inspect of the one
   service that changed; a slow resync (30 s) is only a safety net.
   A lost engine is retried with exponential backoff.
+- Healthcheck probes change the streak and the last probe without any health_status event (that one comes
+  only when the status changes): the engine's ``exec_die`` event (a probe, or a `docker exec`, ended) triggers
+  a cheap inspect of that one container.
+- States are ordered: each read takes a sequence number before it asks the engine, and a state older than
+  the one already delivered for its service (a 30 s resync that lands after an event) is dropped.
 - One exception type per kind of failure, so callers (TUI, CLI) can say precisely what went wrong.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import defaultdict
@@ -26,6 +32,7 @@ from edp_tui.docker.errors import (
     ActionFailed,
     ContainerNotFound,
     DockerError,
+    EngineAPIError,
     EngineUnreachable,
     describe,
 )
@@ -42,6 +49,11 @@ from edp_tui.docker.models import (
 from edp_tui.util.backoff import Backoff
 
 log = logging.getLogger(__name__)
+
+# A healthcheck probe (or a `docker exec`) ended: the only sign of a probe that did not change the status.
+PROBE_ENDED = "exec_die"
+# The engine emits exec_die before it records the probe's result: a few short re-reads until it shows.
+PROBE_SETTLE_S = (0.05, 0.1, 0.2)
 
 
 class StatusSink(Protocol):
@@ -96,6 +108,9 @@ class DockerSource:
         self._client: docker.APIClient | None = None
         self._stream: Any = None
         self._closed = False
+        # Ordering of deliveries: a sequence number per read, the newest delivered per service.
+        self._seq = itertools.count(1)
+        self._delivered: dict[str, tuple[int, ServiceState]] = {}
 
     # --- client ---------------------------------------------------------------------------------------------
     def _api(self) -> docker.APIClient:
@@ -125,8 +140,10 @@ class DockerSource:
             return fn(*args, **kwargs)
         except docker.errors.NotFound:
             raise
-        except docker.errors.APIError:
-            raise
+        except docker.errors.APIError as exc:
+            raise EngineAPIError(
+                f"{self.endpoint}: {what}: {describe(Exception(exc.explanation or exc))}"
+            ) from exc
         except (docker.errors.DockerException, *CONNECTION_ERRORS) as exc:
             self._drop_client()
             raise EngineUnreachable(f"{self.endpoint}: {what}: {describe(exc)}") from exc
@@ -187,28 +204,33 @@ class DockerSource:
                         "events",
                         api.events,
                         decode=True,
-                        # Filtered by the engine: healthcheck exec_* events never cross the socket.
+                        # Filtered by the engine: of the exec_* events only exec_die (a probe ended).
                         filters={
                             "type": "container",
                             "label": [f"{PROJECT_LABEL}={self.project}"],
-                            "event": list(WATCHED_ACTIONS),
+                            "event": [*WATCHED_ACTIONS, PROBE_ENDED],
                         },
                     )
                     self._stream = stream
                     if stop.is_set() or self._closed:
                         break
+                    seq = next(self._seq)
                     states = self.snapshot()
                     self._connected = True
                     sink.on_status(EngineStatus(self.endpoint, True, version=version))
-                    sink.on_states(states)
+                    self._deliver(sink, seq, states)
                     self._backoff.reset()
                     for payload in stream:
                         if stop.is_set():
                             break
                         event = EngineEvent.from_payload(payload)
-                        if event is None or event.action not in WATCHED_ACTIONS or not event.service:
+                        if event is None or not event.service:
                             continue
-                        sink.on_states([self.service_state(event.service)])
+                        if event.action == PROBE_ENDED:
+                            self._probe_ended(sink, event.service, event.container_id, stop)
+                        elif event.action in WATCHED_ACTIONS:
+                            seq = next(self._seq)
+                            self._deliver(sink, seq, [self.service_state(event.service)])
                     if stop.is_set() or self._closed:
                         break
                     raise EngineUnreachable(f"{self.endpoint}: the engine closed the event stream")
@@ -238,10 +260,49 @@ class DockerSource:
             if not self._connected:
                 continue
             try:
-                sink.on_states(self.snapshot())
+                seq = next(self._seq)
+                self._deliver(sink, seq, self.snapshot())
             except (DockerError, docker.errors.DockerException, *CONNECTION_ERRORS):
                 # A dead connection the stream did not notice: closing it makes the watcher reconnect.
                 self._close_stream()
+
+    def _deliver(self, sink: StatusSink, seq: int, states: Sequence[ServiceState]) -> None:
+        """Hand ``states`` (read after sequence number ``seq`` was taken) to the sink, minus any service whose
+        delivered state comes from a later read: what the engine said last wins, not what arrived last."""
+        with self._lock:
+            fresh = []
+            for state in states:
+                last = self._delivered.get(state.service)
+                if last is not None and last[0] > seq:
+                    continue
+                self._delivered[state.service] = (seq, state)
+                fresh.append(state)
+            # Under the lock: two deliveries never cross between the check and the sink.
+            if fresh:
+                sink.on_states(fresh)
+
+    def _probe_ended(self, sink: StatusSink, service: str, container_id: str, stop: threading.Event) -> None:
+        """Re-read one container after a probe: one inspect (no list) unless it is not the service's row."""
+        with self._lock:
+            last = self._delivered.get(service)
+        if last is None or last[1].container_id != container_id:
+            seq = next(self._seq)
+            self._deliver(sink, seq, [self.service_state(service)])
+            return
+        before = last[1].last_probe
+        api = self._api()
+        for pause in (0.0, *PROBE_SETTLE_S):
+            if pause and stop.wait(pause):
+                return
+            seq = next(self._seq)
+            try:
+                inspect = self._call("inspect", api.inspect_container, container_id)
+            except docker.errors.NotFound:
+                return  # removed: its destroy event follows
+            state = state_from_inspect(inspect, service, replicas=last[1].replicas)
+            if state.last_probe != before:
+                break
+        self._deliver(sink, seq, [state])
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
@@ -273,8 +334,9 @@ class DockerSource:
             self._call(verb, getattr(api, verb), container_id, **kwargs)
         except docker.errors.NotFound as exc:
             raise ContainerNotFound(f"service {service}: container was removed ({describe(exc)})") from exc
-        except docker.errors.APIError as exc:
-            reason = exc.explanation or str(exc)
+        except EngineAPIError as exc:
+            api_error = exc.__cause__
+            reason = getattr(api_error, "explanation", None) or str(api_error or exc)
             raise ActionFailed(f"{verb} {service} failed: {describe(Exception(reason))}") from exc
         return self.service_state(service)
 

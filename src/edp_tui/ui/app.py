@@ -104,6 +104,8 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
         self._logs_panel_factory = logs_panel_factory
         self._stop = threading.Event()
         self._engine_connected: bool | None = None
+        # Service -> the action running on it: a second press while one is in flight is refused.
+        self._in_flight: dict[str, str] = {}
         self.unknown_keymap_ids: list[str] = []
 
     # --- layout ---------------------------------------------------------------------------------------------
@@ -237,10 +239,12 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
                 severity="warning",
             )
             return
+        if self._refuse_if_busy(service):
+            return
         if action == "stop":
 
             def confirmed(answer: bool | None) -> None:
-                if answer:
+                if answer and not self._refuse_if_busy(service):
                     self._start_action(action, service)
 
             self.push_screen(
@@ -249,7 +253,14 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
             return
         self._start_action(action, service)
 
+    def _refuse_if_busy(self, service: str) -> bool:
+        busy = self._in_flight.get(service)
+        if busy is not None:
+            report(self, f"{ACTIONS[busy][1].capitalize()} {service} already in progress", severity="warning")
+        return busy is not None
+
     def _start_action(self, action: str, service: str) -> None:
+        self._in_flight[service] = action
         report(self, f"{ACTIONS[action][1].capitalize()} {service}…", timeout=3)
         self._action_worker(action, service)
 
@@ -260,6 +271,8 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
         except DockerError as exc:
             self.call_from_thread(report, self, exc, title=f"{ACTIONS[action][0]} {service} failed")
             return
+        finally:
+            self._in_flight.pop(service, None)
         self.post_message(ServiceStatesChanged([state]))
         self.call_from_thread(
             report, self, f"{service} {ACTIONS[action][2]} ({state.state_label})", title="Done"

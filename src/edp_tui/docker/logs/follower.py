@@ -13,6 +13,9 @@ How it works (`LogFollower.run`, blocking, meant for a worker thread):
 4. A container that stops or is removed while tailed, and an engine that goes away, are reported through
    ``on_event`` (and a visible line in the log); the follower retries the engine with backoff and resumes each
    container from the last timestamp it delivered, so nothing is shown twice.
+5. A stream the engine refuses (the ``none`` logging driver, an API error) is retried per container with
+   backoff, its reason reported as an "error" event (written into the log once per streak); "attached" is
+   reported only once a stream has really opened, so the pane's problem text stays until then.
 
 Reading: the engine sends logs as HTTP chunks of multiplexed frames (8-byte header + payload). docker-py's
 own ``logs(stream=True)`` reads each frame with two small reads through urllib3; here the response is read
@@ -51,6 +54,7 @@ from edp_tui.text import (
     normalize_timestamp,
 )
 from edp_tui.util.backoff import Backoff
+from edp_tui.util.fmt import duration
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +117,13 @@ class _Container:
     reader: threading.Thread | None = None
     response: Any = None
     reported_removed: bool = False
+    # Consecutive failures to read this container's logs (reset when a stream delivers lines).
+    failures: Backoff = field(default_factory=lambda: Backoff(0.5, 5.0))
 
 
 @dataclass
 class _Item:
-    kind: Literal["lines", "end", "docker_event", "events_end", "backlog_done"]
+    kind: Literal["lines", "end", "docker_event", "events_end", "backlog_done", "opened", "unreadable"]
     container: str = ""
     lines: list[LogLine] = field(default_factory=list)
     error: BaseException | None = None
@@ -159,6 +165,8 @@ class LogFollower:
         self._events_thread: threading.Thread | None = None
         self._backlog_thread: threading.Thread | None = None
         self._t0: str | None = None
+        # Bumped per engine session: a reader still waiting out a retry delay from an ended one gives up.
+        self._session_no = 0
         self.lines_delivered = 0
 
     # --- public -----------------------------------------------------------------------------------
@@ -178,6 +186,8 @@ class LogFollower:
     def run(self) -> None:
         """Follow until `stop`. Never raises for engine trouble: it reports and retries."""
         backoff = Backoff(*self._backoff)
+        # Sessions that fail for another reason than the engine: their own backoff, reset by delivered lines.
+        failing = Backoff(*self._backoff)
         engine_was_down = False
         while not self._stop.is_set():
             api: docker.APIClient | None = None
@@ -200,6 +210,7 @@ class LogFollower:
             if engine_was_down:
                 self._event("engine_back", "Docker engine reachable again; resuming logs")
                 engine_was_down = False
+            delivered = self.lines_delivered
             try:
                 self._session(api, now)
             except Exception as exc:  # noqa: BLE001 - decide below whether the engine went away
@@ -210,11 +221,15 @@ class LogFollower:
                         "engine_unreachable", f"Docker engine unreachable: {_one_line(exc)}; retrying"
                     )
                     engine_was_down = True
+                    delay = backoff.delay
                 else:
                     log.exception("log follower failed")
-                    self._event("error", f"log stream failed: {_one_line(exc)}; retrying")
+                    if self.lines_delivered > delivered:
+                        failing.reset()
+                    delay = failing.failed()
+                    self._event("error", f"log stream failed: {_reason(exc)}; retrying in {duration(delay)}")
                 self._close_streams()
-                if self._stop.wait(backoff.delay):
+                if self._stop.wait(delay):
                     return
             finally:
                 self._join_readers()
@@ -226,6 +241,7 @@ class LogFollower:
 
     # --- one connected session --------------------------------------------------------------------
     def _session(self, api: docker.APIClient, now: str) -> None:
+        self._session_no += 1
         found = self._list(api)
         if not found:
             what = f"service {self.service!r}" if self.service else f"project {self.project!r}"
@@ -339,19 +355,35 @@ class LogFollower:
     def _backlog_lines(
         self, api: docker.APIClient, c: _Container, params: dict[str, Any]
     ) -> Iterator[LogLine]:
-        for lines in self._stream(api, c, follow=False, extra=params):
-            yield from lines
-            if lines and lines[-1].timestamp:
-                c.last_ts = lines[-1].timestamp
+        try:
+            for lines in self._stream(api, c, follow=False, extra=params):
+                yield from lines
+                if lines and lines[-1].timestamp:
+                    c.last_ts = lines[-1].timestamp
+        except docker.errors.APIError as exc:
+            # This container's logs cannot be read (logging driver "none"...): the others' backlog goes on.
+            self._put(_Item("unreadable", c.id, error=exc))
 
     def _stream(
-        self, api: docker.APIClient, c: _Container, *, follow: bool, extra: Mapping[str, Any]
+        self,
+        api: docker.APIClient,
+        c: _Container,
+        *,
+        follow: bool,
+        extra: Mapping[str, Any],
+        on_open: Callable[[], None] | None = None,
     ) -> Iterator[list[LogLine]]:
         """Lists of lines from one logs request (large reads, frames parsed from a buffer)."""
         params = {"stdout": 1, "stderr": 1, "timestamps": 1, "follow": int(follow), **extra}
         response = api._get(api._url("/containers/{0}/logs", c.id), params=params, stream=True)
-        api._raise_for_status(response)
+        try:
+            api._raise_for_status(response)
+        except BaseException:
+            response.close()
+            raise
         c.response = response
+        if on_open is not None:
+            on_open()
         parser = FrameParser(c.service, multiplexed=not c.tty, max_chars=self._max_chars)
         try:
             for chunk in body_blocks(response):
@@ -368,20 +400,24 @@ class LogFollower:
             response.close()
 
     # --- live -------------------------------------------------------------------------------------
-    def _attach(self, api: docker.APIClient, c: _Container, *, since: str) -> None:
+    def _attach(self, api: docker.APIClient, c: _Container, *, since: str, delay: float = 0.0) -> None:
+        """Follow ``c`` in a reader thread, after ``delay`` (a retry's backoff: the pump never waits)."""
         if c.reader is not None and c.reader.is_alive():
             return
         c.reader = threading.Thread(
-            target=self._reader, args=(api, c, since), name=f"logs-{c.name}", daemon=True
+            target=self._reader, args=(api, c, since, delay), name=f"logs-{c.name}", daemon=True
         )
         c.reader.start()
-        self._event("attached", f"following {c.name}", c)
 
-    def _reader(self, api: docker.APIClient, c: _Container, since: str) -> None:
+    def _reader(self, api: docker.APIClient, c: _Container, since: str, delay: float = 0.0) -> None:
+        session = self._session_no
+        if delay and (self._stop.wait(delay) or session != self._session_no):
+            return
         error: BaseException | None = None
         floor = c.last_ts
+        opened = lambda: self._put(_Item("opened", c.id))  # noqa: E731 - "attached" once really open
         try:
-            for lines in self._stream(api, c, follow=True, extra={"since": to_unix(since)}):
+            for lines in self._stream(api, c, follow=True, extra={"since": to_unix(since)}, on_open=opened):
                 if floor is not None:
                     # since is inclusive: skip what the backlog (or a previous attachment) delivered.
                     lines = [ln for ln in lines if ln.timestamp is None or ln.timestamp > floor]
@@ -389,6 +425,7 @@ class LogFollower:
                         floor = None
                 if lines:
                     c.last_ts = lines[-1].timestamp or c.last_ts
+                    c.failures.reset()
                     self._put(_Item("lines", c.id, lines))
         except BaseException as exc:  # noqa: BLE001 - reported to the batcher, which decides what it means
             error = exc
@@ -435,6 +472,10 @@ class LogFollower:
                     self._flush(batch, sources)
                     batch, sources = [], set()
                     self._stream_ended(api, item)
+                elif item.kind == "opened":
+                    self._opened(item.container)
+                elif item.kind == "unreadable" and item.error is not None:
+                    self._unreadable(item.container, item.error)
                 elif item.kind == "docker_event" and item.event is not None:
                     self._flush(batch, sources)
                     batch, sources = [], set()
@@ -480,12 +521,32 @@ class LogFollower:
         state = info.get("State") or {}
         c.running = bool(state.get("Running"))
         if c.running:
-            # The stream broke while the container runs (e.g. engine restarted the stream): follow again.
-            if not self._stop.wait(0.2):
-                self._attach(api, c, since=self._since_for(api, c))
+            if item.error is not None and not _is_transport_error(item.error):
+                # The engine refuses this stream (logging driver "none", an API error): back off, say why.
+                delay = self._unreadable(c.id, item.error)
+            else:
+                # The stream broke while the container runs (e.g. engine restarted the stream): follow again.
+                delay = 0.2
+            self._attach(api, c, since=self._since_for(api, c), delay=delay)
             return
         code = state.get("ExitCode")
         self._event("stopped", f"{c.name} stopped (exit code {code}); will follow again when it starts", c)
+
+    def _opened(self, container_id: str) -> None:
+        c = self._containers.get(container_id)
+        if c is not None:
+            self._event("attached", f"following {c.name}", c)
+
+    def _unreadable(self, container_id: str, error: BaseException) -> float:
+        """Count one more refused read of a container's logs and report it; the delay before the next."""
+        c = self._containers.get(container_id)
+        if c is None:
+            return 0.0
+        delay = c.failures.failed()
+        message = f"logs of {c.name} cannot be read: {_reason(error)}; retrying in {duration(delay)}"
+        # In the log once per streak; every retry updates the pane's problem text.
+        self._event("error", message, c, in_log=c.failures.failures == 1)
+        return delay
 
     def _docker_event(self, api: docker.APIClient, event: Mapping[str, Any]) -> None:
         action = str(event.get("Action") or event.get("status") or "")
@@ -525,10 +586,12 @@ class LogFollower:
             self.lines_delivered += len(lines)
             self._on_lines(lines)
 
-    def _event(self, kind: EventKind, message: str, c: _Container | None = None) -> None:
+    def _event(
+        self, kind: EventKind, message: str, c: _Container | None = None, *, in_log: bool = True
+    ) -> None:
         service = c.service if c is not None else self.service
         event = LogEvent(kind, message, service, c.name if c is not None else None)
-        if kind != "attached" and not self._stop.is_set():
+        if kind != "attached" and in_log and not self._stop.is_set():
             # Shown in the log itself too, where the reader's eyes are.
             self._on_lines([message_line(f"── {message} ──", service=service)])
         if not self._stop.is_set():
@@ -575,6 +638,14 @@ def _event_time(event: Mapping[str, Any]) -> str:
     nanos = int(event.get("timeNano") or int(event.get("time") or time.time()) * 1_000_000_000)
     secs, frac = divmod(nanos, 1_000_000_000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+
+
+def _reason(exc: BaseException) -> str:
+    """Why the engine refused: its own explanation for an API error (not the whole request URL)."""
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        status = exc.status_code
+        return _one_line(Exception(f"{exc.explanation} (HTTP {status})" if status else exc.explanation))
+    return _one_line(exc)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
@@ -17,6 +18,9 @@ from edp_tui.text import printable
 from edp_tui.util.backoff import Backoff
 
 Clock = Callable[[], float]
+log = logging.getLogger("edp_tui")
+# Failures a panel expects (backend down, payloads of an unexpected shape): shown and retried, not logged.
+EXPECTED_ERRORS = (EdpError, ValueError, KeyError, TypeError)
 
 
 def error_banner_text(prefix: str, error: Exception, retry_in: float | None = None) -> Text:
@@ -116,8 +120,12 @@ class PollingPanel(Vertical):
             delay = self.current_interval()
             try:
                 await self.poll_once()
-            except (EdpError, ValueError, KeyError, TypeError) as exc:
-                # Backend failures, and payloads of a shape we did not expect: shown, retried, never fatal.
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - nothing may end the loop: the panel would freeze
+                if not isinstance(exc, EXPECTED_ERRORS):
+                    # A bug, or a payload of a shape nobody foresaw: in the log file with its traceback.
+                    log.error("%s: poll failed: %s", type(self).__name__, exc, exc_info=exc)
                 backoff.base = min(self.current_interval() * 2, backoff.cap)
                 delay = backoff.failed()
                 self.show_error(exc, delay)

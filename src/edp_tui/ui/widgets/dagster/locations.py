@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from rich.text import Text
 from textual import work
@@ -22,6 +23,7 @@ from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.util.backoff import Backoff
 from edp_tui.util.fmt import timestamp
 
+log = logging.getLogger("edp_tui")
 # How long a reload is waited for before it is shown as "still loading" (the CLI's default too).
 RELOAD_WAIT_S = 300.0
 STATE_STYLE = {"loaded": "bold green", "error": "bold red", "loading": "yellow", "unknown": "dim"}
@@ -74,7 +76,7 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
         # The outcome of the last reload and the last pushed location event, shown on two lines.
         self.status_message = ""
         self.event_message = ""
-        self.last_event_error: DagsterError | None = None
+        self.last_event_error: Exception | None = None
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -207,17 +209,32 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     @work(exclusive=True, group="location-events", exit_on_error=False)
     async def watch_events(self) -> None:
-        """Follow locationStateChangeEvents; reconnect with backoff when the webserver goes away."""
+        """Follow locationStateChangeEvents; resubscribe with backoff after any failure (webserver gone, a
+        frame of an unexpected shape, a bug), saying so under the table."""
         backoff = Backoff(1.0, 10.0)
         while True:
             try:
                 async for event in self.client.location_events():
                     backoff.reset()
                     self.on_location_event(event)
-            except DagsterError as exc:
-                # The poll loop shows the outage; the subscription just retries.
-                self.last_event_error = exc
-            await asyncio.sleep(backoff.failed())
+                error: Exception = DagsterError("the webserver ended the subscription")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the subscription must outlive any one failure
+                error = exc
+                if not isinstance(exc, DagsterError):
+                    log.error("location events subscription failed: %s", exc, exc_info=exc)
+            self.last_event_error = error
+            delay = backoff.failed()
+            self.event_message = (
+                f"location events: {type(error).__name__}: {printable(str(error))}; "
+                f"resubscribing in {delay:.0f}s"
+            )
+            self._show_status()
+            await asyncio.sleep(delay)
+            # Resubscribing: the message goes; a new failure puts it back at once.
+            self.event_message = ""
+            self._show_status()
             self.wake()
 
     def on_location_event(self, event: LocationEvent) -> None:

@@ -77,6 +77,8 @@ the user's exception). Highlight a step to see its stdout/stderr in the compute-
         self.events_seen = 0
         self.log_keys: list[LogKey] = []
         self.finished = False
+        # Bumped on every change of run: a poll started for an earlier selection drops what it read.
+        self.generation = 0
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -103,6 +105,7 @@ the user's exception). Highlight a step to see its stdout/stderr in the compute-
             self.wake()
             return
         self.run = run
+        self.generation += 1
         self.detail = None
         self.events_cursor = None
         self.events_seen = 0
@@ -132,14 +135,17 @@ the user's exception). Highlight a step to see its stdout/stderr in the compute-
         run = self.run
         if run is None or self.finished:
             return
+        generation = self.generation
         detail = await self.client.run(run.run_id)
         pages = 0
         new_events: list[RunEvent] = []
         while pages < MAX_PAGES_PER_POLL:
+            if generation != self.generation:
+                return  # another selection meanwhile (even A -> B -> A): its cursor is not ours
             page = await self.client.run_events(run.run_id, self.events_cursor)
             pages += 1
-            if self.run is None or self.run.run_id != run.run_id:
-                return  # another run was selected meanwhile
+            if generation != self.generation:
+                return
             self.events_cursor = page.cursor or self.events_cursor
             new_events.extend(page.events)
             if not page.has_more:

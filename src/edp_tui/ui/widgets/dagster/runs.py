@@ -94,6 +94,8 @@ and compute logs.
         super().__init__(id=id)
         self.client = client
         self.read_only = read_only
+        # The run action (terminate, re-execute) in flight: a second one is refused until it is answered.
+        self._acting: str | None = None
         self.runs: dict[str, RunSummary] = {}
         self.order: list[str] = []
         # Cursors of the pages before the current one (a cursor is the last run id of the previous page).
@@ -206,6 +208,9 @@ and compute logs.
         if self.read_only:
             report(self, f"Read-only mode: {what} refused", title="Read-only", severity="warning")
             return True
+        if self._acting is not None:
+            report(self, f"{self._acting} already in progress: {what} refused", severity="warning")
+            return True
         return False
 
     def action_launch(self) -> None:
@@ -234,7 +239,8 @@ and compute logs.
             return
 
         def confirmed(answer: bool | None) -> None:
-            if answer:
+            if answer and not self._refuse("terminate"):
+                self._acting = f"terminate of {run.run_id[:8]}"
                 self._terminate(run.run_id)
 
         self.app.push_screen(ConfirmScreen(f"Terminate run {run.run_id[:8]} of {run.job_name}?"), confirmed)
@@ -246,6 +252,8 @@ and compute logs.
         except DagsterError as exc:
             report(self, exc, title="Terminate failed", severity="error")
             return
+        finally:
+            self._acting = None
         report(self, f"Terminating {run_id[:8]}…", title="Terminate")
         self.wake()
 
@@ -260,6 +268,7 @@ and compute logs.
                 severity="warning",
             )
             return
+        self._acting = f"re-execution of {run.run_id[:8]}"
         self._reexecute(run.run_id)
 
     @work(group="run-actions", exit_on_error=False)
@@ -269,6 +278,8 @@ and compute logs.
         except DagsterError as exc:
             report(self, exc, title="Re-execute failed", severity="error")
             return
+        finally:
+            self._acting = None
         self.select_run(new_run)
 
 

@@ -94,6 +94,8 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         super().__init__(id=id)
         self.client = client
         self.read_only = read_only
+        # The instigator being started/stopped: one toggle in flight at a time.
+        self._toggling: str | None = None
         self.items: dict[str, InstigatorInfo] = {}
         self.location_errors: list[str] = []
         self.populated = False
@@ -195,6 +197,10 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
                 self, f"Read-only mode: toggling {item.name} refused", title="Read-only", severity="warning"
             )
             return
+        if self._toggling is not None:
+            report(self, f"toggling {self._toggling} already in progress", severity="warning")
+            return
+        self._toggling = item.name
         self._toggle(item)
 
     @work(group="instigator-toggle", exit_on_error=False)
@@ -205,6 +211,8 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         except DagsterError as exc:
             report(self, exc, title=f"{verb} {item.name} failed", severity="error")
             return
+        finally:
+            self._toggling = None
         report(self, f"{item.kind} {item.name}: {status}", title=verb.capitalize())
         self.cadence.hurry()
         self.wake()

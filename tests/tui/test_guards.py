@@ -1,0 +1,125 @@
+"""An action in flight refuses a second one (double presses), and a run detail never continues from the event
+cursor of an earlier selection."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from dagster_fake import FakeDagster, run, screen_text, wait_for
+from shell_fakes import FakeDockerSource, fake_backends, fixed_now
+from textual.app import App, ComposeResult
+from textual.widget import Widget
+
+from edp_tui.config import Config
+from edp_tui.dagster.models import RunEvent
+from edp_tui.ui.app import EdpApp
+from edp_tui.ui.widgets.dagster.run_detail import RunDetailPanel
+from edp_tui.ui.widgets.dagster.runs import RunsPanel
+from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
+
+SIZE = (130, 32)
+FAILED_RUN = "c3d4e5f6-0000-0000-0000-000000000003"
+
+
+class Host(App[None]):
+    def __init__(self, widget: Widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+
+def messages(app: App[None]) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_second_restart_while_one_is_in_flight_is_refused() -> None:
+    source = FakeDockerSource()
+    source.gate = threading.Event()
+    app = EdpApp(
+        Config(compose_file=Path("/nonexistent/compose.yaml")),
+        fake_backends(source, FakeDagster(silent=True)),
+        now=fixed_now,
+    )
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.services_panel.populated)
+            await pilot.press("r")
+            await wait_for(pilot, lambda: source.calls == [("restart", "postgres")])  # in flight now
+            await pilot.press("r")
+            await wait_for(pilot, lambda: any("already in progress" in m for m in messages(app)))
+            source.gate.set()
+            await wait_for(pilot, lambda: any("postgres restarted" in m for m in messages(app)))
+            assert source.calls == [("restart", "postgres")]
+            # Done: the next press is accepted again.
+            await pilot.press("r")
+            await wait_for(pilot, lambda: len(source.calls) == 2)
+    finally:
+        source.gate.set()
+
+
+async def test_second_reexecute_while_one_is_in_flight_is_refused() -> None:
+    fake = FakeDagster()
+    gate = fake.gates["reexecute_run"] = asyncio.Event()
+    panel = RunsPanel(fake)
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        panel.table.move_cursor(row=panel.table.get_row_index(FAILED_RUN))
+        await wait_for(pilot, lambda: panel.selected is not None and panel.selected.run_id == FAILED_RUN)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: ("reexecute_run", FAILED_RUN) in fake.calls)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: any("already in progress" in m for m in messages(app)))
+        gate.set()
+        await wait_for(pilot, lambda: any("Launched" in m for m in messages(app)))
+        assert [c for c in fake.calls if c[0] == "reexecute_run"] == [("reexecute_run", FAILED_RUN)]
+
+
+async def test_second_toggle_while_one_is_in_flight_is_refused() -> None:
+    fake = FakeDagster()
+    gate = fake.gates["set_running"] = asyncio.Event()
+    panel = SchedulesPanel(fake)
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: any(c[0] == "set_running" for c in fake.calls))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: any("already in progress" in m for m in messages(app)))
+        gate.set()
+        await wait_for(pilot, lambda: any("RUNNING" in m for m in messages(app)))
+        assert len([c for c in fake.calls if c[0] == "set_running"]) == 1
+
+
+def event(n: int) -> RunEvent:
+    return RunEvent("LogMessageEvent", None, f"event number {n}", 1_000.0 + n, "INFO")
+
+
+async def test_switching_runs_during_a_poll_never_continues_from_a_stale_cursor() -> None:
+    fake = FakeDagster()
+    a = run("aaaaaaaa-0000-0000-0000-00000000000a", "ingestion_job", "STARTED", 900.0, 901.0, None)
+    b = run("bbbbbbbb-0000-0000-0000-00000000000b", "dbt_build_job", "STARTED", 900.0, 901.0, None)
+    fake.runs_list[:0] = [a, b]
+    fake.events[a.run_id] = [event(1), event(2), event(3)]
+    panel = RunDetailPanel(fake)
+    panel.poll_interval = 0.1
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.is_mounted)
+        panel.show_run(a)
+        await wait_for(pilot, lambda: panel.events_cursor == "3")
+        # The next poll of A hangs while reading events after cursor 3; two more events arrive meanwhile.
+        gate = fake.gates["run_events"] = asyncio.Event()
+        fake.events[a.run_id] += [event(4), event(5)]
+        await wait_for(pilot, lambda: ("run_events", (a.run_id, "3")) in fake.calls)
+        panel.show_run(b)
+        panel.show_run(a)  # back to A: the pane starts again from the first event
+        del fake.gates["run_events"]
+        gate.set()
+        await wait_for(pilot, lambda: "event number 5" in screen_text(app))
+        await wait_for(pilot, lambda: "event number 1" in screen_text(app), timeout=3)
+        assert panel.events_seen == 5
