@@ -30,6 +30,7 @@ from edp_tui.docker.services import StatusSink
 from edp_tui.ui.keymap import known_binding_ids
 from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, ServiceStatesChanged
 from edp_tui.ui.notify import report
+from edp_tui.ui.palette import panel_commands
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.help import HelpScreen, help_for
 from edp_tui.ui.screens.service_detail import ServiceDetailScreen
@@ -43,7 +44,17 @@ ACTIONS = {
     "stop": ("Stop", "stopping", "stopped"),
     "start": ("Start", "starting", "started"),
 }
+# Asks first: both interrupt a running service.
+CONFIRM = {
+    "restart": "Restart service {service}? Whatever runs in its container is interrupted.",
+    "stop": "Stop service {service}? Its container stops until started again.",
+}
 UPTIME_REFRESH_SECONDS = 1.0
+# Below this many rows the services panel is a one-line strip (the table opens while it has the focus), so
+# that an 80x24 terminal keeps its rows for the tabs.
+COMPACT_BELOW_ROWS = 40
+# Widgets that maximize (`m`) as a whole when the focus is inside them.
+PANEL_CLASSES = ("PollingPanel", "ServicesPanel", "LogsPanel")
 
 
 class _AppSink(StatusSink):
@@ -63,6 +74,8 @@ class EdpApp(App[None]):
     # Absolute, so that subclasses defined elsewhere (tests, benches) find it too.
     CSS_PATH = Path(__file__).parent / "app.tcss"
     TITLE = "edp-tui"
+    # `m` restores a maximized panel; escape keeps its meaning inside panels (clear a search, close a dialog).
+    ESCAPE_TO_MINIMIZE = False
 
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -73,6 +86,7 @@ class EdpApp(App[None]):
         Binding("2", "show_tab('tab-runs')", "Runs tab", id="app.tab_runs", show=False),
         Binding("3", "show_tab('tab-locations')", "Code locations tab", id="app.tab_locations", show=False),
         Binding("4", "show_tab('tab-schedules')", "Schedules tab", id="app.tab_schedules", show=False),
+        Binding("m", "toggle_maximize", "Maximize", id="app.maximize"),
     ]
 
     HELP = """\
@@ -80,7 +94,9 @@ class EdpApp(App[None]):
 
 The header shows each backend; the services panel lists the compose services; the tabs below show logs and,
 with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what it shows.
-Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensors tabs.
+Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensors tabs and focus the tab's
+main panel (the focused panel has the bright heavy border). **m** maximizes the focused panel and restores it.
+On a short terminal the services panel is a one-line strip: focus it (**shift+tab**, a click) to open it.
 """
 
     def __init__(
@@ -114,7 +130,9 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         yield Footer()
 
     def compose_main_panes(self) -> Iterable[TabPane]:
-        """The tabs of the main area. Other panels (Dagster) add their TabPane here."""
+        """The tabs of the main area, in the order of the digit keys (1 Logs, 2 Runs, 3 Code locations,
+        4 Schedules & sensors). A new tab (Assets) is yielded here, after the Dagster panes, with an id
+        ``tab-<name>`` and a ``show_tab('tab-<name>')`` binding on the next digit."""
         yield TabPane("Logs", self.make_logs_panel(), id="tab-logs")
         yield from self.make_dagster_panes()
 
@@ -124,7 +142,9 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
     def make_logs_panel(self) -> Widget:
         if self._logs_panel_factory is not None:
             return self._logs_panel_factory()
-        return LogsPanel(self.backends.logs)
+        panel = LogsPanel(self.backends.logs)
+        panel.border_title = "Container logs"
+        return panel
 
     @property
     def header(self) -> BackendHeader:
@@ -139,9 +159,22 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
         self.header.set_backend("webserver", Level.UNKNOWN, self.webserver_url)
         self.header.set_backend("daemon", Level.UNKNOWN, "not checked")
         self.apply_keymap(self.config.keymap)
+        self._fit_height()
         self.query_one(ServicesTable).focus()
         self.set_interval(UPTIME_REFRESH_SECONDS, self.services_panel.refresh_uptimes)
         self._watch_docker()
+
+    def _fit_height(self) -> None:
+        """Short terminal: the services panel becomes a strip and the tab bar loses its underline row."""
+        short = self.size.height < COMPACT_BELOW_ROWS
+        try:
+            self.services_panel.set_compact(short)
+            self.query_one("#main", TabbedContent).set_class(short, "-short")
+        except NoMatches:  # resized before the panels are mounted
+            pass
+
+    def on_resize(self) -> None:
+        self._fit_height()
 
     def apply_keymap(self, keymap: Mapping[str, str]) -> None:
         """Rebind keys by binding id (from the config file); unknown ids are reported."""
@@ -233,15 +266,13 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
                 severity="warning",
             )
             return
-        if action == "stop":
+        if action in CONFIRM:
 
             def confirmed(answer: bool | None) -> None:
                 if answer:
                     self._start_action(action, service)
 
-            self.push_screen(
-                ConfirmScreen(f"Stop service {service}? Its container stops until started again."), confirmed
-            )
+            self.push_screen(ConfirmScreen(CONFIRM[action].format(service=service)), confirmed)
             return
         self._start_action(action, service)
 
@@ -284,6 +315,32 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
             report(self, f"no {tab_id.removeprefix('tab-')} tab in this dashboard", severity="warning")
             return
         tabs.active = tab_id
+        # The tab's main panel takes the focus (a digit pressed on the services would leave it there).
+        self.call_after_refresh(self._focus_tab, tab_id)
+
+    def _focus_tab(self, tab_id: str) -> None:
+        pane = self.query_one("#main", TabbedContent).get_pane(tab_id)
+        target = next((w for w in pane.query("*") if w.focusable), None)
+        if target is not None:
+            target.focus()
+
+    def panel_of(self, widget: Widget | None) -> Widget | None:
+        """The panel (bordered box) that holds ``widget``: what `m` maximizes."""
+        node: object = widget
+        while isinstance(node, Widget):
+            if any(cls.__name__ in PANEL_CLASSES for cls in type(node).__mro__):
+                return node
+            node = node.parent
+        return None
+
+    def action_toggle_maximize(self) -> None:
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        panel = self.panel_of(screen.focused)
+        if panel is not None:
+            screen.maximized = panel
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -309,6 +366,8 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Explain the focused panel and its keys", self.action_help)
+        # Every key of the shell and of the panels on screen (their own checks, read-only included, apply).
+        yield from panel_commands(self, screen)
         yield SystemCommand(
             "Refresh services", "Ask the engine for every service's state now", self.action_refresh_services
         )
@@ -322,7 +381,7 @@ Keys **1**-**4** switch to the Logs, Runs, Code locations and Schedules & sensor
                 partial(self.action_details, service),
             )
             for action, (verb, _, _) in ACTIONS.items():
-                suffix = " (asks first)" if action == "stop" else ""
+                suffix = " (asks first)" if action in CONFIRM else ""
                 yield SystemCommand(
                     f"{verb} {service}",
                     f"{verb} the container of {service}{suffix}",

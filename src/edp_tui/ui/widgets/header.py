@@ -47,11 +47,13 @@ Each backend the dashboard talks to, with its state:
 - **daemon**: the Dagster daemon's heartbeat.
 
 ● answers · ● (yellow) degraded · ✖ down · ○ not known yet. **READ-ONLY** means actions are refused.
+On a narrow terminal each backend's text is shortened to keep the header on one line; **?** on a panel and
+the services strip keep the details.
 """
 
     DEFAULT_CSS = """
     BackendHeader {
-        height: auto;
+        height: 1;
         background: $panel;
         color: $text;
         padding: 0 1;
@@ -70,22 +72,42 @@ Each backend the dashboard talks to, with its state:
         state = BackendState(label or (previous.label if previous else name), Level(level), text)
         if state != previous:
             self._backends[name] = state
-            self.refresh(layout=True)
+            self.refresh()
 
     def backend(self, name: str) -> BackendState | None:
         return self._backends.get(name)
 
     def render(self) -> Text:
-        line = Text(no_wrap=False, overflow="fold")
-        line.append("edp-tui", style="bold")
-        line.append(f"  project {printable(self.project)}")
-        for state in self._backends.values():
+        # One line at any width: when everything does not fit, each backend's text is shortened (the marks and
+        # labels always stay), so a small terminal keeps its rows for the panels.
+        width = self.content_region.width or self.size.width or 200
+        return self.line(width)
+
+    def line(self, width: int) -> Text:
+        states = list(self._backends.values())
+        fixed = Text("edp-tui", style="bold")
+        fixed.append(f"  project {printable(self.project)}")
+        parts = [(state, printable(state.text)) for state in states]
+        overhead = len(fixed) + sum(5 + 2 + len(state.label) + 1 for state in states)
+        overhead += 14 if self.read_only else 0
+        room = width - overhead
+        texts = [text for _, text in parts]
+        if sum(len(t) for t in texts) > room:
+            # First the texts of the backends that answer go (their green mark says it all)...
+            texts = ["" if state.level is Level.OK else text for state, text in parts]
+        if sum(len(t) for t in texts) > room:
+            # ...then the others share what is left.
+            budget = max(0, room // max(1, len(texts)))
+            texts = [t if len(t) <= budget else (t[: budget - 1] + "…" if budget > 1 else "") for t in texts]
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append_text(fixed)
+        for (state, _), text in zip(parts, texts, strict=True):
             mark, style = _MARK[state.level]
             line.append("  │  ", style="dim")
             line.append(mark, style=style)
-            line.append(f" {state.label} ", style="bold")
+            line.append(f" {state.label}" + (" " if text else ""), style="bold")
             # Text.append never parses markup, and printable() neutralises control characters.
-            line.append(printable(state.text), style="red" if state.level is Level.ERROR else "")
+            line.append(text, style="red" if state.level is Level.ERROR else "")
         if self.read_only:
             line.append("  │  ", style="dim")
             line.append("READ-ONLY", style="bold reverse yellow")
