@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -27,6 +27,7 @@ from edp_tui.config import Config
 from edp_tui.docker.errors import DockerError
 from edp_tui.docker.models import EngineStatus, ServiceState
 from edp_tui.docker.services import StatusSink
+from edp_tui.ui.focus import focus_first_in, panel_of
 from edp_tui.ui.keymap import known_binding_ids
 from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, ServiceStatesChanged
 from edp_tui.ui.notify import report
@@ -53,8 +54,6 @@ UPTIME_REFRESH_SECONDS = 1.0
 # Below this many rows the services panel is a one-line strip (the table opens while it has the focus), so
 # that an 80x24 terminal keeps its rows for the tabs.
 COMPACT_BELOW_ROWS = 40
-# Widgets that maximize (`m`) as a whole when the focus is inside them.
-PANEL_CLASSES = ("PollingPanel", "ServicesPanel", "LogsPanel")
 
 
 class _AppSink(StatusSink):
@@ -164,17 +163,17 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
         self.set_interval(UPTIME_REFRESH_SECONDS, self.services_panel.refresh_uptimes)
         self._watch_docker()
 
-    def _fit_height(self) -> None:
+    def _fit_height(self, height: int | None = None) -> None:
         """Short terminal: the services panel becomes a strip and the tab bar loses its underline row."""
-        short = self.size.height < COMPACT_BELOW_ROWS
+        short = (height if height is not None else self.size.height) < COMPACT_BELOW_ROWS
         try:
             self.services_panel.set_compact(short)
             self.query_one("#main", TabbedContent).set_class(short, "-short")
         except NoMatches:  # resized before the panels are mounted
             pass
 
-    def on_resize(self) -> None:
-        self._fit_height()
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_height(event.size.height)  # self.size follows a little later (debounced)
 
     def apply_keymap(self, keymap: Mapping[str, str]) -> None:
         """Rebind keys by binding id (from the config file); unknown ids are reported."""
@@ -319,26 +318,14 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
         self.call_after_refresh(self._focus_tab, tab_id)
 
     def _focus_tab(self, tab_id: str) -> None:
-        pane = self.query_one("#main", TabbedContent).get_pane(tab_id)
-        target = next((w for w in pane.query("*") if w.focusable), None)
-        if target is not None:
-            target.focus()
-
-    def panel_of(self, widget: Widget | None) -> Widget | None:
-        """The panel (bordered box) that holds ``widget``: what `m` maximizes."""
-        node: object = widget
-        while isinstance(node, Widget):
-            if any(cls.__name__ in PANEL_CLASSES for cls in type(node).__mro__):
-                return node
-            node = node.parent
-        return None
+        focus_first_in(self.query_one("#main", TabbedContent).get_pane(tab_id))
 
     def action_toggle_maximize(self) -> None:
         screen = self.screen
         if screen.maximized is not None:
             screen.minimize()
             return
-        panel = self.panel_of(screen.focused)
+        panel = panel_of(screen.focused)
         if panel is not None:
             screen.maximized = panel
 
