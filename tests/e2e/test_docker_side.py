@@ -33,6 +33,7 @@ from edp_tui.docker.run_containers import DockerRunContainers
 from edp_tui.docker.services import DockerSource
 from edp_tui.reload_status.reader import ContainerReloadStatus
 from edp_tui.ui.app import EdpApp
+from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.help import HelpScreen
 from edp_tui.ui.widgets.header import Level
 from tests.support.docker_engine import base_image
@@ -209,7 +210,9 @@ async def test_restart_from_the_dashboard_restarts_the_container(project: Projec
         table.move_cursor(row=table.get_row_index("worker"))
         await pilot.pause()
         assert app.services_panel.selected_service == "worker"
-        await pilot.press("r")
+        await pilot.press("R")  # restart asks first
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "restart confirmation")
+        await pilot.press("y")
         await until(
             pilot,
             lambda: any("worker restarted" in n.message for n in app._notifications),

@@ -76,7 +76,7 @@ async def test_materialize_from_the_assets_tab_and_see_the_checks(process_stack:
             # alone: dbt's eager test selection adds relationships tests that read models not built yet.
             # raw/orders is one table of a multi-asset that cannot be subset: Dagster answers
             # InvalidSubsetError and the tab retries with all five tables and what is downstream of them.
-            run_id = await materialize_from_tab(pilot, panel, "raw/orders", "M")
+            run_id = await materialize_from_tab(pilot, panel, "raw/orders", "L")
             status = await run_status(pilot, client, run_id)
             assert status == "SUCCESS", status
             assert (await client.run(run_id)).run.job_name == ASSET_JOB

@@ -43,9 +43,9 @@ def loaded_location(name: str = "etl_pipeline") -> LocationInfo:
         REPO,
         jobs=(
             JobInfo("__ASSET_JOB", True),
-            JobInfo("ingestion_job"),
-            JobInfo("dbt_build_job", True),
-            JobInfo("full_refresh_job"),
+            JobInfo("ingestion_job", description="Load the landing-zone files into raw tables"),
+            JobInfo("dbt_build_job", True, "Build every dbt model and run its tests"),
+            JobInfo("full_refresh_job", description="Ingestion, then dbt build with --full-refresh"),
         ),
         schedules=("daily_full_refresh_schedule",),
         sensors=("landing_zone_sensor",),
@@ -209,16 +209,25 @@ class FakeDagster:
         self.config_errors: tuple[RunConfigProblem, ...] = ()
         # gates[name] set: calls of that name wait for it (an action or a poll in flight).
         self.gates: dict[str, asyncio.Event] = {}
+        # Tags of each run (the lean list has none; RunsFilter.tags matches on them).
+        self.run_tags: dict[str, dict[str, str]] = {}
+        self.reexecutions: list[tuple[str, str, tuple[str, ...]]] = []
+        self.last_runs_filter: dict[str, Any] = {}
         self._seed_detail()
 
     def _seed_detail(self) -> None:
         failed = self.runs_list[2]
+        self.run_tags[failed.run_id] = {"team": "data", "dagster/from_ui": "true"}
         self.details[failed.run_id] = RunDetail(
             failed,
             (
                 StepStat("load_landing_files", "SUCCESS", T0 - 889, T0 - 886),
                 StepStat("write_raw_table", "FAILURE", T0 - 885, T0 - 881),
             ),
+            tuple(self.run_tags[failed.run_id].items()),
+            "ops:\n  load_landing_files:\n    config:\n      limit: 100\n",
+            "etl_pipeline",
+            REPO,
         )
         self.events[failed.run_id] = [
             RunEvent(
@@ -301,9 +310,27 @@ class FakeDagster:
         while True:
             yield await self.location_event_queue.get()
 
-    async def runs(self, limit: int = 50, cursor: str | None = None, **_: Any) -> list[RunSummary]:
+    async def runs(
+        self,
+        limit: int = 50,
+        cursor: str | None = None,
+        *,
+        statuses: list[str] | None = None,
+        job_name: str | None = None,
+        updated_after: float | None = None,
+        tags: Any = None,
+        run_ids: list[str] | None = None,
+    ) -> list[RunSummary]:
         await self._call("runs", (limit, cursor))
-        runs = self.runs_list
+        self.last_runs_filter = {"statuses": statuses, "job_name": job_name, "tags": tags, "run_ids": run_ids}
+        runs = [
+            r
+            for r in self.runs_list
+            if (not statuses or r.status in statuses)
+            and (not job_name or r.job_name == job_name)
+            and (not run_ids or r.run_id in run_ids)
+            and all(self.run_tags.get(r.run_id, {}).get(k) == v for k, v in dict(tags or {}).items())
+        ]
         if cursor is not None:
             ids = [r.run_id for r in runs]
             runs = runs[ids.index(cursor) + 1 :] if cursor in ids else []
@@ -346,9 +373,12 @@ class FakeDagster:
         self.runs_list.insert(0, new)
         return new
 
-    async def reexecute_run(self, run_id: str, strategy: str = "FROM_FAILURE") -> RunSummary:
+    async def reexecute_run(
+        self, run_id: str, strategy: str = "FROM_FAILURE", step_keys: list[str] | None = None
+    ) -> RunSummary:
         self._mutation("reexecute")
         await self._call("reexecute_run", run_id)
+        self.reexecutions.append((run_id, strategy, tuple(step_keys or ())))
         parent = next(r for r in self.runs_list if r.run_id == run_id)
         new = run("f0000000-2222-2222-2222-222222222222", parent.job_name, "QUEUED", self.now, None, None)
         self.runs_list.insert(0, new)

@@ -98,7 +98,7 @@ async def test_materialize_with_downstream_asks_then_launches_the_closure() -> N
     panel = AssetsPanel(fake)
     async with Host(panel).run_test(size=SIZE) as pilot:
         await select(pilot, panel, "staging/stg_orders")
-        await pilot.press("M")
+        await pilot.press("L")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         assert "stg_orders and 2 downstream" in screen_text(pilot.app)
         await pilot.press("y")
@@ -119,12 +119,12 @@ async def test_materialize_one_asset_and_cancel() -> None:
     panel = AssetsPanel(fake)
     async with Host(panel).run_test(size=SIZE) as pilot:
         await select(pilot, panel, "raw/customers")
-        await pilot.press("m")
+        await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await pilot.press("n")
         await wait_for(pilot, lambda: not isinstance(pilot.app.screen, ConfirmScreen))
         assert fake.materialized == []
-        await pilot.press("m")
+        await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         assert "Materialize raw/customers?" in screen_text(pilot.app)
         await pilot.press("y")
@@ -150,7 +150,7 @@ async def test_read_only_refuses_materialize() -> None:
     panel = AssetsPanel(fake, read_only=True)
     async with Host(panel).run_test(size=SIZE) as pilot:
         await select(pilot, panel, "raw/orders")
-        await pilot.press("m", "M")
+        await pilot.press("l", "L")
         await wait_for(
             pilot, lambda: "read-only mode: materialization of raw/orders refused" in screen_text(pilot.app)
         )
@@ -176,7 +176,7 @@ async def test_downstream_of_a_multi_asset_part_covers_the_whole_multi_asset() -
     panel = AssetsPanel(fake)
     async with Host(panel).run_test(size=SIZE) as pilot:
         await select(pilot, panel, "raw/customers")
-        await pilot.press("M")
+        await pilot.press("L")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_for(pilot, lambda: fake.materialized)

@@ -16,9 +16,11 @@ from edp_tui.dagster.run_config import parse_run_config
 from edp_tui.dagster.tags import parse_tag_list
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.launch_dialog import LaunchDialog
+from edp_tui.ui.screens.reexecute import ReexecuteDialog
 from edp_tui.ui.widgets.dagster.compute_logs import ComputeLogsPanel
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel
-from edp_tui.ui.widgets.dagster.runs import RunsPanel, RunsTab
+from edp_tui.ui.widgets.dagster.runs import RunsPanel
+from edp_tui.ui.widgets.dagster.runs_tab import RunsTab
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 
 SIZE = (130, 32)
@@ -325,17 +327,22 @@ async def test_terminate_asks_first_and_reexecute_selects_the_new_run() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: panel.populated)
         queued = fake.runs_list[0].run_id
-        await pilot.press("t")
+        await pilot.press("t")  # not terminate (any more): a viewer key elsewhere
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_for(pilot, lambda: ("terminate_run", queued) in fake.calls)
         await wait_for(pilot, lambda: panel.runs[queued].status == "CANCELED")
         await select_run(pilot, panel, FAILED_RUN)
         await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReexecuteDialog))
+        await pilot.press("enter")  # the first choice of a failed run: from failure
         await wait_for(
             pilot, lambda: panel.selected is not None and panel.selected.run_id.startswith("f0000000")
         )
-        assert ("reexecute_run", FAILED_RUN) in fake.calls
+        assert fake.reexecutions == [(FAILED_RUN, "FROM_FAILURE", ())]
 
 
 async def test_launch_from_runs_selects_the_new_run() -> None:
@@ -365,12 +372,13 @@ async def test_read_only_refuses_launch_terminate_and_reexecute() -> None:
 
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: panel.populated)
-        for count, key in enumerate(("l", "t"), start=1):
+        for count, key in enumerate(("l", "X"), start=1):
             await pilot.press(key)
             await wait_for(pilot, lambda n=count: refusals() == n)  # type: ignore[misc]
             assert not isinstance(app.screen, (LaunchDialog, ConfirmScreen))
         await select_run(pilot, panel, FAILED_RUN)
         await pilot.press("e")
         await wait_for(pilot, lambda: refusals() == 3)
+        assert not isinstance(app.screen, ReexecuteDialog)
         mutations = {"launch_run", "terminate_run", "reexecute_run"}
         assert not [c for c in fake.calls if c[0] in mutations or c[0].startswith("refused:")]

@@ -15,6 +15,7 @@ from textual.widget import Widget
 from edp_tui.config import Config
 from edp_tui.dagster.models import RunEvent
 from edp_tui.ui.app import EdpApp
+from edp_tui.ui.screens.reexecute import ReexecuteDialog
 from edp_tui.ui.widgets.dagster.run_detail import RunDetailPanel
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
@@ -47,15 +48,15 @@ async def test_second_restart_while_one_is_in_flight_is_refused() -> None:
     try:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: app.services_panel.populated)
-            await pilot.press("r")
+            await pilot.press("R", "y")  # restart asks first
             await wait_for(pilot, lambda: source.calls == [("restart", "postgres")])  # in flight now
-            await pilot.press("r")
+            await pilot.press("R")
             await wait_for(pilot, lambda: any("already in progress" in m for m in messages(app)))
             source.gate.set()
             await wait_for(pilot, lambda: any("postgres restarted" in m for m in messages(app)))
             assert source.calls == [("restart", "postgres")]
             # Done: the next press is accepted again.
-            await pilot.press("r")
+            await pilot.press("R", "y")
             await wait_for(pilot, lambda: len(source.calls) == 2)
     finally:
         source.gate.set()
@@ -71,6 +72,8 @@ async def test_second_reexecute_while_one_is_in_flight_is_refused() -> None:
         panel.table.move_cursor(row=panel.table.get_row_index(FAILED_RUN))
         await wait_for(pilot, lambda: panel.selected is not None and panel.selected.run_id == FAILED_RUN)
         await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReexecuteDialog))
+        await pilot.press("enter")  # from failure
         await wait_for(pilot, lambda: ("reexecute_run", FAILED_RUN) in fake.calls)
         await pilot.press("e")
         await wait_for(pilot, lambda: any("already in progress" in m for m in messages(app)))

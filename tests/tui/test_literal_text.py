@@ -114,7 +114,8 @@ async def test_a_border_title_shows_the_name_literally(text: str) -> None:
 @given(text=OUTSIDE)
 async def test_a_header_state_shows_the_text_literally(text: str) -> None:
     app = Host()
-    async with app.run_test() as pilot:
+    # Wide enough for the whole text: a narrower header shortens it (tested in test_layout.py).
+    async with app.run_test(size=(400, 10)) as pilot:
         header = app.query_one(BackendHeader)
         header.set_backend("webserver", "error", f"unreachable: {text}")
         await pilot.pause()

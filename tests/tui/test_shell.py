@@ -180,7 +180,9 @@ async def test_restart_runs_in_a_worker_and_notifies() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
         await pilot.press("down")  # user-code
-        await pilot.press("r")
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await until(pilot, lambda: any("user-code restarted" in n for n in notifications(app)))
         assert source.calls == [("restart", "user-code")]
         assert row(app, "user-code")["uptime"] == "0s"
@@ -191,11 +193,11 @@ async def test_stop_asks_first() -> None:
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
-        await pilot.press("s")
+        await pilot.press("S")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert not isinstance(app.screen, ConfirmScreen)
-        await pilot.press("s")
+        await pilot.press("S")
         await pilot.press("y")
         await until(pilot, lambda: any("postgres stopped" in n for n in notifications(app)))
         # Only the confirmed stop reached the engine (the declined one would be recorded first).
@@ -210,7 +212,7 @@ async def test_action_failures_are_notifications() -> None:
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
-        await pilot.press("r")
+        await pilot.press("R", "y")
         await until(pilot, lambda: any("restart postgres failed: boom" in n for n in notifications(app)))
         await pilot.press("end", "u")
         await until(pilot, lambda: any("has no container" in n for n in notifications(app)))
@@ -222,7 +224,7 @@ async def test_read_only_refuses_mutations() -> None:
     app = make_app(source, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
-        for key in ("r", "s", "u"):
+        for key in ("R", "S", "u"):
             await pilot.press(key)
         # A positive sign that the three keys were handled, then: nothing reached the engine.
         await until(pilot, lambda: len([n for n in notifications(app) if "Read-only mode" in n]) == 3)
@@ -274,10 +276,14 @@ async def test_keymap_from_config_rebinds_actions() -> None:
     app = make_app(source, keymap={"services.restart": "x", "no.such.binding": "z"})
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
-        await pilot.press("r")
+        # "R" is rebound: it does nothing now; "x" restarts (after the confirmation).
+        await pilot.press("R")
+        assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await until(pilot, lambda: any("postgres restarted" in n for n in notifications(app)))
-        # Keys are handled in order: had "r" still restarted, its call would be recorded too.
+        # Keys are handled in order: had "R" still restarted, its call would be recorded too.
         assert source.calls == [("restart", "postgres")]
         assert app.unknown_keymap_ids == ["no.such.binding"]
         assert any("unknown binding id(s) no.such.binding" in n for n in notifications(app))
@@ -293,11 +299,21 @@ async def test_palette_lists_every_action() -> None:
             for verb in ("Restart", "Stop", "Start", "Details:"):
                 assert f"{verb} {service}" in titles
         assert {"Help", "Refresh services", "Logs of all services", "Quit"} <= titles
-        # Run one through the palette UI itself.
+        # The panels' own keys, offered while the panel is on screen; the tab switches and maximize too.
+        assert {"Services: Restart", "Services: Stop", "Runs tab", "Maximize"} <= titles
+        assert "Runs: Terminate" not in titles  # the Runs tab is not shown
+        await pilot.press("2")
+        await until(
+            pilot, lambda: "Runs: Terminate" in {c.title for c in app.get_system_commands(app.screen)}
+        )
+        await pilot.press("1")
+        # Run one through the palette UI itself (restart asks first there too).
         await pilot.press("ctrl+p")
         await pilot.press(*"restart dagster-webserver")
         await pilot.pause(0.3)
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await until(pilot, lambda: source.calls == [("restart", "dagster-webserver")])
 
 

@@ -44,6 +44,8 @@ class DagsterApi(Protocol):
         statuses: list[str] | None = None,
         job_name: str | None = None,
         updated_after: float | None = None,
+        tags: Mapping[str, str] | None = None,
+        run_ids: list[str] | None = None,
     ) -> list[RunSummary]: ...
 
     async def run(self, run_id: str) -> RunDetail: ...
@@ -63,7 +65,9 @@ class DagsterApi(Protocol):
         tags: Mapping[str, str] | None = None,
     ) -> RunSummary: ...
 
-    async def reexecute_run(self, run_id: str, strategy: str = "FROM_FAILURE") -> RunSummary: ...
+    async def reexecute_run(
+        self, run_id: str, strategy: str = "FROM_FAILURE", step_keys: list[str] | None = None
+    ) -> RunSummary: ...
 
     async def terminate_run(self, run_id: str, *, force: bool = False) -> None: ...
 

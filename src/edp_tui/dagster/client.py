@@ -48,6 +48,7 @@ from edp_tui.dagster.models import (
     RunSummary,
     run_config_problem_from_graphql,
 )
+from edp_tui.dagster.reexecution import step_reexecution_params
 
 # logsForRun silently clamps to this many events per call.
 EVENTS_PAGE_MAX = 1000
@@ -246,9 +247,12 @@ class DagsterClient:
         statuses: list[str] | None = None,
         job_name: str | None = None,
         updated_after: float | None = None,
+        tags: Mapping[str, str] | None = None,
+        run_ids: list[str] | None = None,
     ) -> list[RunSummary]:
         """Newest first, at most ``limit`` (bounded: the server has no cap of its own).
-        ``cursor`` is the last run id of the previous page."""
+        ``cursor`` is the last run id of the previous page; every one of ``tags`` must match; ``run_ids``
+        are full ids."""
         limit = max(1, min(limit, RUNS_PAGE_MAX))
         run_filter: dict[str, Any] = {}
         if statuses:
@@ -257,6 +261,10 @@ class DagsterClient:
             run_filter["pipelineName"] = job_name
         if updated_after is not None:
             run_filter["updatedAfter"] = updated_after
+        if tags:
+            run_filter["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        if run_ids:
+            run_filter["runIds"] = list(run_ids)
         data = await self.execute(
             "RunsLean", {"filter": run_filter or None, "cursor": cursor, "limit": limit}
         )
@@ -299,12 +307,25 @@ class DagsterClient:
         data = await self.execute("LaunchRun", {"executionParams": params}, timeout=MUTATION_TIMEOUT_S)
         return RunSummary.from_graphql(expect(data["launchRun"], "LaunchRunSuccess")["run"])
 
-    async def reexecute_run(self, run_id: str, strategy: str = "FROM_FAILURE") -> RunSummary:
+    async def reexecute_run(
+        self, run_id: str, strategy: str = "FROM_FAILURE", step_keys: list[str] | None = None
+    ) -> RunSummary:
+        """``strategy`` FROM_FAILURE or ALL_STEPS; with ``step_keys``, only those steps (strategy ignored)."""
         self._refuse_if_read_only(f"re-execution of {run_id}")
+        if step_keys:
+            return await self._reexecute_steps(run_id, step_keys)
         data = await self.execute(
             "LaunchReexecution",
             {"reexecutionParams": {"parentRunId": run_id, "strategy": strategy}},
             timeout=MUTATION_TIMEOUT_S,
+        )
+        return RunSummary.from_graphql(expect(data["launchRunReexecution"], "LaunchRunSuccess")["run"])
+
+    async def _reexecute_steps(self, run_id: str, step_keys: list[str]) -> RunSummary:
+        parent = await self.run(run_id)
+        params = step_reexecution_params(parent, step_keys)
+        data = await self.execute(
+            "LaunchStepReexecution", {"executionParams": params}, timeout=MUTATION_TIMEOUT_S
         )
         return RunSummary.from_graphql(expect(data["launchRunReexecution"], "LaunchRunSuccess")["run"])
 

@@ -60,6 +60,7 @@ class LoadError:
 class JobInfo:
     name: str
     is_asset_job: bool = False
+    description: str = ""
 
     @property
     def hidden(self) -> bool:
@@ -78,7 +79,10 @@ class RepositoryInfo:
     def from_graphql(cls, obj: JSON) -> RepositoryInfo:
         return cls(
             name=obj["name"],
-            jobs=tuple(JobInfo(j["name"], bool(j.get("isAssetJob"))) for j in obj.get("jobs") or []),
+            jobs=tuple(
+                JobInfo(j["name"], bool(j.get("isAssetJob")), j.get("description") or "")
+                for j in obj.get("jobs") or []
+            ),
             schedules=tuple(s["name"] for s in obj.get("schedules") or []),
             sensors=tuple(s["name"] for s in obj.get("sensors") or []),
         )
@@ -197,14 +201,22 @@ class RunDetail:
     steps: tuple[StepStat, ...] = ()
     tags: tuple[tuple[str, str], ...] = ()
     run_config_yaml: str = ""
+    # Where the job lives and the run group's root: what a step re-execution must name.
+    location: str | None = None
+    repository: str | None = None
+    root_run_id: str | None = None
 
     @classmethod
     def from_graphql(cls, obj: JSON) -> RunDetail:
+        origin: JSON = obj.get("repositoryOrigin") or {}
         return cls(
             run=RunSummary.from_graphql(obj),
             steps=tuple(StepStat.from_graphql(s) for s in obj.get("stepStats") or []),
             tags=tuple((t["key"], t["value"]) for t in obj.get("tags") or []),
             run_config_yaml=obj.get("runConfigYaml") or "",
+            location=origin.get("repositoryLocationName"),
+            repository=origin.get("repositoryName"),
+            root_run_id=obj.get("rootRunId"),
         )
 
 

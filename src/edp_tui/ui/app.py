@@ -8,12 +8,12 @@ widget ever constructs a client.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -25,17 +25,19 @@ from textual.worker import Worker, WorkerState
 from edp_tui.backends import Backends
 from edp_tui.config import Config
 from edp_tui.docker.errors import DockerError
-from edp_tui.docker.models import EngineStatus, ServiceState
-from edp_tui.docker.services import StatusSink
+from edp_tui.docker.models import ServiceState
+from edp_tui.ui.focus import focus_first_in, panel_of
 from edp_tui.ui.keymap import known_binding_ids
-from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, ServiceStatesChanged
+from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, MessageSink, ServiceStatesChanged
 from edp_tui.ui.notify import report
+from edp_tui.ui.palette import panel_commands
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.help import HelpScreen, help_for
 from edp_tui.ui.screens.service_detail import ServiceDetailScreen
 from edp_tui.ui.widgets.dagster.tabs import dagster_panes
 from edp_tui.ui.widgets.header import BackendHeader, Level
 from edp_tui.ui.widgets.logs_panel import LogsPanel
+from edp_tui.ui.widgets.run_containers import RunContainersPanel
 from edp_tui.ui.widgets.services_panel import ServicesPanel, ServicesTable
 
 ACTIONS = {
@@ -43,26 +45,23 @@ ACTIONS = {
     "stop": ("Stop", "stopping", "stopped"),
     "start": ("Start", "starting", "started"),
 }
+# Asks first: both interrupt a running service.
+CONFIRM = {
+    "restart": "Restart service {service}? Whatever runs in its container is interrupted.",
+    "stop": "Stop service {service}? Its container stops until started again.",
+}
 UPTIME_REFRESH_SECONDS = 1.0
-
-
-class _AppSink(StatusSink):
-    """Hands what the watcher thread learns to the app as messages (post_message is thread-safe)."""
-
-    def __init__(self, app: EdpApp) -> None:
-        self._app = app
-
-    def on_status(self, status: EngineStatus) -> None:
-        self._app.post_message(DockerStatusChanged(status))
-
-    def on_states(self, states: Sequence[ServiceState]) -> None:
-        self._app.post_message(ServiceStatesChanged(states))
+# Below this many rows the services panel is a one-line strip (the table opens while it has the focus), so
+# that an 80x24 terminal keeps its rows for the tabs.
+COMPACT_BELOW_ROWS = 40
 
 
 class EdpApp(App[None]):
     # Absolute, so that subclasses defined elsewhere (tests, benches) find it too.
     CSS_PATH = Path(__file__).parent / "app.tcss"
     TITLE = "edp-tui"
+    # `m` restores a maximized panel; escape keeps its meaning inside panels (clear a search, close a dialog).
+    ESCAPE_TO_MINIMIZE = False
 
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -74,6 +73,7 @@ class EdpApp(App[None]):
         Binding("3", "show_tab('tab-locations')", "Code locations tab", id="app.tab_locations", show=False),
         Binding("4", "show_tab('tab-schedules')", "Schedules tab", id="app.tab_schedules", show=False),
         Binding("5", "show_tab('tab-assets')", "Assets tab", id="app.tab_assets", show=False),
+        Binding("m", "toggle_maximize", "Maximize", id="app.maximize"),
     ]
 
     HELP = """\
@@ -81,7 +81,9 @@ class EdpApp(App[None]):
 
 The header shows each backend; the services panel lists the compose services; the tabs below show logs and,
 with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what it shows.
-Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors and Assets tabs.
+Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors and Assets tabs and focus the
+tab's main panel (the focused panel has the bright heavy border). **m** maximizes the focused panel and
+restores it. On a short terminal the services panel is a one-line strip: focus it (**shift+tab**, a click).
 """
 
     def __init__(
@@ -112,12 +114,15 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
     def compose(self) -> ComposeResult:
         yield BackendHeader(self.project, read_only=self.read_only, id="header")
         yield ServicesPanel(self.source.services, now=self._now, id="services")
+        yield RunContainersPanel(self.backends.run_containers, id="run-containers")
         with TabbedContent(id="main"):
             yield from self.compose_main_panes()
         yield Footer()
 
     def compose_main_panes(self) -> Iterable[TabPane]:
-        """The tabs of the main area. Other panels (Dagster) add their TabPane here."""
+        """The tabs of the main area, in the order of the digit keys (1 Logs, 2 Runs, 3 Code locations,
+        4 Schedules & sensors). A new tab (Assets) is yielded here, after the Dagster panes, with an id
+        ``tab-<name>`` and a ``show_tab('tab-<name>')`` binding on the next digit."""
         yield TabPane("Logs", self.make_logs_panel(), id="tab-logs")
         yield from self.make_dagster_panes()
 
@@ -130,7 +135,9 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
     def make_logs_panel(self) -> Widget:
         if self._logs_panel_factory is not None:
             return self._logs_panel_factory()
-        return LogsPanel(self.backends.logs)
+        panel = LogsPanel(self.backends.logs)
+        panel.border_title = "Container logs"
+        return panel
 
     @property
     def header(self) -> BackendHeader:
@@ -145,9 +152,22 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
         self.header.set_backend("webserver", Level.UNKNOWN, self.webserver_url)
         self.header.set_backend("daemon", Level.UNKNOWN, "not checked")
         self.apply_keymap(self.config.keymap)
+        self._fit_height()
         self.query_one(ServicesTable).focus()
         self.set_interval(UPTIME_REFRESH_SECONDS, self.services_panel.refresh_uptimes)
         self._watch_docker()
+
+    def _fit_height(self, height: int | None = None) -> None:
+        """Short terminal: the services panel becomes a strip and the tab bar loses its underline row."""
+        short = (height if height is not None else self.size.height) < COMPACT_BELOW_ROWS
+        try:
+            self.services_panel.set_compact(short)
+            self.query_one("#main", TabbedContent).set_class(short, "-short")
+        except NoMatches:  # resized before the panels are mounted
+            pass
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_height(event.size.height)  # self.size follows a little later (debounced)
 
     def apply_keymap(self, keymap: Mapping[str, str]) -> None:
         """Rebind keys by binding id (from the config file); unknown ids are reported."""
@@ -178,7 +198,7 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
     # --- Docker ---------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="docker-watch", exit_on_error=False)
     def _watch_docker(self) -> None:
-        self.source.run_watch(_AppSink(self), self._stop)
+        self.source.run_watch(MessageSink(self), self._stop)
 
     @work(thread=True, exclusive=True, group="docker-refresh", exit_on_error=False)
     def _refresh_worker(self) -> None:
@@ -241,15 +261,13 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
             return
         if self._refuse_if_busy(service):
             return
-        if action == "stop":
+        if action in CONFIRM:
 
             def confirmed(answer: bool | None) -> None:
                 if answer and not self._refuse_if_busy(service):
                     self._start_action(action, service)
 
-            self.push_screen(
-                ConfirmScreen(f"Stop service {service}? Its container stops until started again."), confirmed
-            )
+            self.push_screen(ConfirmScreen(CONFIRM[action].format(service=service)), confirmed)
             return
         self._start_action(action, service)
 
@@ -301,6 +319,20 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
             report(self, f"no {tab_id.removeprefix('tab-')} tab in this dashboard", severity="warning")
             return
         tabs.active = tab_id
+        # The tab's main panel takes the focus (a digit pressed on the services would leave it there).
+        self.call_after_refresh(self._focus_tab, tab_id)
+
+    def _focus_tab(self, tab_id: str) -> None:
+        focus_first_in(self.query_one("#main", TabbedContent).get_pane(tab_id))
+
+    def action_toggle_maximize(self) -> None:
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        panel = panel_of(screen.focused)
+        if panel is not None:
+            screen.maximized = panel
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -326,6 +358,8 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Explain the focused panel and its keys", self.action_help)
+        # Every key of the shell and of the panels on screen (their own checks, read-only included, apply).
+        yield from panel_commands(self, screen)
         yield SystemCommand(
             "Refresh services", "Ask the engine for every service's state now", self.action_refresh_services
         )
@@ -339,7 +373,7 @@ Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors a
                 partial(self.action_details, service),
             )
             for action, (verb, _, _) in ACTIONS.items():
-                suffix = " (asks first)" if action == "stop" else ""
+                suffix = " (asks first)" if action in CONFIRM else ""
                 yield SystemCommand(
                     f"{verb} {service}",
                     f"{verb} the container of {service}{suffix}",

@@ -31,3 +31,38 @@ def binding_owners() -> Iterator[tuple[type, Binding]]:
 
 def known_binding_ids() -> set[str]:
     return {binding.id for _, binding in binding_owners() if binding.id}
+
+
+# Where each class's keys apply, for the binding table of docs/configuration.md.
+WHERE = {
+    "EdpApp": "everywhere",
+    "ServicesTable": "services panel",
+    "NavTable": "every table",
+    "LogView": "log views (container logs, compute logs)",
+    "LogsPanel": "container logs",
+    "RunsPanel": "runs list",
+    "RunDetailPanel": "run detail",
+    "LocationsPanel": "code locations",
+    "SchedulesPanel": "schedules & sensors",
+    "LaunchDialog": "launch dialog",
+    "ReexecuteDialog": "re-execute dialog",
+    "ConfirmScreen": "confirmations",
+    "HelpScreen": "help screen",
+    "ServiceDetailScreen": "service detail",
+}
+
+
+def binding_table() -> str:
+    """The Markdown table of every binding id (docs/configuration.md holds it; a unit test compares)."""
+    rows = ["| id | default keys | action | where |", "|---|---|---|---|"]
+    for cls, binding in sorted(binding_owners(), key=lambda cb: cb[1].id or ""):
+        if not binding.id:
+            continue
+        keys = ", ".join(f"`{k.strip()}`" for k in binding.key.split(","))
+        where = WHERE.get(cls.__name__, cls.__name__)
+        rows.append(f"| `{binding.id}` | {keys} | {binding.description} | {where} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(binding_table())

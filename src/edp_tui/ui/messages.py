@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textual.message import Message
+from textual.message_pump import MessagePump
 
 from edp_tui.docker.models import EngineStatus, ServiceState
+from edp_tui.docker.services import StatusSink
 
 
 class DockerStatusChanged(Message):
@@ -33,3 +35,16 @@ class BackendStateChanged(Message):
         self.name = name
         self.level = level
         self.text = text
+
+
+class MessageSink(StatusSink):
+    """Hands what the Docker watcher thread learns to the app as messages (post_message is thread-safe)."""
+
+    def __init__(self, target: MessagePump) -> None:
+        self._target = target
+
+    def on_status(self, status: EngineStatus) -> None:
+        self._target.post_message(DockerStatusChanged(status))
+
+    def on_states(self, states: Sequence[ServiceState]) -> None:
+        self._target.post_message(ServiceStatesChanged(states))

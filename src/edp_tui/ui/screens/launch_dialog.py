@@ -34,7 +34,8 @@ class LaunchDialog(ModalScreen[RunSummary | None]):
     HELP = """\
 ## Launch a job
 
-Pick a job (hidden `__` jobs are not listed), edit its run config as YAML (pre-filled with the job's defaults)
+Pick a job (hidden `__` jobs are not listed; the dialog starts on the job launched last, and shows the
+picked job's description), edit its run config as YAML (pre-filled with the job's defaults)
 and optional tags `key=value, key2=value2`. **ctrl+s** or the Launch button launches; **escape** cancels.
 YAML mistakes and Dagster's config validation errors (with the config path) appear below the editor and
 nothing is launched.
@@ -47,15 +48,19 @@ nothing is launched.
         border: thick $accent; background: $surface; padding: 0 1;
     }
     LaunchDialog #run-config { height: 1fr; min-height: 5; }
+    LaunchDialog #job-description { height: auto; max-height: 3; color: $text-muted; padding: 0 1; }
     LaunchDialog #launch-errors { height: auto; max-height: 10; color: $error; }
     LaunchDialog Horizontal { height: auto; }
     LaunchDialog Button { margin: 0 1; }
     """
 
-    def __init__(self, client: DagsterApi) -> None:
+    def __init__(self, client: DagsterApi, *, initial_job: str | None = None) -> None:
+        """``initial_job``: the job name picked first when it exists (the one launched last)."""
         super().__init__()
         self.client = client
+        self.initial_job = initial_job
         self.jobs: list[JobRef] = []
+        self.descriptions: dict[JobRef, str] = {}
         self.launching = False
         self.error_text = ""
 
@@ -63,6 +68,7 @@ nothing is launched.
         with Vertical():
             yield Label(Text("Launch a job", style="bold"))
             yield Select[JobRef]([], prompt="loading jobs…", id="job")
+            yield Static(id="job-description")
             yield Label("Run config (YAML)")
             yield TextArea("", language=None, id="run-config", soft_wrap=False, show_line_numbers=True)
             yield Input(placeholder="tags: key=value, key2=value2", id="tags")
@@ -81,12 +87,13 @@ nothing is launched.
         except DagsterError as exc:
             self.show_errors(f"cannot list jobs: {exc}")
             return
-        self.jobs = [
-            (loc.name, repo, job.name)
+        self.descriptions = {
+            (loc.name, repo, job.name): job.description
             for loc in locations
             if loc.state == "loaded"
             for repo, job in loc.visible_jobs()
-        ]
+        }
+        self.jobs = list(self.descriptions)
         select = self.query_one("#job", Select)
         many_locations = len({j[0] for j in self.jobs}) > 1
         select.set_options(
@@ -96,11 +103,15 @@ nothing is launched.
             broken = [loc.name for loc in locations if loc.state != "loaded"]
             self.show_errors("no job to launch" + (f" (not loaded: {', '.join(broken)})" if broken else ""))
             return
-        select.value = self.jobs[0]
+        select.value = next((j for j in self.jobs if j[2] == self.initial_job), self.jobs[0])
         select.focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if isinstance(event.value, tuple):
+            description = self.descriptions.get(event.value, "")
+            self.query_one("#job-description", Static).update(
+                safe_text(description) if description else Text("no description", style="dim italic")
+            )
             self._load_defaults(event.value)
 
     @work(exclusive=True, group="launch-defaults", exit_on_error=False)

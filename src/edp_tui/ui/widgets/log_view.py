@@ -108,10 +108,13 @@ Search and filter ignore case unless the text has a capital letter.
         max_bytes: int = 8 * 1024 * 1024,
         flush_interval: float = 0.05,
         source_label: str = "",
+        timestamps: bool = True,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """``timestamps=False``: the lines carry none (compute logs), so `t` is hidden and does nothing."""
         super().__init__(id=id, classes=classes)
+        self.has_timestamps = timestamps
         self._max_lines = max_lines
         self._max_bytes = max_bytes
         self.flush_interval = flush_interval
@@ -248,6 +251,11 @@ Search and filter ignore case unless the text has a capital letter.
     def action_previous_match(self) -> None:
         if self.lines_widget.find_match(forward=False) is None and self.lines_widget.search:
             report(self, "no line matches", timeout=2)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_timestamps" and not self.has_timestamps:
+            return False
+        return True
 
     def action_toggle_timestamps(self) -> None:
         self.lines_widget.set_timestamps(not self.lines_widget.show_timestamps)

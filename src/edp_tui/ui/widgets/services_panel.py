@@ -1,4 +1,8 @@
-"""The services panel: one row per expected compose service, driven by Docker events."""
+"""The services panel: one row per expected compose service, driven by Docker events.
+
+On a short terminal (``compact``) the panel is a one-line strip (a mark, the name and, when not fine, the
+state of each service) that expands into the full table while it has the focus.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -16,6 +21,7 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.docker.models import EngineStatus, Health, RunState, ServiceState
 from edp_tui.text import printable
+from edp_tui.ui.widgets.tables import NavTable
 from edp_tui.util import fmt
 
 COLUMNS = (
@@ -84,13 +90,34 @@ def row_cells(state: ServiceState, now: datetime) -> dict[str, Text]:
     }
 
 
-class ServicesTable(DataTable[Text]):
+def strip_item(state: ServiceState) -> Text:
+    """One service in the compact strip: ● name, plus its state when it is not running and healthy."""
+    fine = state.state is RunState.RUNNING and state.health in (Health.HEALTHY, Health.NONE)
+    if fine:
+        mark, style = "●", "bold green"
+    elif state.state is RunState.RUNNING and state.health is Health.STARTING:
+        mark, style = "●", "bold yellow"
+    elif state.state in (RunState.MISSING, RunState.UNKNOWN, RunState.CREATED):
+        mark, style = "○", "dim"
+    else:
+        mark, style = "✖", "bold red"
+    item = Text.assemble((mark, style), " ", (printable(state.service), "bold"))
+    if not fine and state.state is not RunState.MISSING:  # ○ alone says "no container"
+        detail = state.state_label if state.state is not RunState.RUNNING else state.health.value
+        if state.failing_streak:
+            detail += f" ×{state.failing_streak}"
+        item.append(f" {detail}", style=style if style != "dim" else "dim italic")
+    return item
+
+
+class ServicesTable(NavTable):
     """The table itself; its bindings act on the highlighted service."""
 
     BINDINGS = [
         Binding("enter", "details", "Details", id="services.details"),
-        Binding("r", "service_action('restart')", "Restart", id="services.restart"),
-        Binding("s", "service_action('stop')", "Stop", id="services.stop"),
+        # Restart and stop interrupt a service: capitals no viewer uses, and both ask first.
+        Binding("R", "service_action('restart')", "Restart", id="services.restart"),
+        Binding("S", "service_action('stop')", "Stop", id="services.stop"),
         Binding("u", "service_action('start')", "Start", id="services.start"),
         Binding("a", "all_logs", "All logs", id="services.all_logs"),
     ]
@@ -109,8 +136,9 @@ The rows follow the Docker engine's events live (start, die, health_status, rest
 | Last probe | exit code and output of the most recent probe |
 | Restarts | restarts made by the restart policy |
 
-Keys: **enter** details with the health log · **r** restart · **s** stop (asks first) · **u** start ·
-**a** logs of all services. Moving the cursor shows that service's logs.
+Keys: **enter** details with the health log · **R** restart (asks first) · **S** stop (asks first) ·
+**u** start · **a** logs of all services · **home**/**g**, **end**/**G** first/last row. Moving the cursor
+shows that service's logs. On a short terminal the panel is a one-line strip that opens while focused.
 """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -170,6 +198,23 @@ class ServicesPanel(Vertical):
         height: auto;
         max-height: 50%;
     }
+    ServicesPanel > #services-strip {
+        display: none;
+        height: auto;
+        padding: 0 1;
+    }
+    ServicesPanel.-compact > #services-strip {
+        display: block;
+    }
+    ServicesPanel.-compact > ServicesTable {
+        display: none;
+    }
+    ServicesPanel.-compact.-expanded > #services-strip {
+        display: none;
+    }
+    ServicesPanel.-compact.-expanded > ServicesTable {
+        display: block;
+    }
     ServicesPanel > #engine-banner {
         display: none;
         background: $error 30%;
@@ -204,6 +249,7 @@ class ServicesPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="engine-banner")
+        yield ServicesStrip(id="services-strip")
         yield ServicesTable(id="services-table")
 
     @property
@@ -216,6 +262,7 @@ class ServicesPanel(Vertical):
         now = self._now()
         for state in self._states.values():
             self._add_row(state, now, placeholder=True)
+        self._update_strip()
 
     @property
     def populated(self) -> bool:
@@ -252,6 +299,41 @@ class ServicesPanel(Vertical):
                         table.update_cell(state.service, key, text, update_width=True)
                 except (CellDoesNotExist, RowDoesNotExist):
                     pass
+        self._update_strip()
+
+    # --- compact strip ---------------------------------------------------------------------------------
+    @property
+    def compact(self) -> bool:
+        return self.has_class("-compact")
+
+    def set_compact(self, compact: bool) -> None:
+        """Strip (short terminal) or full table; the strip opens into the table while it has the focus."""
+        if compact == self.compact:
+            return
+        self.set_class(compact, "-compact")
+        self.set_class(compact and self.table.has_focus, "-expanded")
+        self._update_strip()
+
+    def _update_strip(self) -> None:
+        try:
+            strip = self.query_one(ServicesStrip)
+        except NoMatches:
+            return
+        text = Text("  ").join(strip_item(self._states[s]) for s in self._states)
+        if self.engine_status is not None and not self.engine_status.connected:
+            text.append("  · engine unreachable", style="bold red")
+        strip.update(text)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not self.compact:
+            return
+        self.add_class("-expanded")
+        if isinstance(event.widget, ServicesStrip):
+            self.call_after_refresh(self.table.focus)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if isinstance(event.widget, ServicesTable):
+            self.remove_class("-expanded")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -281,6 +363,7 @@ class ServicesPanel(Vertical):
         if status.connected:
             self.remove_class("-unreachable")
             banner.update("")
+            self._update_strip()
             return
         self.add_class("-unreachable")
         text = Text.assemble(
@@ -293,3 +376,11 @@ class ServicesPanel(Vertical):
         if self._populated:
             text.append(" · rows show the last known state", style="italic")
         banner.update(text)
+        self._update_strip()
+
+
+class ServicesStrip(Static, can_focus=True):
+    """The compact panel: one line for every service. Focusing it (tab, click) opens the full table."""
+
+    def on_click(self) -> None:
+        self.focus()

@@ -103,8 +103,9 @@ class AssetsPanel(PollingPanel):
     """One row per asset, grouped; the highlighted asset's graph neighbours and checks below the table."""
 
     BINDINGS = [
-        Binding("m", "materialize(False)", "Materialize", id="dagster.materialize_asset"),
-        Binding("M", "materialize(True)", "Materialize + downstream", id="dagster.materialize_downstream"),
+        # l/L as in the runs list (l launches): m is maximize everywhere.
+        Binding("l", "materialize(False)", "Materialize", id="dagster.materialize_asset"),
+        Binding("L", "materialize(True)", "Materialize + downstream", id="dagster.materialize_downstream"),
     ]
 
     HELP = """\
@@ -115,7 +116,7 @@ code or an upstream asset changed since, **failed**: a check failed on the last 
 when it was last materialized and by which run, and its checks (the dbt tests are asset checks). The
 highlighted asset's upstream and downstream assets and each check's outcome are shown below the table.
 
-Keys: **m** materializes the highlighted asset, **M** (shift+m) it and everything downstream of it; both ask
+Keys: **l** materializes the highlighted asset, **L** it and everything downstream of it; both ask
 first and are refused in read-only mode.
 """
 

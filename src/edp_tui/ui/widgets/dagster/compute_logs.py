@@ -60,7 +60,7 @@ output are never interpreted. stderr lines are tagged `stderr`. The pane keeps t
     def compose(self) -> ComposeResult:
         yield self.banner()
         yield Static(Text("no step selected", style="dim"), id="compute-title")
-        yield LogView(max_lines=MAX_LINES, max_bytes=MAX_BYTES, id="compute-view")
+        yield LogView(max_lines=MAX_LINES, max_bytes=MAX_BYTES, timestamps=False, id="compute-view")
 
     def on_mount(self) -> None:
         self.border_title = "Compute logs"

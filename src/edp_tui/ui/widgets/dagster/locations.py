@@ -20,6 +20,7 @@ from edp_tui.dagster.reload import reload_location
 from edp_tui.text import printable, safe_text
 from edp_tui.ui.notify import report
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.ui.widgets.tables import NavTable
 from edp_tui.util.backoff import Backoff
 from edp_tui.util.fmt import timestamp
 
@@ -80,7 +81,7 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     def compose(self) -> ComposeResult:
         yield self.banner()
-        table: DataTable[Text] = DataTable(cursor_type="row", id="locations-table")
+        table: DataTable[Text] = NavTable(cursor_type="row", id="locations-table")
         yield table
         yield Static(id="location-status")
         yield Static(id="location-error")

@@ -1,9 +1,11 @@
-"""One run: its steps (``runOrError`` for this run only) and a cursor-based tail of its events."""
+"""One run: its tags, steps and run config (``runOrError`` for this run only) and a cursor-based tail of its
+events."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, RichLog, Static
 from textual.widgets.data_table import CellDoesNotExist
@@ -13,6 +15,7 @@ from edp_tui.dagster.models import LogKey, RunDetail, RunEvent, RunSummary, log_
 from edp_tui.text import printable, safe_text
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.ui.widgets.tables import NavTable
 from edp_tui.util.fmt import duration, timestamp
 
 # Events kept on screen; older ones scroll out (the run's full log stays in Dagster).
@@ -37,20 +40,46 @@ def event_text(event: RunEvent) -> Text:
     return line
 
 
+def tags_text(tags: tuple[tuple[str, str], ...]) -> Text:
+    """``key=value`` pairs on a line, the user's first and Dagster's own (``dagster/...``) dimmed after."""
+    if not tags:
+        return Text("no tags", style="dim")
+    ordered = sorted(tags, key=lambda kv: kv[0].startswith("dagster/"))
+    text = Text("tags ", style="bold")
+    for i, (key, value) in enumerate(ordered):
+        if i:
+            text.append(" · ", style="dim")
+        start = len(text)
+        text.append_text(safe_text(f"{key}={value}"))
+        if key.startswith("dagster/"):
+            text.stylize("dim", start)
+    return text
+
+
 class RunDetailPanel(PollingPanel):
-    """Steps table above the event tail. Polls only while a non-finished run is shown."""
+    """Tags, steps table above the event tail (or the run config). Polls only while a non-finished run is
+    shown."""
+
+    BINDINGS = [Binding("c", "toggle_config", "Run config", id="dagster.run_config")]
 
     HELP = """\
 ## Run detail
 
-The highlighted run's steps with their status and duration, and the run's event log as it grows (errors with
-the user's exception). Highlight a step to see its stdout/stderr in the compute-log pane.
+The highlighted run's tags (system `dagster/` tags dimmed), its steps with their status and duration, and the
+run's event log as it grows (errors with the user's exception). Highlight a step to see its stdout/stderr in
+the compute-log pane; **e** in the runs list then offers to re-execute just that step.
+
+Keys: **c** shows the run config (YAML) in place of the events, and back.
 """
 
     DEFAULT_CSS = """
     RunDetailPanel > #run-title { height: auto; padding: 0 1; }
-    RunDetailPanel > #steps-table { height: auto; max-height: 40%; }
+    RunDetailPanel > #run-tags { height: auto; max-height: 3; padding: 0 1; }
+    RunDetailPanel > #steps-table { height: auto; max-height: 40%; overflow-x: hidden; }
     RunDetailPanel > RichLog { height: 1fr; }
+    RunDetailPanel > #run-config { display: none; }
+    RunDetailPanel.-config > #run-config { display: block; }
+    RunDetailPanel.-config > #run-events { display: none; }
     """
 
     poll_interval = 0.5
@@ -79,12 +108,15 @@ the user's exception). Highlight a step to see its stdout/stderr in the compute-
         self.finished = False
         # Bumped on every change of run: a poll started for an earlier selection drops what it read.
         self.generation = 0
+        self.detail_shown: RunDetail | None = None
 
     def compose(self) -> ComposeResult:
         yield self.banner()
         yield Static(Text("no run selected", style="dim"), id="run-title")
-        yield DataTable(cursor_type="row", id="steps-table")
+        yield Static(id="run-tags")
+        yield NavTable(cursor_type="row", id="steps-table")
         yield RichLog(max_lines=MAX_EVENT_LINES, markup=False, highlight=False, wrap=False, id="run-events")
+        yield RichLog(markup=False, highlight=False, wrap=False, id="run-config")
 
     def on_mount(self) -> None:
         self.border_title = "Run"
@@ -107,25 +139,34 @@ the user's exception). Highlight a step to see its stdout/stderr in the compute-
         self.run = run
         self.generation += 1
         self.detail = None
+        self.detail_shown = None
         self.events_cursor = None
         self.events_seen = 0
         self.log_keys = []
         self.finished = False
         self.query_one("#steps-table", DataTable).clear()
-        self.query_one(RichLog).clear()
+        self.query_one("#run-events", RichLog).clear()
+        self.query_one("#run-config", RichLog).clear()
+        self.query_one("#run-tags", Static).update("")
         self._title()
         self.wake()
+
+    def action_toggle_config(self) -> None:
+        self.toggle_class("-config")
 
     def _title(self) -> None:
         title = self.query_one("#run-title", Static)
         run = self.run
         if run is None:
+            self.border_title = "Run"
             title.update(Text("no run selected", style="dim"))
             return
+        # The full id in the border (cut on a narrow pane), the short one on the title line.
+        self.border_title = f"Run {run.run_id}"
         title.update(
             Text.assemble(
                 (printable(run.job_name), "bold"),
-                f" {run.run_id} ",
+                f" {run.run_id[:8]} ",
                 status_text(run.status),
                 f" · {self.events_seen} events",
             )
@@ -166,6 +207,7 @@ the user's exception). Highlight a step to see its stdout/stderr in the compute-
         self._title()
 
     def _show_detail(self, detail: RunDetail) -> None:
+        self._show_tags_and_config(detail)
         steps: DataTable[Text] = self.query_one("#steps-table", DataTable)
         for step in detail.steps:
             took = None
@@ -183,8 +225,23 @@ the user's exception). Highlight a step to see its stdout/stderr in the compute-
             else:
                 steps.add_row(*cells.values(), key=step.step_key)
 
+    def _show_tags_and_config(self, detail: RunDetail) -> None:
+        previous = self.detail_shown
+        if previous is not None and (previous.tags, previous.run_config_yaml) == (
+            detail.tags,
+            detail.run_config_yaml,
+        ):
+            return
+        self.detail_shown = detail
+        self.query_one("#run-tags", Static).update(tags_text(detail.tags))
+        config = self.query_one("#run-config", RichLog)
+        config.clear()
+        yaml_text = detail.run_config_yaml.strip() or "{}  # no run config"
+        for line in yaml_text.splitlines():
+            config.write(safe_text(line))
+
     def _append_events(self, events: list[RunEvent]) -> None:
-        log = self.query_one(RichLog)
+        log = self.query_one("#run-events", RichLog)
         for event in events:
             log.write(event_text(event))
         self.events_seen += len(events)

@@ -1,55 +1,60 @@
-"""Runs: a live, paged list (lean fields only) with launch, terminate and re-execute keys.
+"""Runs: a live, paged list (lean fields only) with a filter line, and launch, terminate and re-execute keys.
 
-``RunsTab`` puts the list, the selected run's detail and its compute logs together and routes messages
-between them.
+The Runs tab around it (detail, compute logs) is `runs_tab.RunsTab`.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.changes import RunChangeProbe
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import RunSummary
+from edp_tui.dagster.runs_query import RunsQuery, parse_runs_query
+from edp_tui.dagster.trouble import run_trouble
 from edp_tui.text import printable
 from edp_tui.ui.notify import report
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.launch_dialog import LaunchDialog
-from edp_tui.ui.widgets.dagster.compute_logs import ComputeLogsPanel
-from edp_tui.ui.widgets.dagster.run_detail import RunDetailPanel
+from edp_tui.ui.screens.reexecute import ReexecuteDialog, Reexecution
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.ui.widgets.tables import NavTable
 from edp_tui.util.fmt import duration, timestamp
 
 # Fixed widths: a column must not jump when a status grows (QUEUED -> SUCCESS) or a start time appears.
 COLUMNS = (
+    # Most telling first: on an 80-column terminal the columns that do not fit (Created) are the least needed.
     ("run", "Run", 8),
-    ("job", "Job", 28),
+    ("job", "Job", 24),
     ("status", "Status", 9),
-    ("created", "Created", 14),
-    ("started", "Started", 14),
     ("duration", "Duration", 8),
+    ("started", "Started", 14),
+    ("created", "Created", 14),
 )
 PAGE_SIZE = 50
-REEXECUTABLE = frozenset({"FAILURE", "CANCELED"})
 
 
 def run_cells(run: RunSummary, now: float) -> dict[str, Text]:
+    job = Text(printable(run.job_name), style="bold")
+    trouble = run_trouble(run, now)
+    if trouble is not None:
+        # First, so that a narrow column still shows it (the job name is cut instead).
+        job = Text.assemble((f"⚠ {trouble.label} ", "bold red"), job)
     return {
         "run": Text(run.run_id[:8]),
-        "job": Text(printable(run.job_name), style="bold"),
+        "job": job,
         "status": status_text(run.status),
-        "created": Text(timestamp(run.creation_time)),
-        "started": Text(timestamp(run.start_time)),
         "duration": Text(duration(run.duration(now))),
+        "started": Text(timestamp(run.start_time)),
+        "created": Text(timestamp(run.creation_time)),
     }
 
 
@@ -58,8 +63,10 @@ class RunsPanel(PollingPanel):
 
     BINDINGS = [
         Binding("l", "launch", "Launch", id="dagster.launch"),
-        Binding("t", "terminate", "Terminate", id="dagster.terminate"),
+        # Terminate: a capital no viewer uses (a slip of focus must not turn a view key into it); asks first.
+        Binding("X", "terminate", "Terminate", id="dagster.terminate"),
         Binding("e", "reexecute", "Re-execute", id="dagster.reexecute"),
+        Binding("f,slash", "filter", "Filter/find", id="dagster.runs_filter"),
         Binding("right_square_bracket", "older", "Older", id="dagster.runs_older"),
         Binding("left_square_bracket", "newer", "Newer", id="dagster.runs_newer"),
     ]
@@ -70,15 +77,22 @@ class RunsPanel(PollingPanel):
 The newest runs (50 per page, only lean fields so a long history costs nothing), refreshed twice a second
 while visible. Status colours: green success, red failure, cyan started, yellow queued, magenta canceled.
 
-Keys: **l** launch a job · **t** terminate the highlighted run (asks first) · **e** re-execute a failed or
-canceled run from its failure · **]** / **[** older / newer page. Highlighting a run shows its steps, events
-and compute logs.
+Keys: **l** launch a job · **X** terminate the highlighted run (asks first) · **e** re-execute a finished run
+(from failure, all steps, or the step highlighted in the run detail) · **f** or **/** filter and find ·
+**]** / **[** older / newer page · **home**/**g**, **end**/**G** first/last row. Highlighting a run shows its
+steps, tags, run config, events and compute logs.
+
+The filter line takes words: `status:failure,canceled` · `job:ingestion_job` (or a bare job name) ·
+`tag:team=data` (or bare `team=data`) · `id:<run id>` (or a bare id; a full id is looked up by the webserver,
+a prefix matches among the runs listed). An empty line clears the filter; escape leaves it as it was.
 """
 
     DEFAULT_CSS = """
     RunsPanel { height: 1fr; }
-    RunsPanel > DataTable { height: 1fr; }
-    RunsPanel > #runs-status { height: auto; padding: 0 1; }
+    /* No sideways scrollbar: it would take a run's row; on a narrow terminal the last column is cut. */
+    RunsPanel > DataTable { height: 1fr; overflow-x: hidden; }
+    RunsPanel > #runs-filter { display: none; }
+    RunsPanel > #runs-filter.-open { display: block; }
     """
 
     poll_interval = 0.5
@@ -105,11 +119,18 @@ and compute logs.
         self.populated = False
         # While every run is terminal and unchanged, each poll only asks whether anything changed.
         self.changes = RunChangeProbe()
+        self.query_filter = RunsQuery()
+        # The step highlighted in the run detail (offered by re-execute) and the job launched last.
+        self.selected_step: str | None = None
+        self.last_launched_job: str | None = None
 
     def compose(self) -> ComposeResult:
         yield self.banner()
-        yield DataTable(cursor_type="row", id="runs-table")
-        yield Static(id="runs-status")
+        yield NavTable(cursor_type="row", id="runs-table")
+        yield Input(
+            placeholder="status:failure job:NAME tag:key=value id:RUN  (enter applies, escape)",
+            id="runs-filter",
+        )
 
     @property
     def table(self) -> DataTable[Text]:
@@ -127,7 +148,19 @@ and compute logs.
         started = self.clock()
         if not self.changes.needs_full_read(started) and not await self.changes.changed(self.client):
             return
-        runs = await self.client.runs(limit=PAGE_SIZE, cursor=self._page_cursors[-1])
+        query = self.query_filter
+        runs = await self.client.runs(
+            limit=PAGE_SIZE,
+            cursor=self._page_cursors[-1],
+            statuses=list(query.statuses) or None,
+            job_name=query.job_name,
+            tags=dict(query.tags) or None,
+            run_ids=list(query.run_ids) or None,
+        )
+        if query is not self.query_filter:
+            return  # the filter changed while this page was on its way
+        if query.id_prefix:
+            runs = [r for r in runs if r.run_id.startswith(query.id_prefix)]
         self.changes.full_read(started, runs)
         self.show_runs(runs)
 
@@ -161,9 +194,9 @@ and compute logs.
                 self._select_next = None
             table.move_cursor(row=table.get_row_index(selected))
         page = len(self._page_cursors)
-        self.query_one("#runs-status", Static).update(
-            Text(f"page {page} · {len(runs)} runs shown · ] older  [ newer", style="dim")
-        )
+        # In the border, not on a line of its own: on a small terminal every row counts.
+        shown = f"{self.query_filter.describe()} · " if not self.query_filter.empty else ""
+        self.border_subtitle = f"{shown}page {page} · {len(runs)} runs · ] older [ newer"
         self.populated = True
         self._announce()
 
@@ -203,6 +236,37 @@ and compute logs.
             self._page_cursors.pop()
             self.wake()
 
+    # ---- filter --------------------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#runs-filter", Input)
+        box.value = self.query_filter.text
+        box.add_class("-open")
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            query = parse_runs_query(event.value)
+        except ValueError as exc:
+            report(self, exc, title="Runs filter", severity="warning")
+            return  # the box stays open with the text, nothing changed
+        self.apply_filter(query)
+
+    def apply_filter(self, query: RunsQuery) -> None:
+        self.query_filter = query
+        self._page_cursors = [None]
+        self._close_filter()
+        self.wake()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape" and self.query_one("#runs-filter", Input).has_class("-open"):
+            event.stop()
+            self._close_filter()
+
+    def _close_filter(self) -> None:
+        self.query_one("#runs-filter", Input).remove_class("-open")
+        self.table.focus()
+
     # ---- actions -------------------------------------------------------------------------------------------
     def _refuse(self, what: str) -> bool:
         if self.read_only:
@@ -219,13 +283,23 @@ and compute logs.
 
         def launched(run: RunSummary | None) -> None:
             if run is not None:
+                self.last_launched_job = run.job_name
                 self.select_run(run)
 
-        self.app.push_screen(LaunchDialog(self.client), launched)
+        # The dialog starts on the job launched last (this session, else the newest run's job).
+        newest = self.runs[self.order[0]].job_name if self.order and not self._filtered_page else None
+        self.app.push_screen(
+            LaunchDialog(self.client, initial_job=self.last_launched_job or newest), launched
+        )
+
+    @property
+    def _filtered_page(self) -> bool:
+        return not self.query_filter.empty or len(self._page_cursors) > 1
 
     def select_run(self, run: RunSummary) -> None:
-        """Show the first page and highlight ``run`` as soon as the list contains it."""
+        """Show the first unfiltered page and highlight ``run`` as soon as the list contains it."""
         self._page_cursors = [None]
+        self.query_filter = RunsQuery()
         self._select_next = run.run_id
         report(self, f"Launched {run.job_name} ({run.run_id[:8]})", title="Launch")
         self.wake()
@@ -234,86 +308,70 @@ and compute logs.
         run = self.selected
         if run is None or self._refuse("terminate"):
             return
-        if not run.can_terminate:
+        trouble = run_trouble(run, self.clock())
+        # A run whose worker is gone never gets past CANCELING by itself: offer the forced terminate.
+        force = (trouble is not None and trouble.force_terminate) or run.status == "CANCELING"
+        if not run.can_terminate and not force:
             report(self, f"Run {run.run_id[:8]} is {run.status}: nothing to terminate", severity="warning")
             return
+        if force:
+            why = trouble.detail if trouble is not None else f"it is {run.status}"
+            question = (
+                f"Run {run.run_id[:8]} of {run.job_name}: {why}.\n"
+                "Force-terminate: mark it CANCELED now (its worker, if alive, is not waited for)?"
+            )
+        else:
+            question = f"Terminate run {run.run_id[:8]} of {run.job_name}?"
 
         def confirmed(answer: bool | None) -> None:
             if answer and not self._refuse("terminate"):
                 self._acting = f"terminate of {run.run_id[:8]}"
-                self._terminate(run.run_id)
+                self._terminate(run.run_id, force)
 
-        self.app.push_screen(ConfirmScreen(f"Terminate run {run.run_id[:8]} of {run.job_name}?"), confirmed)
+        self.app.push_screen(ConfirmScreen(question), confirmed)
 
     @work(group="run-actions", exit_on_error=False)
-    async def _terminate(self, run_id: str) -> None:
+    async def _terminate(self, run_id: str, force: bool = False) -> None:
         try:
-            await self.client.terminate_run(run_id)
+            await self.client.terminate_run(run_id, force=force)
         except DagsterError as exc:
             report(self, exc, title="Terminate failed", severity="error")
             return
         finally:
             self._acting = None
-        report(self, f"Terminating {run_id[:8]}…", title="Terminate")
+        report(self, f"{'Marked canceled' if force else 'Terminating'} {run_id[:8]}…", title="Terminate")
         self.wake()
 
     def action_reexecute(self) -> None:
         run = self.selected
         if run is None or self._refuse("re-execute"):
             return
-        if run.status not in REEXECUTABLE:
+        if not run.is_terminal:
             report(
                 self,
-                f"Only failed or canceled runs are re-executed (this one is {run.status})",
+                f"Run {run.run_id[:8]} is {run.status}: re-execute it once it has finished",
                 severity="warning",
             )
             return
-        self._acting = f"re-execution of {run.run_id[:8]}"
-        self._reexecute(run.run_id)
+
+        def chosen(choice: Reexecution | None) -> None:
+            if choice is not None and not self._refuse("re-execute"):
+                self._acting = f"re-execution of {run.run_id[:8]}"
+                self._reexecute(run.run_id, choice)
+
+        self.app.push_screen(ReexecuteDialog(run, self.selected_step), chosen)
 
     @work(group="run-actions", exit_on_error=False)
-    async def _reexecute(self, run_id: str) -> None:
+    async def _reexecute(self, run_id: str, choice: Reexecution) -> None:
         try:
-            new_run = await self.client.reexecute_run(run_id)
+            new_run = await self.client.reexecute_run(
+                run_id, choice.strategy, step_keys=list(choice.step_keys) or None
+            )
         except DagsterError as exc:
             report(self, exc, title="Re-execute failed", severity="error")
             return
+        else:
+            report(self, f"Re-executing {run_id[:8]} ({choice.describe()})", title="Re-execute")
+            self.select_run(new_run)
         finally:
             self._acting = None
-        self.select_run(new_run)
-
-
-class RunsTab(Vertical):
-    """Runs list on top; the highlighted run's detail and compute logs side by side below."""
-
-    DEFAULT_CSS = """
-    RunsTab { height: 1fr; }
-    RunsTab > RunsPanel { height: 2fr; }
-    RunsTab > Horizontal { height: 3fr; }
-    RunsTab RunDetailPanel { width: 2fr; }
-    RunsTab ComputeLogsPanel { width: 3fr; }
-    """
-
-    def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.client = client
-        self.read_only = read_only
-
-    def compose(self) -> ComposeResult:
-        yield RunsPanel(self.client, read_only=self.read_only, id="runs")
-        with Horizontal():
-            yield RunDetailPanel(self.client, id="run-detail")
-            yield ComputeLogsPanel(self.client, id="compute-logs")
-
-    def on_runs_panel_run_selected(self, message: RunsPanel.RunSelected) -> None:
-        message.stop()
-        self.query_one(RunDetailPanel).show_run(message.run)
-        self.query_one(ComputeLogsPanel).show_run(message.run)
-
-    def on_run_detail_panel_log_keys(self, message: RunDetailPanel.LogKeys) -> None:
-        message.stop()
-        self.query_one(ComputeLogsPanel).set_log_keys(message.run_id, message.keys, message.finished)
-
-    def on_run_detail_panel_step_selected(self, message: RunDetailPanel.StepSelected) -> None:
-        message.stop()
-        self.query_one(ComputeLogsPanel).select_step(message.run_id, message.step_key)

@@ -18,6 +18,7 @@ from edp_tui.text import printable, safe_text
 from edp_tui.ui.notify import report
 from edp_tui.ui.widgets.dagster.status import TICK_STATUS_STYLE, status_text
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.ui.widgets.tables import NavTable
 from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
@@ -103,7 +104,7 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
 
     def compose(self) -> ComposeResult:
         yield self.banner()
-        yield DataTable(cursor_type="row", id="instigators-table")
+        yield NavTable(cursor_type="row", id="instigators-table")
         yield Static(id="instigator-status")
         yield Static(id="instigator-error")
 

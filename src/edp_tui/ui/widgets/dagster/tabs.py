@@ -10,7 +10,7 @@ from edp_tui.ui.widgets.dagster.assets import AssetsPanel
 from edp_tui.ui.widgets.dagster.health import DagsterHealthProbe
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel
 from edp_tui.ui.widgets.dagster.reload_status import ReloadStatusPanel
-from edp_tui.ui.widgets.dagster.runs import RunsTab
+from edp_tui.ui.widgets.dagster.runs_tab import RunsTab
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 
 

@@ -1,0 +1,58 @@
+"""Runs in trouble in the runs list: flagged, and the terminate key offers a forced terminate (asks first)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dagster_fake import FakeDagster, screen_text, wait_for
+from textual.app import App, ComposeResult
+from textual.widget import Widget
+
+from edp_tui.dagster.trouble import LOST_WORKER_TAG
+from edp_tui.ui.screens.confirm import ConfirmScreen
+from edp_tui.ui.widgets.dagster.runs import RunsPanel
+
+SIZE = (130, 30)
+
+
+class Host(App[None]):
+    def __init__(self, widget: Widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+
+async def test_a_stuck_canceling_run_is_flagged_and_force_terminated_after_confirmation() -> None:
+    fake = FakeDagster()
+    stuck = replace(fake.runs_list[0], status="CANCELING", can_terminate=False, update_time=fake.now - 600)
+    lost = replace(
+        fake.runs_list[1],
+        status="FAILURE",
+        tags=((LOST_WORKER_TAG, "Run worker lost: worker pid 42 on host user-code is gone"),),
+    )
+    fake.runs_list = [stuck, lost, *fake.runs_list[2:]]
+    panel = RunsPanel(fake)
+    panel.clock = lambda: fake.now  # type: ignore[method-assign]
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        text = screen_text(app)
+        assert "⚠ canceling 10m" in text and "⚠ worker lost" in text
+        panel.table.focus()
+        panel.table.move_cursor(row=panel.table.get_row_index(stuck.run_id))
+        await wait_for(pilot, lambda: panel.selected is not None and panel.selected.run_id == stuck.run_id)
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Force-terminate: mark it CANCELED now" in screen_text(app)
+        await pilot.press("n")  # declined: nothing sent
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: ("force_terminate_run", stuck.run_id) in fake.calls)
+        assert ("terminate_run", stuck.run_id) not in fake.calls
+        assert [c for c in fake.calls if c[0] == "force_terminate_run"] == [
+            ("force_terminate_run", stuck.run_id)
+        ]
