@@ -9,7 +9,6 @@ dashboard reaches it through a socket proxy this test cuts and restores (as test
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -28,7 +27,6 @@ from edp_tui.config import Config
 from edp_tui.docker.endpoint import resolve_endpoint
 from edp_tui.docker.models import RunState
 from edp_tui.ui.app import EdpApp
-from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from edp_tui.ui.widgets.header import Level
 from edp_tui.ui.widgets.logs_panel import LogsPanel
 from tests.e2e.test_docker_side import UnixSocketProxy
@@ -346,84 +344,3 @@ async def test_log_line_fuzz(compose_stack: ComposeStack) -> None:
             None,
             "until the last line shown",
         )
-
-
-# ---- a full disk for compute logs ----------------------------------------------------------------------
-
-SMALL_COMPUTE_LOGS = """
-# A 1 MiB tmpfs for compute logs, to fill up (tests/e2e/test_faults.py). Same target as the stack's volume.
-services:
-  user-code:
-    volumes: [small_compute_logs:/opt/dagster/dagster_home/compute_logs]
-  dagster-webserver:
-    volumes: [small_compute_logs:/opt/dagster/dagster_home/compute_logs]
-  dagster-daemon:
-    volumes: [small_compute_logs:/opt/dagster/dagster_home/compute_logs]
-volumes:
-  small_compute_logs:
-    driver_opts: {type: tmpfs, device: tmpfs, o: "size=1m"}
-"""
-DAGSTER_SERVICES = ("user-code", "dagster-webserver", "dagster-daemon")
-COMPUTE_LOGS = "/opt/dagster/dagster_home/compute_logs"
-FILL = f"head -c 2000000 /dev/zero > {COMPUTE_LOGS}/fill; df -k {COMPUTE_LOGS}"
-
-
-@pytest.mark.skip(
-    reason="not verified yet: its first run timed out (the runs list was off screen, fixed since) and the "
-    "fixed version has not run to the end; see the fault suite's report"
-)
-async def test_compute_log_disk_full(compose_stack: ComposeStack) -> None:
-    override = compose_stack.stack_dir / "docker-compose.small-compute-logs.yaml"
-    override.write_text(SMALL_COMPUTE_LOGS)
-    files = ["-f", "docker-compose.yaml", "-f", override.name]
-    shown = recovered = None
-    note = ""
-    try:
-        compose_stack.compose(*files, "up", "-d", "--wait", *DAGSTER_SERVICES, timeout=900)
-        async with dashboard(compose_stack) as (app, pilot):
-            fill = compose_stack.compose("exec", "-T", "user-code", "sh", "-c", FILL, check=False)
-            assert "100%" in fill.stdout, fill.stdout + fill.stderr
-            runs = app.query_one(RunsPanel)
-            app.action_show_tab("tab-runs")  # the runs list polls only while it is on screen
-            await until(pilot, lambda: runs.populated, 120, "runs listed")
-            config = {"ops": {"raw_retail_data": {"config": {"customers": 20, "products": 5, "orders": 40}}}}
-
-            def launch() -> str:
-                data = compose_stack.graphql(LAUNCH, {"job": "ingestion_job", "config": config})
-                return str(data["launchRun"]["run"]["runId"])
-
-            def shown_status(run_id: str) -> str | None:
-                run = runs.runs.get(run_id)
-                return run.status if run is not None and run.is_terminal else None
-
-            full_run = launch()
-            t0 = time.monotonic()
-            await until(
-                pilot, lambda: shown_status(full_run) is not None, 420, "the run on a full disk ended"
-            )
-            shown = time.monotonic() - t0
-            outcome = shown_status(full_run)
-            daemon = app.header.backend("daemon")
-            assert app.is_running and level(app, "webserver") is Level.OK
-            compose_stack.compose(
-                "exec", "-T", "user-code", "rm", "-f", "/opt/dagster/dagster_home/compute_logs/fill"
-            )
-            free_run = launch()
-            t1 = time.monotonic()
-            await until(
-                pilot, lambda: shown_status(free_run) is not None, 600, "the run after freeing the disk"
-            )
-            recovered = time.monotonic() - t1
-            note = (
-                f"run on the full disk ended {outcome}; the next one {shown_status(free_run)}; "
-                f"daemon meanwhile: {daemon.level if daemon else '?'}"
-            )
-            assert shown_status(free_run) == "SUCCESS"
-    finally:
-        compose_stack.compose("up", "-d", "--wait", *DAGSTER_SERVICES, timeout=900, check=False)
-        subprocess.run(
-            ["docker", "volume", "rm", "-f", f"{compose_stack.project}_small_compute_logs"],
-            capture_output=True,
-            timeout=60,
-        )
-        record("compute-log disk full (1 MiB tmpfs, filled)", shown, recovered, note)
