@@ -10,22 +10,11 @@ from typing import Any
 import click
 
 from edp_tui.cli.common import context_of, note, run_dagster, table, with_failures
-from edp_tui.dagster.models import RunSummary
+from edp_tui.dagster.models import RUN_STATUSES, RunSummary
 from edp_tui.text import printable
 from edp_tui.util import fmt
 
 RUNS_SCHEMA = "edp-tui.runs/1"
-RUN_STATUSES = (
-    "QUEUED",
-    "NOT_STARTED",
-    "MANAGED",
-    "STARTING",
-    "STARTED",
-    "SUCCESS",
-    "FAILURE",
-    "CANCELING",
-    "CANCELED",
-)
 
 
 def run_json(run: RunSummary) -> dict[str, Any]:

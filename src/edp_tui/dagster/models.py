@@ -19,6 +19,18 @@ from edp_tui.dagster.errors import RunConfigProblem
 JSON = dict[str, Any]
 
 # Run statuses after which nothing changes any more (no polling needed for these runs).
+# Every status a Dagster run can have (RunStatus), in the order of a run's life.
+RUN_STATUSES = (
+    "QUEUED",
+    "NOT_STARTED",
+    "MANAGED",
+    "STARTING",
+    "STARTED",
+    "SUCCESS",
+    "FAILURE",
+    "CANCELING",
+    "CANCELED",
+)
 TERMINAL_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 
 # Daemons heartbeat every 30 s, the scheduler every 60 s; GraphQL `healthy` lags by 30 minutes.

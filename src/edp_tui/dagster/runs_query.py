@@ -10,17 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-RUN_STATUSES = (
-    "QUEUED",
-    "NOT_STARTED",
-    "MANAGED",
-    "STARTING",
-    "STARTED",
-    "SUCCESS",
-    "FAILURE",
-    "CANCELING",
-    "CANCELED",
-)
+from edp_tui.dagster.models import RUN_STATUSES
+
 _FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ID_PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
 

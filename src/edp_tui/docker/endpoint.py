@@ -7,6 +7,7 @@ the container logs and the CLI all reach the same engine with the same TLS setti
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,3 +77,26 @@ class DockerEndpoint:
             )
         except (docker.errors.DockerException, *CONNECTION_ERRORS) as exc:
             raise EngineUnreachable(f"{self.base_url}: {describe(exc)}") from exc
+
+
+class LazyClient:
+    """One client for the endpoint, made on first use and dropped on `close` (the next use makes a new one):
+    what the small readers (reload status, run containers) share instead of each holding its own lock."""
+
+    def __init__(self, endpoint: DockerEndpoint, *, timeout: float | None = 10.0) -> None:
+        self.endpoint = endpoint
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._client: docker.APIClient | None = None
+
+    def get(self) -> docker.APIClient:
+        with self._lock:
+            if self._client is None:
+                self._client = self.endpoint.api_client(timeout=self._timeout)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()

@@ -5,7 +5,6 @@ stats sample each. No Textual here; blocking calls, meant for a worker thread.""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -13,7 +12,7 @@ from typing import Any, Protocol
 import docker
 import docker.errors
 
-from edp_tui.docker.endpoint import DockerEndpoint
+from edp_tui.docker.endpoint import DockerEndpoint, LazyClient
 from edp_tui.docker.errors import CONNECTION_ERRORS, EngineUnreachable, describe
 
 PROJECT_LABEL = "edp.project"
@@ -76,14 +75,10 @@ class DockerRunContainers:
         self.project = project
         self.endpoint = endpoint
         self.with_stats = with_stats
-        self._lock = threading.Lock()
-        self._client: docker.APIClient | None = None
+        self._client = LazyClient(endpoint)
 
     def _api(self) -> docker.APIClient:
-        with self._lock:
-            if self._client is None:
-                self._client = self.endpoint.api_client(timeout=10.0)
-            return self._client
+        return self._client.get()
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -121,10 +116,7 @@ class DockerRunContainers:
             return b""
 
     def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        self._client.close()
 
 
 def from_summary(summary: Mapping[str, Any]) -> RunContainer:

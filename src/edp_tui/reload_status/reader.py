@@ -8,13 +8,12 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import threading
 from typing import Protocol
 
 import docker
 import docker.errors
 
-from edp_tui.docker.endpoint import DockerEndpoint
+from edp_tui.docker.endpoint import DockerEndpoint, LazyClient
 from edp_tui.docker.errors import CONNECTION_ERRORS, ContainerNotFound, EngineUnreachable, describe
 from edp_tui.docker.models import PROJECT_LABEL, SERVICE_LABEL
 from edp_tui.reload_status.models import ReloadStatus, ReloadStatusError
@@ -41,14 +40,10 @@ class ContainerReloadStatus:
         self.endpoint = endpoint
         self.service = service
         self.path = path
-        self._lock = threading.Lock()
-        self._client: docker.APIClient | None = None
+        self._client = LazyClient(endpoint)
 
     def _api(self) -> docker.APIClient:
-        with self._lock:
-            if self._client is None:
-                self._client = self.endpoint.api_client(timeout=10.0)
-            return self._client
+        return self._client.get()
 
     def _container_id(self, api: docker.APIClient) -> str:
         labels = [f"{PROJECT_LABEL}={self.project}", f"{SERVICE_LABEL}={self.service}"]
@@ -72,10 +67,7 @@ class ContainerReloadStatus:
         return parse_archive(data, self.path)
 
     def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        self._client.close()
 
 
 def parse_archive(data: bytes, path: str = STATUS_PATH) -> ReloadStatus:
