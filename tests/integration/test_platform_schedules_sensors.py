@@ -103,7 +103,8 @@ def test_sensor_launches_ingestion_when_a_file_lands(process_stack: ProcessStack
     stamp = time.time_ns()
     bad, deep, good = f"bad-{stamp}.json", f"deep-{stamp}.json", f"batch-{stamp}.json"
     land(stack, bad, "{not json")
-    land(stack, deep, "[" * 200_000)  # once made every tick raise RecursionError: nothing else ran
+    # Under the 64 KiB a settings file may hold, yet deep enough to make every tick raise RecursionError once.
+    land(stack, deep, "[" * 60_000)
     land(stack, good, json.dumps({"customers": 7, "products": 3, "orders": 11, "seed": 5}))
 
     runs = wait_for_finished_run(stack, good)
