@@ -210,6 +210,8 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         self.post_message(ServiceStatesChanged(states))
 
     def on_docker_status_changed(self, message: DockerStatusChanged) -> None:
+        if not self.query(ServicesPanel):  # a last message from the watcher while the app shuts down
+            return
         status = message.status
         endpoint = status.endpoint
         if status.connected:
@@ -229,7 +231,11 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         self.services_panel.set_engine_status(status)
 
     def on_service_states_changed(self, message: ServiceStatesChanged) -> None:
-        self.services_panel.update_states(message.states)
+        try:
+            panel = self.services_panel
+        except NoMatches:  # the watcher thread's last message can arrive while the app shuts down
+            return
+        panel.update_states(message.states)
         screen = self.screen
         if isinstance(screen, ServiceDetailScreen):
             for state in message.states:
