@@ -80,13 +80,23 @@ def user_code(compose_stack: ComposeStack) -> Iterator[Any]:
 
 def read_status(container: Any) -> dict[str, Any]:
     """status.json through the Docker API's get_archive (a tar stream of one file)."""
-    try:
-        stream, _ = container.get_archive(STATUS_PATH)
-    except docker.errors.NotFound:
-        return {}
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-        member = tar.extractfile(tar.getmembers()[0])
-        return dict(json.loads(member.read())) if member else {}
+    # The engine's archive can tear a file replaced while it is read (header size of one file, bytes of the
+    # next): read again, as the dashboard's reader does.
+    for attempt in range(4):
+        try:
+            stream, _ = container.get_archive(STATUS_PATH)
+        except docker.errors.NotFound:
+            return {}
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.extractfile(tar.getmembers()[0])
+            raw = member.read() if member else b"{}"
+        try:
+            return dict(json.loads(raw))
+        except json.JSONDecodeError:
+            if attempt == 3:
+                raise
+            time.sleep(0.1)
+    return {}
 
 
 def location(stack: ComposeStack) -> dict[str, Any]:

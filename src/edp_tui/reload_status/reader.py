@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 from typing import Protocol
 
 import docker
@@ -21,6 +22,11 @@ from edp_tui.reload_status.models import ReloadStatus, ReloadStatusError
 STATUS_PATH = "/opt/dagster/reload/status.json"
 CODE_SERVICE = "user-code"
 MAX_BYTES = 4 * 1024 * 1024
+TORN_READ_RETRIES = 3
+
+
+class TornDocument(ReloadStatusError):
+    """Not JSON: torn by a concurrent replace (read again), or broken (the last try raises it)."""
 
 
 class ReloadStatusSource(Protocol):
@@ -53,6 +59,16 @@ class ContainerReloadStatus:
         return str(found[0]["Id"])
 
     def read(self) -> ReloadStatus | None:
+        # The engine's archive can tear a file that is replaced while it is read (its tar header takes the
+        # size of one file, the bytes come from the next): a torn document is read again, a few times.
+        for _ in range(TORN_READ_RETRIES):
+            try:
+                return self._read_once()
+            except TornDocument:
+                time.sleep(0.1)
+        return self._read_once()
+
+    def _read_once(self) -> ReloadStatus | None:
         try:
             api = self._api()
             stream, _ = api.get_archive(self._container_id(api), self.path)
@@ -84,4 +100,4 @@ def parse_archive(data: bytes, path: str = STATUS_PATH) -> ReloadStatus:
     try:
         return ReloadStatus.parse(json.loads(raw.decode("utf-8")))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReloadStatusError(f"{path}: not a JSON document ({exc})") from exc
+        raise TornDocument(f"{path}: not a JSON document ({exc})") from exc
