@@ -20,52 +20,16 @@ from typing import Any
 import docker
 import pytest
 
+from tests.support import auto_reload
+from tests.support.auto_reload import PY_PROBE
 from tests.support.docker_engine import STACK_TIMINGS, ComposeStack
 
 STATUS_PATH = "/opt/dagster/reload/status.json"
 DEADLINE_S = 300.0
-LOCATION = """
-query Location {
-  workspaceOrError {
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        locationOrLoadError {
-          __typename
-          ... on RepositoryLocation {
-            serverId
-            repositories { jobs { name } sensors { name } assetNodes { assetKey { path } } }
-          }
-        }
-      }
-    }
-  }
-}"""
 LAUNCH = """
 mutation Launch($params: ExecutionParams!) {
   launchRun(executionParams: $params) { __typename ... on LaunchRunSuccess { run { runId } } }
 }"""
-PY_PROBE = """
-
-@dg.asset(group_name="auto_reload_probe")
-def {name}() -> int:
-    return 1
-
-
-defs = dg.Definitions.merge(defs, dg.Definitions(assets=[{name}]))
-"""
-
-
-def wait_for(what: str, check: Callable[[], Any], deadline_s: float = DEADLINE_S) -> Any:
-    end = time.monotonic() + deadline_s
-    last: Any = None
-    while time.monotonic() < end:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"{what}: not within {deadline_s:.0f} s (last: {last!r})")
 
 
 @pytest.fixture(scope="module")
@@ -100,17 +64,11 @@ def read_status(container: Any) -> dict[str, Any]:
 
 
 def location(stack: ComposeStack) -> dict[str, Any]:
-    entries = stack.graphql(LOCATION)["workspaceOrError"]["locationEntries"]
-    loc = next(e for e in entries if e["name"] == "etl_pipeline")["locationOrLoadError"] or {}
-    if loc.get("__typename") != "RepositoryLocation":
-        return {"type": loc.get("__typename")}
-    repo = loc["repositories"][0]
-    return {
-        "server_id": loc["serverId"],
-        "jobs": {j["name"] for j in repo["jobs"]},
-        "sensors": {s["name"] for s in repo["sensors"]},
-        "assets": {"/".join(a["assetKey"]["path"]) for a in repo["assetNodes"]},
-    }
+    return auto_reload.location(stack.graphql, "etl_pipeline")
+
+
+def wait_for(what: str, check: Callable[[], Any], deadline_s: float = DEADLINE_S) -> Any:
+    return auto_reload.wait_for(what, check, deadline_s, interval_s=0.25)
 
 
 def last_id(container: Any) -> int:

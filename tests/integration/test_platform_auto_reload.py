@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import copy_repository
+from tests.support import auto_reload
+from tests.support.auto_reload import PY_PROBE
 from tests.support.process_stack import ProcessStack
 
 DEADLINE_S = 180.0
@@ -24,61 +26,13 @@ DEADLINE_S = 180.0
 # idle): a save that was going to reload has done so by then. Used only by the negative checks below.
 NEGATIVE_WAIT_S = 8.0
 
-LOCATION = """
-query Location {
-  workspaceOrError {
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        locationOrLoadError {
-          __typename
-          ... on RepositoryLocation {
-            serverId
-            repositories { jobs { name } sensors { name } assetNodes { assetKey { path } } }
-          }
-          ... on PythonError { message }
-        }
-      }
-    }
-  }
-}
-"""
-
-PY_PROBE = """
-
-@dg.asset(group_name="auto_reload_probe")
-def {name}() -> int:
-    return 1
-
-
-defs = dg.Definitions.merge(defs, dg.Definitions(assets=[{name}]))
-"""
-
 
 def wait_for(what: str, check: Callable[[], Any], deadline_s: float = DEADLINE_S) -> Any:
-    end = time.monotonic() + deadline_s
-    last: Any = None
-    while time.monotonic() < end:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    pytest.fail(f"{what}: not within {deadline_s:.0f} s (last: {last!r})")
+    return auto_reload.wait_for(what, check, deadline_s)
 
 
 def location(stack: ProcessStack) -> dict[str, Any]:
-    entries = stack.graphql(LOCATION)["workspaceOrError"]["locationEntries"]
-    entry = next(e for e in entries if e["name"] == stack.location_name)
-    loc = entry["locationOrLoadError"] or {}
-    result: dict[str, Any] = {"status": entry["loadStatus"], "type": loc.get("__typename")}
-    if loc.get("__typename") == "RepositoryLocation":
-        repo = loc["repositories"][0]
-        result["server_id"] = loc["serverId"]
-        result["jobs"] = {j["name"] for j in repo["jobs"]}
-        result["sensors"] = {s["name"] for s in repo["sensors"]}
-        result["assets"] = {"/".join(a["assetKey"]["path"]) for a in repo["assetNodes"]}
-    return result
+    return auto_reload.location(stack.graphql, stack.location_name)
 
 
 def status(stack: ProcessStack) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from functools import cache
@@ -63,8 +64,17 @@ MUTATION_TIMEOUT_S = 60.0
 
 @cache
 def document(name: str) -> str:
-    """The text of ``documents/<name>.graphql``, read once per process."""
-    return resources.files("edp_tui.dagster").joinpath("documents", f"{name}.graphql").read_text("utf-8")
+    """The text of ``documents/<name>.graphql`` with the fragments it spreads appended, read once per process.
+
+    A fragment ``...Name`` lives in ``documents/fragments/Name.graphql`` (one fragment per file, no nesting).
+    """
+    root = resources.files("edp_tui.dagster").joinpath("documents")
+    text = root.joinpath(f"{name}.graphql").read_text("utf-8")
+    used = sorted(set(FRAGMENT_SPREAD.findall(text)))
+    return "\n".join([text, *(root.joinpath("fragments", f"{f}.graphql").read_text("utf-8") for f in used)])
+
+
+FRAGMENT_SPREAD = re.compile(r"\.\.\.\s*([A-Z][A-Za-z0-9_]*)")
 
 
 def _python_error(obj: Mapping[str, Any]) -> DagsterPythonError:
