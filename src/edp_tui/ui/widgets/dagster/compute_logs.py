@@ -162,10 +162,12 @@ in the output are never interpreted. stderr lines are tagged `stderr`. The pane 
         if tail is None or self.done:
             return
         if not (self.run_finished or self.log_complete):
-            self._start_follower(tail)
+            if self.is_on_screen:  # the first poll runs in a hidden tab too: no socket for it there
+                self._start_follower(tail)
             state = self.follow_state
             if state is not None and state.poll_error is not None:
-                raise state.poll_error  # the webserver is down altogether: the banner says so
+                # The webserver is down altogether: the banner says so (a fresh traceback on every raise).
+                raise state.poll_error.with_traceback(None)
             return
         # The run is over (or the log complete): no more pushes; the rest by query, then the partial lines.
         await self._stop_follower()
