@@ -62,6 +62,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def threads(pid: int) -> str:
+    """The thread count of a process (each directory the webserver watches is one watchdog emitter thread)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "?"
+    return next((line.split()[1] for line in status.splitlines() if line.startswith("Threads:")), "?")
+
+
 def host_line() -> str:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
@@ -190,7 +199,7 @@ async def bench_timeout(
                 with Meter(pid) as meter:
                     result = await body()
             text = summary(*result) + "; " if isinstance(result, tuple) else ""  # type: ignore[arg-type]
-            print(f"  {name:<10} {text}{meter.line()}")
+            print(f"  {name:<10} {text}{meter.line()}; webserver threads {threads(pid)}")
         except Exception as exc:  # noqa: BLE001 - a failed phase is reported; the bench goes on
             print(f"  {name:<10} failed: {type(exc).__name__}: {exc}")
 
