@@ -101,9 +101,7 @@ async def test_a_live_runs_compute_log_is_pushed_to_the_panel(process_stack: Pro
             return len(live_counts) >= 2
 
         took = await until(pilot, pushed_while_live, 240, "compute-log lines pushed while the run is live")
-        print(
-            f"two pushes on screen {took:.1f}s after selecting the run; {client.pushed_chunks} chunks pushed"
-        )
+        print(f"two pushes on screen {took:.1f}s after following began; {client.pushed_chunks} chunks pushed")
         assert client.subscriptions >= 1 and client.pushed_chunks >= 2
         assert "· push" in str(panel.query_one("#compute-title").render())
         # The run ends: the subscription goes, the rest comes by query, the log says it is complete.
