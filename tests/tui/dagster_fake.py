@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edp_tui.dagster.assets import ASSET_JOB, AssetCheck, AssetInfo, AssetKey, Materialization
@@ -181,6 +181,15 @@ def sample_assets() -> list[AssetInfo]:
     ]
 
 
+@dataclass
+class FakeLogStream:
+    """One open ``capturedLogs`` subscription of the fake: its key, its own cursor, the frames to come."""
+
+    key: str  # "<run id>/<file key>"
+    cursor: str | None
+    frames: asyncio.Queue[LogChunk | BaseException | None] = field(default_factory=asyncio.Queue)
+
+
 class FakeDagster:
     """Scriptable fake. ``down``: every call raises DagsterUnreachable; ``calls``: what was asked."""
 
@@ -196,6 +205,10 @@ class FakeDagster:
         self.details: dict[str, RunDetail] = {}
         self.events: dict[str, list[RunEvent]] = {}
         self.logs: dict[str, tuple[str, str]] = {}
+        # Open capturedLogs subscriptions (`write_log` pushes to them); subscribing raises `stream_failure`.
+        self.log_streams: list[FakeLogStream] = []
+        self.stream_failure: BaseException | None = None
+        self.log_limits: list[int] = []  # the limit of each capturedLogs query
         self.heartbeat = T0 - 5
         self.now = T0
         self.down = False
@@ -351,9 +364,57 @@ class FakeDagster:
 
     async def captured_logs(self, key: LogKey, cursor: str | None = None, limit: int = 65536) -> LogChunk:
         await self._call("captured_logs", (key.file_key, cursor))
+        self.log_limits.append(limit)
         out, err = self.logs.get(f"{key.run_id}/{key.file_key}", ("", ""))
         o, e = (int(x) for x in (cursor or "0:0").split(":"))
         return LogChunk(out[o:], err[e:], f"{len(out)}:{len(err)}")
+
+    async def captured_logs_stream(self, key: LogKey, cursor: str | None = None) -> AsyncIterator[LogChunk]:
+        """As Dagster's subscription: at once what is there after the cursor, then one chunk per `write_log`;
+        ends on `end_log_streams` (complete, or an error raised into the consumer)."""
+        await self._call("captured_logs_stream", (key.file_key, cursor))
+        if self.stream_failure is not None:
+            raise self.stream_failure
+        stream = FakeLogStream(f"{key.run_id}/{key.file_key}", cursor)
+        self.log_streams.append(stream)
+        try:
+            first = self._fetch(stream)
+            if first is not None:
+                yield first
+            while True:
+                frame = await stream.frames.get()
+                if frame is None:
+                    return
+                if isinstance(frame, BaseException):
+                    raise frame
+                yield frame
+        finally:
+            self.log_streams.remove(stream)
+
+    def _fetch(self, stream: FakeLogStream) -> LogChunk | None:
+        """Everything after the stream's cursor; None when nothing is new (Dagster sends no frame then)."""
+        out, err = self.logs.get(stream.key, ("", ""))
+        o, e = (int(x) for x in (stream.cursor or "0:0").split(":"))
+        cursor = f"{len(out)}:{len(err)}"
+        if stream.cursor is not None and cursor == stream.cursor:
+            return None
+        stream.cursor = cursor
+        return LogChunk(out[o:], err[e:], cursor)
+
+    def write_log(self, run_id: str, file_key: str, out: str = "", err: str = "") -> None:
+        """A step writes to its compute log and the webserver's watcher notices: the query sees the bytes, and
+        each open subscription on the key gets one chunk with everything after its cursor."""
+        key = f"{run_id}/{file_key}"
+        old_out, old_err = self.logs.get(key, ("", ""))
+        self.logs[key] = (old_out + out, old_err + err)
+        for stream in self.log_streams:
+            if stream.key == key and (chunk := self._fetch(stream)) is not None:
+                stream.frames.put_nowait(chunk)
+
+    def end_log_streams(self, error: BaseException | None = None) -> None:
+        """Every open subscription completes (``error`` None) or fails with ``error``."""
+        for stream in self.log_streams:
+            stream.frames.put_nowait(error)
 
     async def default_run_config(self, location: str, repository: str, job: str) -> str:
         await self._call("default_run_config", job)

@@ -3,17 +3,20 @@ frame becomes a `DagsterError` the caller can show and retry, never a bare Value
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import DagsterError, DagsterUnreachable
 from edp_tui.dagster.models import LogKey
+from edp_tui.dagster.tail import ComputeLogTail, FollowState, follow_live
 
 
 @asynccontextmanager
@@ -73,3 +76,44 @@ async def test_a_socket_closed_mid_stream_is_unreachable() -> None:
         with pytest.raises(DagsterUnreachable):
             async for _ in client.captured_logs_stream(LogKey("run", "step")):
                 pass
+
+
+async def test_a_webserver_without_websockets_means_polling_with_the_reason() -> None:
+    """An HTTP server that refuses the upgrade (a proxy without websockets): `follow_live` polls the query
+    instead, says why, and keeps the lines coming."""
+
+    async def http_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    def graphql(request: httpx.Request) -> httpx.Response:
+        cursor = json.loads(request.content)["variables"]["cursor"]
+        chunk = {"stdout": "polled\n", "stderr": "", "cursor": "7:0"} if cursor is None else None
+        return httpx.Response(200, json={"data": {"capturedLogs": chunk or {"cursor": cursor}}})
+
+    srv = await asyncio.start_server(http_only, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    client = DagsterClient(
+        f"http://127.0.0.1:{port}/graphql", timeout=5, transport=httpx.MockTransport(graphql)
+    )
+    lines: list[tuple[str, str]] = []
+    states: list[FollowState] = []
+    task = asyncio.create_task(
+        follow_live(
+            ComputeLogTail(LogKey("run", "key")), client, lines.extend, states.append, poll_interval=0.01
+        )
+    )
+    try:
+        async with asyncio.timeout(10):
+            while not lines:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        srv.close()
+        await client.aclose()
+    assert lines == [("stdout", "polled")]
+    assert states[0].push and not states[-1].push
+    assert "polling (push unavailable: " in states[-1].describe() and "404" in states[-1].reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -21,11 +22,13 @@ from edp_tui.cli.common import (
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import DagsterRequestRejected
 from edp_tui.dagster.models import LogKey, log_keys_from_events
-from edp_tui.dagster.tail import ComputeLogTail
+from edp_tui.dagster.tail import LIVE_POLL_S, PUSH_RETRY_S, ComputeLogTail, FollowState, follow_live
 from edp_tui.text import printable, sanitize
+from edp_tui.util.backoff import Backoff
 
 # Compute logs are printed whole up to this line length (the dashboard cuts at 8 KiB; a file can keep more).
 LOG_LINE_MAX_CHARS = 65_536
+# How often --follow looks for the run's end and new steps (the logs themselves are pushed).
 LOG_POLL_S = 0.5
 
 
@@ -45,11 +48,15 @@ async def all_events_keys(
 class LogPrinter:
     """Prints one compute log's new lines (the shared `ComputeLogTail` keeps the cursor and partial lines)."""
 
+    poll_interval = LIVE_POLL_S
+    push_retry = PUSH_RETRY_S
+
     def __init__(self, key: LogKey, streams: Sequence[str], tag_stderr: bool) -> None:
         self.key = key
         self.streams = tuple(streams)
         self.tag_stderr = tag_stderr
         self.tail = ComputeLogTail(key)
+        self.mode = ""  # how the live log is followed: "push", or "polling (...)"
 
     def emit(self, lines: Iterable[tuple[str, str]]) -> None:
         for stream, piece in lines:
@@ -69,8 +76,37 @@ class LogPrinter:
                 return got
             got = True
 
+    async def follow(self, client: DagsterClient) -> None:
+        """Print the live log as the webserver pushes it (polled while push is unavailable, said on stderr);
+        until cancelled, or the log is complete."""
+        await follow_live(
+            self.tail,
+            client,
+            self.emit,
+            self._followed,
+            poll_interval=self.poll_interval,
+            retry=Backoff(*self.push_retry),
+        )
+
+    def _followed(self, state: FollowState) -> None:
+        # Said when it changes: falling back to polling (and why), push coming back; not every poll.
+        mode = "push" if state.push else f"polling (push unavailable: {state.reason})"
+        if mode != self.mode and (self.mode or not state.push):
+            note(f"compute log {self.key.file_key}: {printable(mode)}")
+        self.mode = mode
+
     def flush(self) -> None:
         self.emit(self.tail.flush())
+
+
+async def stop_following(followers: dict[str, asyncio.Task[None]]) -> None:
+    """Cancel the followers and wait for them: nothing they read may be printed after the final read."""
+    for task in followers.values():
+        task.cancel()
+    for task in followers.values():
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    followers.clear()
 
 
 @click.command()
@@ -111,35 +147,48 @@ def logs(
                 die(f"no run with id {printable(run_id)!r} (list them with `edp-tui runs`)")
             raise
         printers: dict[str, LogPrinter] = {}
+        # --follow on a live run: one follower per log (pushed, see dagster/tail.py), until the run is over.
+        followers: dict[str, asyncio.Task[None]] = {}
         cursor: str | None = None
         announced: set[str] = set()
         retry = Retry()
-        while True:
-            finished = detail.run.is_terminal
-            try:
-                keys, cursor = await all_events_keys(client, run_id, cursor)
-                for key in keys:
-                    if step_key is not None and step_key not in key.step_keys:
-                        continue
-                    if key.file_key not in printers:
-                        printers[key.file_key] = LogPrinter(key, streams, tag_stderr)
-                for printer in printers.values():
-                    if printer.key.file_key not in announced and len(printers) > 1:
-                        steps = ", ".join(map(printable, printer.key.step_keys))
-                        note(f"== {steps or printer.key.file_key} ==")
-                    announced.add(printer.key.file_key)
-                    # Each printer keeps its byte cursor: after a failure it resumes where it was.
-                    await printer.poll(client)
-                if finished or not follow:
-                    break
-                await asyncio.sleep(LOG_POLL_S)
-                detail = await client.run(run_id)
-            except TRANSIENT as exc:
-                if not follow:
-                    raise
-                await retry.failed(exc, "could not read the logs")
-                continue
-            retry.ok()
+        try:
+            while True:
+                finished = detail.run.is_terminal
+                try:
+                    keys, cursor = await all_events_keys(client, run_id, cursor)
+                    for key in keys:
+                        if step_key is not None and step_key not in key.step_keys:
+                            continue
+                        if key.file_key not in printers:
+                            printers[key.file_key] = LogPrinter(key, streams, tag_stderr)
+                    if finished:
+                        await stop_following(followers)
+                    for printer in printers.values():
+                        if printer.key.file_key not in announced and len(printers) > 1:
+                            steps = ", ".join(map(printable, printer.key.step_keys))
+                            note(f"== {steps or printer.key.file_key} ==")
+                        announced.add(printer.key.file_key)
+                        if follow and not finished:
+                            if printer.key.file_key not in followers:
+                                task = asyncio.create_task(printer.follow(client))
+                                followers[printer.key.file_key] = task
+                        else:
+                            # The rest by query; each printer keeps its byte cursor: after a failure it
+                            # resumes where it was.
+                            await printer.poll(client)
+                    if finished or not follow:
+                        break
+                    await asyncio.sleep(LOG_POLL_S)
+                    detail = await client.run(run_id)
+                except TRANSIENT as exc:
+                    if not follow:
+                        raise
+                    await retry.failed(exc, "could not read the logs")
+                    continue
+                retry.ok()
+        finally:
+            await stop_following(followers)
         for printer in printers.values():
             printer.flush()
         if not printers:
