@@ -22,7 +22,6 @@ from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import ReadOnlyRefused
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dagster"
-DOCUMENTS = Path(__file__).parents[2] / "src/edp_tui/dagster/documents"
 URL = "http://dagster.test/graphql"
 
 
@@ -39,15 +38,6 @@ def serving(responses: dict[str, tuple[int, Any]], seen: list[dict[str, Any]], *
         return httpx.Response(status, json=payload)
 
     return DagsterClient(URL, transport=httpx.MockTransport(handler), **kw)
-
-
-def test_every_document_is_valid_against_the_installed_schema() -> None:
-    from dagster_graphql.schema import create_schema
-    from graphql import parse, validate
-
-    schema = create_schema().graphql_schema
-    for path in sorted(DOCUMENTS.glob("*.graphql")):
-        assert validate(schema, parse(path.read_text())) == [], path.name
 
 
 async def test_never_materialized_assets_are_missing_with_unrun_checks() -> None:
