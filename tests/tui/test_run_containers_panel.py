@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import wait_for  # noqa: E402
 from shell_fakes import FakeRunContainers, screen_text  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
-from textual.widgets import Input  # noqa: E402
+from textual.widgets import DataTable, Input  # noqa: E402
 
 from edp_tui.docker.run_containers import RunContainer  # noqa: E402
 from edp_tui.ui.screens.container_log import ContainerLogScreen  # noqa: E402
@@ -101,3 +101,26 @@ async def test_the_container_log_closes_with_escape_after_its_search_is_cleared(
         await wait_for(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
         await pilot.press("q")
         await wait_for(pilot, lambda: not isinstance(app.screen, ContainerLogScreen))
+
+
+async def test_the_highlighted_run_container_stays_highlighted_across_polls() -> None:
+    """Every poll rebuilds the rows: the cursor must stay on the container the user chose, not jump to the
+    first row every three seconds."""
+    source = FakeRunContainers()
+    second = RunContainer("beef", "edp-run-b", "5678efgh-0000", "ingestion_job", "running", "Up 1 s")
+    source.containers = [CONTAINER, second]
+    app = Host(source)
+    async with app.run_test(size=(120, 20)) as pilot:
+        panel = app.query_one(RunContainersPanel)
+        await wait_for(pilot, lambda: len(panel.containers) == 2)
+        table = panel.query_one("DataTable", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("beef"))
+        polls = panel.polls
+        for more in (1, 2):  # two polls: the first may have been under way before the move
+            panel.wake()
+            await wait_for(pilot, lambda more=more: panel.polls >= polls + more)
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "beef"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
+        assert "log of beef" in screen_text(app)
