@@ -126,7 +126,8 @@ class FakeDockerSource:
             self.gate.wait(timeout=30)
         if action in self.failures:
             raise self.failures[action]
-        self.states[service] = result
+        # As DockerSource: the result reaches the watch's sink, in order with the pushed states.
+        self.push_states(result)
         return result
 
     def restart(self, service: str) -> ServiceState:

@@ -19,6 +19,7 @@ from edp_tui.ui.screens.launch_dialog import LaunchDialog
 from edp_tui.ui.screens.reexecute import ReexecuteDialog
 from edp_tui.ui.widgets.dagster.compute_logs import ComputeLogsPanel
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel
+from edp_tui.ui.widgets.dagster.run_detail import RunDetailPanel
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from edp_tui.ui.widgets.dagster.runs_tab import RunsTab
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
@@ -275,16 +276,28 @@ async def test_compute_logs_are_shown_literally_and_tailing_stops_when_the_run_i
         assert "␛[2Jcursor games" in text  # an escape sequence is made visible, not executed
         assert "KeyError: 'amount'" in text and "caused by KeyError" in text
         assert "write_raw_table" in text and "FAILURE" in text
-        reads = [c for c in fake.calls if c[0] == "captured_logs"]
-        await pilot.pause(1.5)
-        assert [c for c in fake.calls if c[0] == "captured_logs"] == reads  # no more polling
         # The detail stopped polling too: one terminal run, all events read.
-        detail_calls = len([c for c in fake.calls if c[0] == "run"])
-        await pilot.pause(1.0)
-        assert len([c for c in fake.calls if c[0] == "run"]) == detail_calls
+        detail = tab.query_one(RunDetailPanel)
+        await wait_for(pilot, lambda: detail.finished)
+        tail_reads = ("captured_logs", "run", "run_events")  # the runs list beside them keeps polling
+
+        def reads() -> list[tuple[str, Any]]:
+            return [c for c in fake.calls if c[0] in tail_reads]
+
+        calls = reads()
+        # Not "nothing happened during a pause" (true of a slow poll too): both loops are woken and seen to
+        # run their poll again (the counter moves once a poll_once has returned), and that poll asked nothing.
+        ticks = (logs.polls, detail.polls)
+        for more in (1, 2):  # two: the first may be a poll that was still finishing
+            logs.wake()
+            detail.wake()
+            await wait_for(
+                pilot, lambda more=more: logs.polls >= ticks[0] + more and detail.polls >= ticks[1] + more
+            )
+        assert reads() == calls  # no more reads of the log, the run or its events
 
 
-async def test_runs_list_follows_status_changes_and_stops_polling_off_screen() -> None:
+async def test_runs_list_follows_status_changes() -> None:
     fake = FakeDagster()
     panel = RunsPanel(fake)
     app = Host(panel)
@@ -293,13 +306,36 @@ async def test_runs_list_follows_status_changes_and_stops_polling_off_screen() -
         queued = fake.runs_list[0]
         fake.runs_list[0] = replace(queued, status="STARTED", start_time=queued.creation_time)
         await wait_for(pilot, lambda: "STARTED" in screen_text(app), timeout=2.0)
-        panel.display = False
-        await pilot.pause(0.3)
-        before = len([c for c in fake.calls if c[0] == "runs"])
-        await pilot.pause(1.5)
-        assert len([c for c in fake.calls if c[0] == "runs"]) == before
-        panel.display = True
-        await wait_for(pilot, lambda: len([c for c in fake.calls if c[0] == "runs"]) > before)
+
+
+async def test_a_hidden_runs_list_polls_nothing_while_an_identical_one_on_screen_polls() -> None:
+    """Off screen the loop parks. Not "no call during a pause" (true of a slow loop too): a witness panel
+    of the same kind and cadence on the same event loop polls three times meanwhile, so the hidden one
+    would have polled at least once in that span had it not parked."""
+    hidden_fake, witness_fake = FakeDagster(), FakeDagster()
+    hidden, witness = RunsPanel(hidden_fake), RunsPanel(witness_fake)
+    for panel in (hidden, witness):
+        panel.poll_interval = panel.quiet_interval = 0.05
+
+    class TwoPanels(App[None]):
+        def compose(self) -> ComposeResult:
+            yield hidden
+            yield witness
+
+    async with TwoPanels().run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: hidden.populated and witness.populated)
+        hidden.display = False
+        # First span: a poll of the hidden panel that was under way ends and the loop parks.
+        mark = witness.polls
+        await wait_for(pilot, lambda: witness.polls >= mark + 3)
+        calls, polls = len(hidden_fake.calls), hidden.polls
+        # Second span: nothing at all from the hidden panel's loop.
+        mark = witness.polls
+        await wait_for(pilot, lambda: witness.polls >= mark + 3)
+        assert (len(hidden_fake.calls), hidden.polls) == (calls, polls)
+        assert len(witness_fake.calls) > 0
+        hidden.display = True  # on screen again: it polls at once
+        await wait_for(pilot, lambda: hidden.polls > polls and len(hidden_fake.calls) > calls)
 
 
 async def test_runs_are_paged_and_bounded() -> None:

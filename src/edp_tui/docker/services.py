@@ -10,7 +10,10 @@
   only when the status changes): the engine's ``exec_die`` event (a probe, or a `docker exec`, ended) triggers
   a cheap inspect of that one container.
 - States are ordered: each read takes a sequence number before it asks the engine, and a state older than
-  the one already delivered for its service (a 30 s resync that lands after an event) is dropped.
+  the one already delivered for its service (a 30 s resync that lands after an event) is dropped. An
+  action's own read of the result (restart/stop/start) is delivered to the running watch's sink through the
+  same ordering, so it never overwrites a newer event's state; its return value is for callers without a
+  watch (the CLI) and for the message that says it is done.
 - One exception type per kind of failure, so callers (TUI, CLI) can say precisely what went wrong.
 """
 
@@ -74,6 +77,8 @@ class ServiceSource(Protocol):
 
     def snapshot(self) -> list[ServiceState]: ...
 
+    # Actions: the resulting state reaches the sink of a running watch (ordered like its events); callers
+    # must not apply the returned state over the watch's (it may be older than an event delivered meanwhile).
     def restart(self, service: str) -> ServiceState: ...
 
     def stop(self, service: str) -> ServiceState: ...
@@ -111,6 +116,8 @@ class DockerSource:
         # Ordering of deliveries: a sequence number per read, the newest delivered per service.
         self._seq = itertools.count(1)
         self._delivered: dict[str, tuple[int, ServiceState]] = {}
+        # The running watch's sink: actions deliver their result there, through the ordering.
+        self._sink: StatusSink | None = None
 
     # --- client ---------------------------------------------------------------------------------------------
     def _api(self) -> docker.APIClient:
@@ -192,6 +199,7 @@ class DockerSource:
             target=self._resync_loop, args=(sink, stop), name="docker-resync", daemon=True
         )
         self._connected = False
+        self._sink = sink
         resync.start()
         self._backoff.reset()
         try:
@@ -252,6 +260,7 @@ class DockerSource:
                     stop.wait(delay)
         finally:
             self._connected = False
+            self._sink = None
             self._close_stream()
 
     def _resync_loop(self, sink: StatusSink, stop: threading.Event) -> None:
@@ -338,7 +347,14 @@ class DockerSource:
             api_error = exc.__cause__
             reason = getattr(api_error, "explanation", None) or str(api_error or exc)
             raise ActionFailed(f"{verb} {service} failed: {describe(Exception(reason))}") from exc
-        return self.service_state(service)
+        # Numbered before the read, like an event's: an event read after it (the container died at once)
+        # wins even when this result is slower to arrive.
+        seq = next(self._seq)
+        state = self.service_state(service)
+        sink = self._sink
+        if sink is not None:
+            self._deliver(sink, seq, [state])
+        return state
 
     def restart(self, service: str, timeout: int = 10) -> ServiceState:
         return self._act("restart", service, timeout=timeout)

@@ -297,7 +297,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
             return
         finally:
             self._in_flight.pop(service, None)
-        self.post_message(ServiceStatesChanged([state]))
+        # Not applied here: the source hands the new state to the watch's sink, ordered with the events.
         self.call_from_thread(
             report, self, f"{service} {ACTIONS[action][2]} ({state.state_label})", title="Done"
         )

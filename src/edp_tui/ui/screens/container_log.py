@@ -13,7 +13,10 @@ from edp_tui.ui.widgets.log_view import LogView
 
 
 class ContainerLogScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "close", "Close", id="container_log.close")]
+    # Priority: the log view inside has the focus and binds escape itself (clear its search), which would
+    # otherwise keep the screen open for good. While its search/filter input is open the keys are the
+    # input's (check_action); a search or filter still shown is cleared first, then the screen closes.
+    BINDINGS = [Binding("escape,q", "close", "Close", id="container_log.close", priority=True)]
 
     HELP = "## Run container log\n\nThe container's last lines, shown literally. **escape** closes."
 
@@ -38,5 +41,14 @@ class ContainerLogScreen(ModalScreen[None]):
         view.flush_now()
         view.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close" and self.query_one(LogView).input_mode is not None:
+            return False  # typing a search (q is a letter) or leaving it with escape: the input's keys
+        return True
+
     def action_close(self) -> None:
+        view = self.query_one(LogView)
+        if view.lines_widget.search or view.lines_widget.filter:
+            view.action_clear_search()
+            return
         self.dismiss(None)

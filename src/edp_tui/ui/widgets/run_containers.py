@@ -92,11 +92,24 @@ The panel hides itself while there are none.
 
     def show(self, found: list[RunContainer]) -> None:
         table: DataTable[Text] = self.query_one(DataTable)
+        highlighted = self._highlighted_id()
         self.containers = {c.container_id: c for c in found}
         table.clear()
         for container in found:
             table.add_row(*cells(container), key=container.container_id)
+        # The rows are rebuilt on every poll: the cursor stays on the container the user chose.
+        if highlighted in self.containers:
+            table.move_cursor(row=table.get_row_index(highlighted), animate=False)
         self.set_class(bool(found), "-present")
+
+    def _highlighted_id(self) -> str | None:
+        table: DataTable[Text] = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except CellDoesNotExist:
+            return None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # DataTable takes enter itself (select the row): that is the request for the log.
@@ -104,14 +117,7 @@ The panel hides itself while there are none.
         self.action_show_log()
 
     def action_show_log(self) -> None:
-        table: DataTable[Text] = self.query_one(DataTable)
-        if table.row_count == 0:
-            return
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return
-        container = self.containers.get(key or "")
+        container = self.containers.get(self._highlighted_id() or "")
         if container is not None:
             self._open_log(container)
 

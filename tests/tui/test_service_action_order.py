@@ -1,0 +1,127 @@
+"""A service action's own result goes through the same ordering as the engine's events: the real DockerSource
+on a scripted engine, in the real app. The container dies right after the restart, and the action's read of
+the state ("running", taken before the die) reaches the app after the die event's read ("exited"): the
+screen must keep what the engine said last, not what arrived last."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dagster_fake import FakeDagster, wait_for
+from shell_fakes import fake_backends, fixed_now
+
+from edp_tui.config import Config
+from edp_tui.docker.models import RunState
+from edp_tui.docker.services import DockerSource
+from edp_tui.ui.app import EdpApp
+
+CID = "d" * 64
+LABELS = {"com.docker.compose.project": "edp", "com.docker.compose.service": "web"}
+
+
+def payload(status: str, exit_code: int = 0) -> dict[str, Any]:
+    return {
+        "Id": CID,
+        "Name": "/edp-web-1",
+        "Config": {"Labels": LABELS, "Image": "img"},
+        "State": {"Status": status, "Running": status == "running", "ExitCode": exit_code},
+    }
+
+
+class ScriptedEngine:
+    """docker.APIClient's calls the source makes, answered from ``current``. The first inspect after a
+    restart (the action's own read) sees "running", then the container dies (a die event is queued) and that
+    read is held until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.current = payload("running")
+        self.restarted = False
+        self.held = threading.Event()  # the action's read is being held
+        self.release = threading.Event()
+        self.events_queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.closed = threading.Event()
+
+    def version(self) -> dict[str, str]:
+        return {"Version": "fake"}
+
+    def containers(self, all: bool = False, filters: Any = None) -> list[dict[str, Any]]:
+        return [{"Id": CID, "State": self.current["State"]["Status"], "Labels": LABELS, "Created": 1}]
+
+    def inspect_container(self, cid: str) -> dict[str, Any]:
+        seen = self.current
+        if self.restarted and not self.held.is_set():
+            self.held.set()
+            self.current = payload("exited", 1)
+            self.events_queue.put(
+                {
+                    "Type": "container",
+                    "Action": "die",
+                    "Actor": {"ID": CID, "Attributes": dict(LABELS)},
+                    "timeNano": time.time_ns(),
+                }
+            )
+            self.release.wait(timeout=30)
+        return seen
+
+    def restart(self, cid: str, timeout: int = 10) -> None:
+        self.current = payload("running")
+        self.restarted = True
+
+    def events(self, decode: bool = True, filters: Any = None) -> Iterator[dict[str, Any]]:
+        while not self.closed.is_set():
+            try:
+                yield self.events_queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+class ScriptedEndpoint:
+    base_url = "unix:///scripted.sock"
+
+    def __init__(self, api: ScriptedEngine) -> None:
+        self.api = api
+
+    def api_client(self, timeout: float = 10.0) -> ScriptedEngine:
+        return self.api
+
+
+async def test_a_restart_result_read_before_a_newer_event_does_not_overwrite_it() -> None:
+    engine = ScriptedEngine()
+    source = DockerSource("edp", ["web"], ScriptedEndpoint(engine), resync_interval=3600)  # type: ignore[arg-type]
+    app = EdpApp(
+        Config(compose_file=Path("/nonexistent/compose.yaml")),
+        fake_backends(source, FakeDagster(silent=True)),
+        now=fixed_now,
+    )
+
+    def shown() -> RunState | None:
+        state = app.services_panel.state_of("web")
+        return state.state if state is not None else None
+
+    try:
+        async with app.run_test(size=(130, 32)) as pilot:
+            await wait_for(pilot, lambda: shown() is RunState.RUNNING)
+            await pilot.press("R", "y")  # restart asks first
+            await wait_for(pilot, engine.held.is_set)
+            # The die event's read lands first: the screen says exited.
+            await wait_for(pilot, lambda: shown() is RunState.EXITED)
+            engine.release.set()
+            # The action finishes with its older read of "running"; the screen keeps "exited".
+            await wait_for(pilot, lambda: any("web restarted" in n.message for n in app._notifications))
+            # Whatever the action posted to the app was posted before that notice: a callback queued now
+            # runs after it (the app's queue is first in, first out).
+            drained = threading.Event()
+            app.call_later(drained.set)
+            await wait_for(pilot, drained.is_set)
+            assert shown() is RunState.EXITED
+    finally:
+        engine.release.set()
+        engine.close()
