@@ -120,6 +120,11 @@ class FakeDockerSource:
     def snapshot(self) -> list[ServiceState]:
         return list(self.states.values())
 
+    def refresh(self) -> list[ServiceState] | None:
+        # As DockerSource with a watch running: the snapshot goes through the sink.
+        self.push_states(*self.snapshot())
+        return None
+
     def _act(self, action: str, service: str, result: ServiceState) -> ServiceState:
         self.calls.append((action, service))
         if self.gate is not None:

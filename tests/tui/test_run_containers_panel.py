@@ -43,32 +43,21 @@ async def test_hidden_until_a_run_container_appears_then_mapped_to_its_run() -> 
     app = Host(source)
     async with app.run_test(size=(120, 20)) as pilot:
         panel = app.query_one(RunContainersPanel)
-        await pilot.pause(0.3)
-        assert (
-            panel.polls >= 1
-            and not panel.has_class("-present")
-            and not panel.display
-            or not panel.has_class("-present")
-        )
+        # Hidden after polls that found nothing (the poll counter proves the loop ran).
+        await wait_for(pilot, lambda: panel.polls >= 2)
+        assert not panel.has_class("-present") and not panel.display
         source.containers = [CONTAINER]
         panel.wake()
-        for _ in range(60):
-            await pilot.pause(0.05)
-            if panel.has_class("-present"):
-                break
+        await wait_for(pilot, lambda: panel.has_class("-present") and panel.display)
         text = screen_text(app)
         assert "edp-run-[red]x" in text and "1234abcd" in text and "full_refresh_job" in text
         assert "38%" in text or "37%" in text
         assert "300 MiB / 8G" in text
         panel.query_one("DataTable").focus()
         await pilot.press("enter")
-        for _ in range(60):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, ContainerLogScreen):
-                break
-        await pilot.pause(0.2)
-        text = screen_text(app)
-        assert "log of c0ffee" in text and "[bold]not markup[/bold]" in text
+        await wait_for(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
+        await wait_for(pilot, lambda: "log of c0ffee" in screen_text(app))
+        assert "[bold]not markup[/bold]" in screen_text(app)
 
 
 async def test_the_container_log_closes_with_escape_after_its_search_is_cleared() -> None:

@@ -45,6 +45,7 @@ class ScriptedEngine:
         self.release = threading.Event()
         self.events_queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self.closed = threading.Event()
+        self.hold_next_read = False  # set by a test: hold the next inspect the same way (a refresh's read)
 
     def version(self) -> dict[str, str]:
         return {"Version": "fake"}
@@ -54,7 +55,7 @@ class ScriptedEngine:
 
     def inspect_container(self, cid: str) -> dict[str, Any]:
         seen = self.current
-        if self.restarted and not self.held.is_set():
+        if (self.restarted or self.hold_next_read) and not self.held.is_set():
             self.held.set()
             self.current = payload("exited", 1)
             self.events_queue.put(
@@ -118,6 +119,39 @@ async def test_a_restart_result_read_before_a_newer_event_does_not_overwrite_it(
             await wait_for(pilot, lambda: any("web restarted" in n.message for n in app._notifications))
             # Whatever the action posted to the app was posted before that notice: a callback queued now
             # runs after it (the app's queue is first in, first out).
+            drained = threading.Event()
+            app.call_later(drained.set)
+            await wait_for(pilot, drained.is_set)
+            assert shown() is RunState.EXITED
+    finally:
+        engine.release.set()
+        engine.close()
+
+
+async def test_a_manual_refresh_read_before_a_newer_event_does_not_overwrite_it() -> None:
+    """ctrl+l reads every service now; that read, older than a die event, must not overwrite it either."""
+    engine = ScriptedEngine()
+    source = DockerSource("edp", ["web"], ScriptedEndpoint(engine), resync_interval=3600)  # type: ignore[arg-type]
+    app = EdpApp(
+        Config(compose_file=Path("/nonexistent/compose.yaml")),
+        fake_backends(source, FakeDagster(silent=True)),
+        now=fixed_now,
+    )
+
+    def shown() -> RunState | None:
+        state = app.services_panel.state_of("web")
+        return state.state if state is not None else None
+
+    try:
+        async with app.run_test(size=(130, 32)) as pilot:
+            await wait_for(pilot, lambda: shown() is RunState.RUNNING)
+            engine.hold_next_read = True
+            await pilot.press("ctrl+l")
+            await wait_for(pilot, engine.held.is_set)
+            await wait_for(pilot, lambda: shown() is RunState.EXITED)
+            engine.release.set()
+            # The refresh finishes with its older read of "running": wait until the worker is done.
+            await wait_for(pilot, lambda: not [w for w in app.workers if w.name == "_refresh_worker"])
             drained = threading.Event()
             app.call_later(drained.set)
             await wait_for(pilot, drained.is_set)

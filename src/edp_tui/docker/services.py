@@ -77,6 +77,10 @@ class ServiceSource(Protocol):
 
     def snapshot(self) -> list[ServiceState]: ...
 
+    # A snapshot read now and delivered to a running watch's sink through its ordering (None then); with no
+    # watch running it is returned for the caller to show.
+    def refresh(self) -> list[ServiceState] | None: ...
+
     # Actions: the resulting state reaches the sink of a running watch (ordered like its events); callers
     # must not apply the returned state over the watch's (it may be older than an event delivered meanwhile).
     def restart(self, service: str) -> ServiceState: ...
@@ -191,6 +195,16 @@ class DockerSource:
 
     def service_state(self, service: str) -> ServiceState:
         return self._state_of(service, self._summaries(service))
+
+    def refresh(self) -> list[ServiceState] | None:
+        # Numbered before the read, as a resync: an event newer than the read wins over it.
+        seq = next(self._seq)
+        states = self.snapshot()
+        sink = self._sink
+        if sink is None:
+            return states
+        self._deliver(sink, seq, states)
+        return None
 
     # --- watching -------------------------------------------------------------------------------------------
     def run_watch(self, sink: StatusSink, stop: threading.Event) -> None:

@@ -203,11 +203,11 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
     @work(thread=True, exclusive=True, group="docker-refresh", exit_on_error=False)
     def _refresh_worker(self) -> None:
         try:
-            states = self.source.snapshot()
+            states = self.source.refresh()  # ordered with the watch's events (None: delivered there)
         except DockerError as exc:
-            self.call_from_thread(report, self, exc, title="Refresh failed")
-            return
-        self.post_message(ServiceStatesChanged(states))
+            return self.call_from_thread(report, self, exc, title="Refresh failed")
+        if states is not None:
+            self.post_message(ServiceStatesChanged(states))
 
     def on_docker_status_changed(self, message: DockerStatusChanged) -> None:
         if not self.query(ServicesPanel):  # a last message from the watcher while the app shuts down
