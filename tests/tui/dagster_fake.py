@@ -7,7 +7,14 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-from edp_tui.dagster.assets import ASSET_JOB, AssetCheck, AssetInfo, AssetKey, Materialization
+from edp_tui.dagster.assets import (
+    ASSET_JOB,
+    AssetChangeSignals,
+    AssetCheck,
+    AssetInfo,
+    AssetKey,
+    Materialization,
+)
 from edp_tui.dagster.errors import (
     DagsterRequestRejected,
     DagsterUnreachable,
@@ -33,6 +40,7 @@ from edp_tui.dagster.models import (
     StepStat,
     Tick,
 )
+from edp_tui.dagster.run_push import RunStatusChange
 
 T0 = 1_767_355_200.0  # 2026-01-02 12:00:00 UTC
 REPO = "__repository__"
@@ -213,6 +221,9 @@ class FakeDagster:
         self.run_tags: dict[str, dict[str, str]] = {}
         self.reexecutions: list[tuple[str, str, tuple[str, ...]]] = []
         self.last_runs_filter: dict[str, Any] = {}
+        # Pushed run statuses: one queue per subscribed run (`push_status` feeds it); push_down: refused.
+        self.status_queues: dict[str, asyncio.Queue[list[RunStatusChange]]] = {}
+        self.push_down = False
         self._seed_detail()
 
     def _seed_detail(self) -> None:
@@ -336,6 +347,29 @@ class FakeDagster:
             runs = runs[ids.index(cursor) + 1 :] if cursor in ids else []
         return runs[:limit]
 
+    async def run_status_changes(self, run_id: str) -> AsyncIterator[list[RunStatusChange]]:
+        self.calls.append(("run_status_changes", run_id))
+        if self.push_down or self.down:
+            raise DagsterUnreachable(self.graphql_url.replace("http", "ws"), "Connection refused")
+        queue = self.status_queues[run_id] = asyncio.Queue()
+        try:
+            yield []  # the first frame: past events (none the fake keeps)
+            while True:
+                yield await queue.get()
+        finally:
+            self.status_queues.pop(run_id, None)
+
+    def push_status(self, run_id: str, status: str, at: float | None = None) -> None:
+        """The run changes status; a subscription of it hears at once, the list on its next read."""
+        self.runs_list = [
+            replace(r, status=status, can_terminate=status in ("QUEUED", "STARTING", "STARTED"))
+            if r.run_id == run_id
+            else r
+            for r in self.runs_list
+        ]
+        if run_id in self.status_queues:
+            self.status_queues[run_id].put_nowait([RunStatusChange(run_id, status, at or self.now)])
+
     async def run(self, run_id: str) -> RunDetail:
         await self._call("run", run_id)
         summary = next(r for r in self.runs_list if r.run_id == run_id)
@@ -395,6 +429,14 @@ class FakeDagster:
     async def assets(self) -> list[AssetInfo]:
         await self._call("assets")
         return list(self.assets_list)
+
+    async def asset_change_signals(self, since: float) -> AssetChangeSignals:
+        await self._call("asset_change_signals", since)
+        return AssetChangeSignals(
+            runs_changed=any((r.update_time or r.creation_time or 0.0) > since for r in self.runs_list),
+            run_live=any(r.status in ("STARTING", "STARTED", "CANCELING") for r in self.runs_list),
+            locations=tuple((loc.name, loc.updated) for loc in self.locations_list),
+        )
 
     async def materialize(self, location: str, repository: str, keys: Any) -> RunSummary:
         """Launches at once and succeeds: the keys are materialized by the new run, their checks pass."""

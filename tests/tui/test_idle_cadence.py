@@ -1,8 +1,10 @@
-"""Polls slow down at rest: the runs list probes with one tiny query once settled; schedules back off."""
+"""Polls slow down at rest: the runs list and the Assets tab probe with one tiny query once settled;
+schedules and sensors are read when a tick is due, the workspace seldom."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,10 @@ from dagster_fake import FakeDagster, wait_for  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widget import Widget  # noqa: E402
 
+from edp_tui.ui.widgets.dagster.assets import AssetsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.runs import RunsPanel  # noqa: E402
-from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel  # noqa: E402
+from edp_tui.ui.widgets.dagster.schedules import TICK_MARGIN_S, SchedulesPanel  # noqa: E402
+from edp_tui.util.cadence import Cadence  # noqa: E402
 
 
 class Host(App[None]):
@@ -52,3 +56,71 @@ async def test_unchanged_schedules_are_polled_less_and_less_often() -> None:
             panel.wake()
             await wait_for(pilot, lambda polls=polls: panel.polls > polls)
         assert panel.cadence.interval > panel.poll_interval
+
+
+async def test_schedules_poll_just_after_the_next_tick_and_read_the_workspace_seldom() -> None:
+    fake = FakeDagster()
+    panel = SchedulesPanel(fake)
+    async with Host(panel).run_test() as pilot:
+        await wait_for(pilot, lambda: panel.populated)
+        sensor = fake.instigators_list[1]
+        # The running sensor ticks in 8 s: nothing to ask before then (the last poll saw a change).
+        panel.items = {"s": replace(sensor, next_tick=panel.clock() + 8)}
+        assert panel.cadence.interval == panel.poll_interval
+        assert 8 < panel.current_interval() <= 8 + TICK_MARGIN_S
+        # Far away (a daily schedule), or nothing running: the slowest interval at most.
+        panel.items = {"s": replace(sensor, next_tick=panel.clock() + 86400)}
+        assert panel.current_interval() == panel.slowest_interval
+        # Overdue (the daemon is late): the cadence, growing while nothing changes.
+        panel.items = {"s": replace(sensor, next_tick=panel.clock() - 5)}
+        assert panel.current_interval() == panel.cadence.interval
+        # Polls between Workspace reads ask only for the schedules and sensors.
+        before = fake.calls.count(("locations", None))
+        for _ in range(3):
+            await panel.poll_once()
+        assert fake.calls.count(("locations", None)) == before
+        assert sum(1 for name, _ in fake.calls if name == "instigators") >= 4
+        # A key (or Show) reads the workspace again.
+        polls = panel.polls
+        panel.wake()
+        await wait_for(pilot, lambda: panel.polls > polls)
+        assert fake.calls.count(("locations", None)) == before + 1
+
+
+async def test_assets_at_rest_only_ask_whether_anything_changed() -> None:
+    fake = FakeDagster()
+    panel = AssetsPanel(fake)
+    panel.cadence = Cadence(0.01, 0.02)  # quick polls: the test counts requests, it does not time them
+    async with Host(panel).run_test() as pilot:
+
+        def count(name: str) -> int:
+            return sum(1 for n, _ in fake.calls if n == name)
+
+        await wait_for(pilot, lambda: panel.populated and count("asset_change_signals") >= 3)
+        assert count("assets") == 1
+        # A run changed status (it may have materialized something): one full read, then probes again.
+        fake.assets_list = [replace(fake.assets_list[0], stale_status="FRESH", stale_causes=())]
+        fake.runs_list[0] = replace(fake.runs_list[0], status="SUCCESS", update_time=panel.clock() + 30)
+        await wait_for(pilot, lambda: len(panel.assets) == 1)
+        fake.runs_list[0] = replace(fake.runs_list[0], update_time=None)
+        reads = count("assets")
+        probes = count("asset_change_signals")
+        await wait_for(pilot, lambda: count("asset_change_signals") >= probes + 3)
+        assert count("assets") <= reads + 1  # at most the read already on its way
+        # A code location loaded again (new code versions): read fully.
+        fake.locations_list = [replace(fake.locations_list[0], updated=panel.clock())]
+        reads = count("assets")
+        await wait_for(pilot, lambda: count("assets") > reads)
+        # A key reads fully at once, whatever the probe says.
+        reads = count("assets")
+        panel.wake()
+        await wait_for(pilot, lambda: count("assets") > reads)
+
+
+async def test_assets_are_read_fully_while_a_run_is_in_progress() -> None:
+    fake = FakeDagster()
+    fake.runs_list[0] = replace(fake.runs_list[0], status="STARTED")
+    panel = AssetsPanel(fake)
+    panel.cadence = Cadence(0.01, 0.02)
+    async with Host(panel).run_test() as pilot:
+        await wait_for(pilot, lambda: sum(1 for n, _ in fake.calls if n == "assets") >= 3)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from edp_tui.dagster.changes import CLOCK_MARGIN_S, RunChangeProbe
+from edp_tui.dagster.assets import AssetChangeSignals
+from edp_tui.dagster.changes import CLOCK_MARGIN_S, AssetChangeProbe, RunChangeProbe
 from edp_tui.dagster.models import RunSummary
 
 DONE = RunSummary("r1", "job", "SUCCESS", 100.0, 101.0, 110.0, False)
@@ -51,3 +52,54 @@ def test_safety_net_read_and_hurry() -> None:
     assert probe.needs_full_read(11.0)  # every full_every_s whatever the probes say
     probe.hurry()
     assert probe.needs_full_read(2.0)
+
+
+class Signals:
+    """Answers `asset_change_signals(since)` with what the test set, and records each ``since``."""
+
+    def __init__(self) -> None:
+        self.answer = AssetChangeSignals(False, False, (("etl_pipeline", 100.0),))
+        self.asked: list[float] = []
+
+    async def asset_change_signals(self, since: float) -> AssetChangeSignals:
+        self.asked.append(since)
+        return self.answer
+
+
+async def test_assets_are_read_fully_only_when_something_may_have_changed() -> None:
+    probe = AssetChangeProbe(full_every_s=120.0)
+    client = Signals()
+    assert await probe.should_read(client, 1000.0)  # type: ignore[arg-type]
+    assert client.asked == []  # the first read is a full one, nothing probed
+    probe.full_read(1000.0)
+    assert not await probe.should_read(client, 1005.0)  # type: ignore[arg-type]
+    assert client.asked == [1000.0 - CLOCK_MARGIN_S]
+    client.answer = AssetChangeSignals(True, False, (("etl_pipeline", 100.0),))
+    assert await probe.should_read(client, 1010.0)  # type: ignore[arg-type]
+    client.answer = AssetChangeSignals(False, True, (("etl_pipeline", 100.0),))
+    assert await probe.should_read(client, 1011.0)  # type: ignore[arg-type]
+    client.answer = AssetChangeSignals(False, False, (("etl_pipeline", 200.0),))  # reloaded
+    assert await probe.should_read(client, 1012.0)  # type: ignore[arg-type]
+    assert not await probe.should_read(client, 1013.0)  # type: ignore[arg-type]
+    assert await probe.should_read(client, 1120.0)  # type: ignore[arg-type]  # the safety net
+    probe.hurry()
+    asked = len(client.asked)
+    assert await probe.should_read(client, 1013.0)  # type: ignore[arg-type]
+    assert len(client.asked) == asked
+
+
+def test_asset_change_signals_from_graphql() -> None:
+    data = {
+        "changed": {"__typename": "Runs", "results": []},
+        "live": {"__typename": "Runs", "results": [{"runId": "r"}]},
+        "workspaceOrError": {
+            "__typename": "Workspace",
+            "locationEntries": [{"name": "etl_pipeline", "updatedTimestamp": 1796127794.5897179}],
+        },
+    }
+    assert AssetChangeSignals.from_graphql(data) == AssetChangeSignals(
+        False, True, (("etl_pipeline", 1796127794.5897179),)
+    )
+    # An error answer counts as a change: the full read shows the error.
+    errors = {"changed": {"__typename": "PythonError"}, "live": None, "workspaceOrError": None}
+    assert AssetChangeSignals.from_graphql(errors) == AssetChangeSignals(True, True, ())

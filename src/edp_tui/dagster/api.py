@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from edp_tui.dagster.assets import AssetInfo, AssetKey
+from edp_tui.dagster.assets import AssetChangeSignals, AssetInfo, AssetKey
 from edp_tui.dagster.models import (
     DaemonHealth,
     EventPage,
@@ -21,6 +21,7 @@ from edp_tui.dagster.models import (
     RunDetail,
     RunSummary,
 )
+from edp_tui.dagster.run_push import RunStatusChange
 
 
 class DagsterApi(Protocol):
@@ -48,6 +49,8 @@ class DagsterApi(Protocol):
         run_ids: list[str] | None = None,
     ) -> list[RunSummary]: ...
 
+    def run_status_changes(self, run_id: str) -> AsyncIterator[list[RunStatusChange]]: ...
+
     async def run(self, run_id: str) -> RunDetail: ...
 
     async def run_events(
@@ -74,6 +77,8 @@ class DagsterApi(Protocol):
     async def captured_logs(self, key: LogKey, cursor: str | None = None, limit: int = ...) -> LogChunk: ...
 
     async def assets(self) -> list[AssetInfo]: ...
+
+    async def asset_change_signals(self, since: float) -> AssetChangeSignals: ...
 
     async def materialize(self, location: str, repository: str, keys: Sequence[AssetKey]) -> RunSummary: ...
 

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.changes import next_tick_due
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import InstigatorInfo
 from edp_tui.text import printable, safe_text
@@ -21,6 +22,11 @@ from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.ui.widgets.tables import NavTable
 from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
+
+# A tick is looked for this long after it is due: the daemon's loop and its write take a moment.
+TICK_MARGIN_S = 1.5
+# The repositories (from the Workspace query) are re-read this often, on a key, on Show and after an error.
+WORKSPACE_EVERY_S = 60.0
 
 # Fixed widths: the table must not jump when a status or a tick changes.
 COLUMNS = (
@@ -87,7 +93,8 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
     SchedulesPanel > #instigator-error { height: auto; padding: 0 1; background: $error 15%; }
     """
 
-    # Ticks change the table at most every few seconds; nothing else does unless a key is pressed.
+    # A poll just after the next tick is due (when it lands, the table changes); between ticks only a toggle
+    # or a reload elsewhere changes it: polled less and less often, down to slowest_interval.
     poll_interval = 3.0
     slowest_interval = 30.0
 
@@ -101,6 +108,10 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         self.location_errors: list[str] = []
         self.populated = False
         self.cadence = Cadence(self.poll_interval, self.slowest_interval)
+        # The loaded repositories and the locations not loaded, as of the last Workspace read.
+        self._repos: list[tuple[str, str]] = []
+        self._not_loaded: list[str] = []
+        self._workspace_at: float | None = None
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -118,19 +129,40 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
             self.table.add_column(label, key=key, width=width)
 
     def current_interval(self) -> float:
+        due = next_tick_due(self.items.values())
+        if due is not None:
+            wait = due - self.clock() + TICK_MARGIN_S
+            if wait > 0:
+                # Nothing to see before the tick lands (a toggle from here wakes the loop at once).
+                return min(max(wait, 1.0), self.slowest_interval)
+        # No tick due, or one overdue (the daemon is late): less and less often.
         return self.cadence.interval
 
+    def wake(self) -> None:
+        self._workspace_at = None
+        super().wake()
+
     async def poll_once(self) -> None:
-        locations = await self.client.locations()
-        repos = [(loc.name, r.name) for loc in locations if loc.state == "loaded" for r in loc.repositories]
+        now = self.clock()
+        if self._workspace_at is None or now - self._workspace_at >= WORKSPACE_EVERY_S:
+            locations = await self.client.locations()
+            self._repos = [
+                (loc.name, r.name) for loc in locations if loc.state == "loaded" for r in loc.repositories
+            ]
+            self._not_loaded = [
+                f"{loc.name}: not loaded ({loc.state})" for loc in locations if loc.state != "loaded"
+            ]
+            self._workspace_at = now
+        repos = list(self._repos)
         results = await asyncio.gather(
             *(self.client.instigators(*repo) for repo in repos), return_exceptions=True
         )
         items: list[InstigatorInfo] = []
-        errors = [f"{loc.name}: not loaded ({loc.state})" for loc in locations if loc.state != "loaded"]
+        errors = list(self._not_loaded)
         for repo, result in zip(repos, results, strict=True):
             if isinstance(result, DagsterError):
                 errors.append(f"{repo[0]}: {result}")
+                self._workspace_at = None  # reloaded or gone: read the workspace again next time
             elif isinstance(result, BaseException):
                 raise result
             else:
