@@ -15,7 +15,7 @@ from textual.widget import Widget  # noqa: E402
 
 from edp_tui.ui.widgets.dagster.assets import AssetsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.runs import RunsPanel  # noqa: E402
-from edp_tui.ui.widgets.dagster.schedules import TICK_MARGIN_S, SchedulesPanel  # noqa: E402
+from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel  # noqa: E402
 from edp_tui.util.cadence import Cadence  # noqa: E402
 
 
@@ -58,33 +58,30 @@ async def test_unchanged_schedules_are_polled_less_and_less_often() -> None:
         assert panel.cadence.interval > panel.poll_interval
 
 
-async def test_schedules_poll_just_after_the_next_tick_and_read_the_workspace_seldom() -> None:
+async def test_schedules_poll_when_a_tick_is_due_and_read_the_workspace_seldom() -> None:
     fake = FakeDagster()
     panel = SchedulesPanel(fake)
+    panel.cadence = Cadence(30.0, 60.0)  # nothing but the tick timer can bring the next poll
+    panel.tick_margin_s = 0.01
     async with Host(panel).run_test() as pilot:
         await wait_for(pilot, lambda: panel.populated)
-        sensor = fake.instigators_list[1]
-        # The running sensor ticks in 8 s: nothing to ask before then (the last poll saw a change).
-        panel.items = {"s": replace(sensor, next_tick=panel.clock() + 8)}
-        assert panel.cadence.interval == panel.poll_interval
-        assert 8 < panel.current_interval() <= 8 + TICK_MARGIN_S
-        # Far away (a daily schedule), or nothing running: the slowest interval at most.
-        panel.items = {"s": replace(sensor, next_tick=panel.clock() + 86400)}
-        assert panel.current_interval() == panel.slowest_interval
-        # Overdue (the daemon is late): the cadence, growing while nothing changes.
-        panel.items = {"s": replace(sensor, next_tick=panel.clock() - 5)}
-        assert panel.current_interval() == panel.cadence.interval
-        # Polls between Workspace reads ask only for the schedules and sensors.
         before = fake.calls.count(("locations", None))
-        for _ in range(3):
-            await panel.poll_once()
-        assert fake.calls.count(("locations", None)) == before
-        assert sum(1 for name, _ in fake.calls if name == "instigators") >= 4
-        # A key (or Show) reads the workspace again.
         polls = panel.polls
+        # The running sensor's next tick is due now: the timer polls (and the workspace is not read again).
+        sensor = fake.instigators_list[1]
+        fake.instigators_list[1] = replace(sensor, next_tick=panel.clock())
         panel.wake()
-        await wait_for(pilot, lambda: panel.polls > polls)
-        assert fake.calls.count(("locations", None)) == before + 1
+        await wait_for(pilot, lambda: panel.polls >= polls + 3)
+        assert fake.calls.count(("locations", None)) == before + 1  # once, for the key
+        # A tick that lands (last tick, next tick) is no reason to poll faster.
+        panel.cadence = Cadence(3.0, 30.0)
+        panel.cadence.interval = 12.0
+        ticked = replace(sensor, last_tick=replace(sensor.last_tick, status="SKIPPED"), next_tick=None)
+        panel.show_items([fake.instigators_list[0], ticked])
+        assert panel.cadence.interval == 24.0
+        # A status changed elsewhere (nobody could predict it): fast again.
+        panel.show_items([fake.instigators_list[0], replace(ticked, status="STOPPED")])
+        assert panel.cadence.interval == panel.cadence.fast
 
 
 async def test_assets_at_rest_only_ask_whether_anything_changed() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from edp_tui.dagster.assets import AssetChangeSignals
-from edp_tui.dagster.changes import CLOCK_MARGIN_S, AssetChangeProbe, RunChangeProbe
-from edp_tui.dagster.models import RunSummary
+from edp_tui.dagster.changes import CLOCK_MARGIN_S, AssetChangeProbe, RunChangeProbe, next_tick_due
+from edp_tui.dagster.models import InstigatorInfo, RunSummary, Tick
 
 DONE = RunSummary("r1", "job", "SUCCESS", 100.0, 101.0, 110.0, False)
 RUNNING = RunSummary("r2", "job", "STARTED", 200.0, 201.0, None, True)
@@ -103,3 +104,14 @@ def test_asset_change_signals_from_graphql() -> None:
     # An error answer counts as a change: the full read shows the error.
     errors = {"changed": {"__typename": "PythonError"}, "live": None, "workspaceOrError": None}
     assert AssetChangeSignals.from_graphql(errors) == AssetChangeSignals(True, True, ())
+
+
+def test_the_next_tick_due_of_running_schedules_and_sensors() -> None:
+    tick = Tick("SKIPPED", 1000.0)
+    sensor = InstigatorInfo("sensor", "s", "loc", "repo", "RUNNING", None, None, "every 10s", 1010.0, tick)
+    schedule = InstigatorInfo("schedule", "d", "loc", "repo", "RUNNING", None, None, "0 2 * * *", 5000.0)
+    assert next_tick_due([sensor, schedule]) == 1010.0
+    # Once due, Dagster answers no next tick for a sensor: its last tick plus its interval.
+    assert next_tick_due([replace(sensor, next_tick=None, last_tick=Tick("SKIPPED", 1003.0))]) == 1013.0
+    assert next_tick_due([replace(sensor, status="STOPPED"), replace(schedule, status="STOPPED")]) is None
+    assert next_tick_due([]) is None

@@ -12,7 +12,9 @@ net (clock skew between this host and the webserver's database).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.models import InstigatorInfo, RunSummary
@@ -87,8 +89,28 @@ class AssetChangeProbe:
         return changed or now - self.last_full >= self.full_every_s
 
 
+def sensor_interval_s(item: InstigatorInfo) -> float | None:
+    """A sensor's minimum interval, from its cadence text (`InstigatorInfo.sensor_from_graphql`: every Ns)."""
+    match = re.fullmatch(r"every (\d+)s", item.cadence)
+    return float(match.group(1)) if item.kind == "sensor" and match else None
+
+
 def next_tick_due(items: Iterable[InstigatorInfo]) -> float | None:
-    """The earliest next tick (epoch s) of a running schedule or sensor: until then only a toggle or a reload
-    (a key here, or another client) changes what the table shows. A sensor's next tick is its last tick plus
-    its minimum interval."""
-    return min((i.next_tick for i in items if i.running and i.next_tick is not None), default=None)
+    """When the next tick of a running schedule or sensor is due (epoch s; in the past if the daemon is
+    late): until then only a toggle or a reload (a key here, or another client) changes what the table shows.
+    Dagster answers a sensor's next tick (its last tick plus its interval) only while it is in the future:
+    once due it is null, so it is worked out here."""
+    dues = []
+    for item in items:
+        if not item.running:
+            continue
+        if item.next_tick is not None:
+            dues.append(item.next_tick)
+        elif (interval := sensor_interval_s(item)) and item.last_tick and item.last_tick.timestamp:
+            dues.append(item.last_tick.timestamp + interval)
+    return min(dues, default=None)
+
+
+def without_ticks(item: InstigatorInfo) -> InstigatorInfo:
+    """``item`` without what a tick changes: a difference left is a change nobody could predict."""
+    return replace(item, next_tick=None, last_tick=None)

@@ -8,11 +8,12 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
-from edp_tui.dagster.changes import next_tick_due
+from edp_tui.dagster.changes import next_tick_due, without_ticks
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import InstigatorInfo
 from edp_tui.text import printable, safe_text
@@ -94,9 +95,10 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
     """
 
     # A poll just after the next tick is due (when it lands, the table changes); between ticks only a toggle
-    # or a reload elsewhere changes it: polled less and less often, down to slowest_interval.
+    # or a reload elsewhere changes it: looked for less and less often, down to slowest_interval.
     poll_interval = 3.0
     slowest_interval = 30.0
+    tick_margin_s = TICK_MARGIN_S
 
     def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -112,6 +114,9 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         self._repos: list[tuple[str, str]] = []
         self._not_loaded: list[str] = []
         self._workspace_at: float | None = None
+        self._tick_timer: Timer | None = None
+        # How long to wait before looking again for a tick that is due and not landed (None: not late).
+        self._late_wait: float | None = None
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -129,18 +134,34 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
             self.table.add_column(label, key=key, width=width)
 
     def current_interval(self) -> float:
-        due = next_tick_due(self.items.values())
-        if due is not None:
-            wait = due - self.clock() + TICK_MARGIN_S
-            if wait > 0:
-                # Nothing to see before the tick lands (a toggle from here wakes the loop at once).
-                return min(max(wait, 1.0), self.slowest_interval)
-        # No tick due, or one overdue (the daemon is late): less and less often.
+        # Changes nobody can predict (a toggle or a reload elsewhere): looked for less and less often. Ticks
+        # are predicted: a timer wakes the loop just after the next one is due (`_arm_tick_timer`).
         return self.cadence.interval
 
     def wake(self) -> None:
         self._workspace_at = None
         super().wake()
+
+    def _arm_tick_timer(self) -> None:
+        if self._tick_timer is not None:
+            self._tick_timer.stop()
+            self._tick_timer = None
+        due = next_tick_due(self.items.values())
+        if due is None:
+            return
+        wait = due - self.clock() + self.tick_margin_s
+        if wait <= 0:
+            # Due and not landed yet (the daemon is late): look again, less and less often.
+            wait = self._late_wait or self.tick_margin_s
+            self._late_wait = min(wait * 2, self.slowest_interval)
+        else:
+            self._late_wait = None
+        self._tick_timer = self.set_timer(wait, self._tick_due)
+
+    def _tick_due(self) -> None:
+        # Off screen nobody looks: the poll on Show re-arms the timer.
+        if self.is_on_screen:
+            self._wake.set()
 
     async def poll_once(self) -> None:
         now = self.clock()
@@ -172,7 +193,11 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
     def show_items(self, items: list[InstigatorInfo], errors: list[str] | None = None) -> None:
         table = self.table
         fresh = {row_key(i): i for i in items}
-        self.cadence.observe(fresh != self.items or list(errors or []) != self.location_errors)
+        # Only what no tick explains brings the cadence back to fast.
+        unpredicted = {k: without_ticks(i) for k, i in fresh.items()} != {
+            k: without_ticks(i) for k, i in self.items.items()
+        }
+        self.cadence.observe(unpredicted or list(errors or []) != self.location_errors)
         for key, item in fresh.items():
             cells = instigator_cells(item)
             if key in table.rows:
@@ -193,6 +218,7 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         status.update(safe_text("\n".join(self.location_errors)) if self.location_errors else Text(""))
         self.populated = True
         self._show_selected()
+        self._arm_tick_timer()
 
     @property
     def selected(self) -> InstigatorInfo | None:
