@@ -478,6 +478,10 @@ class FakeDagster:
         await self._call("instigators", location)
         return [i for i in self.instigators_list if i.location == location]
 
+    async def sensors(self, location: str, repository: str) -> list[InstigatorInfo]:
+        await self._call("sensors", location)
+        return [i for i in self.instigators_list if i.location == location and i.kind == "sensor"]
+
     async def set_running(self, item: InstigatorInfo, running: bool) -> str:
         self._mutation("toggle")
         await self._call("set_running", (item.name, running))

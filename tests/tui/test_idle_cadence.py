@@ -67,12 +67,17 @@ async def test_schedules_poll_when_a_tick_is_due_and_read_the_workspace_seldom()
         await wait_for(pilot, lambda: panel.populated)
         before = fake.calls.count(("locations", None))
         polls = panel.polls
-        # The running sensor's next tick is due now: the timer polls (and the workspace is not read again).
+        # The running sensor's next tick is due now: the timer polls, and reads the sensors alone (the
+        # workspace and the schedules are not read again).
         sensor = fake.instigators_list[1]
         fake.instigators_list[1] = replace(sensor, next_tick=panel.clock())
         panel.wake()
         await wait_for(pilot, lambda: panel.polls >= polls + 3)
         assert fake.calls.count(("locations", None)) == before + 1  # once, for the key
+        full_reads = sum(1 for name, _ in fake.calls if name == "instigators")
+        sensor_reads = sum(1 for name, _ in fake.calls if name == "sensors")
+        assert sensor_reads >= 2 and full_reads == 2  # the first poll and the key's
+        assert len(panel.items) == 2  # the schedule is still shown
         # A tick that lands (last tick, next tick) is no reason to poll faster.
         panel.cadence = Cadence(3.0, 30.0)
         panel.cadence.interval = 12.0

@@ -1,12 +1,18 @@
-"""`RunChangeProbe`: full reads while runs change, one tiny `updatedAfter` query per poll once they settle."""
+"""What changed? `RunChangeProbe` (one tiny `updatedAfter` query once runs settle), `AssetChangeProbe`,
+the ticks due of schedules and sensors, and the sensors-only read."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from edp_tui.dagster.assets import AssetChangeSignals
 from edp_tui.dagster.changes import CLOCK_MARGIN_S, AssetChangeProbe, RunChangeProbe, next_tick_due
+from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.models import InstigatorInfo, RunSummary, Tick
 
 DONE = RunSummary("r1", "job", "SUCCESS", 100.0, 101.0, 110.0, False)
@@ -115,3 +121,18 @@ def test_the_next_tick_due_of_running_schedules_and_sensors() -> None:
     assert next_tick_due([replace(sensor, next_tick=None, last_tick=Tick("SKIPPED", 1003.0))]) == 1013.0
     assert next_tick_due([replace(sensor, status="STOPPED"), replace(schedule, status="STOPPED")]) is None
     assert next_tick_due([]) is None
+
+
+async def test_the_client_reads_the_sensors_of_a_repository_alone() -> None:
+    fixtures = Path(__file__).parent / "fixtures" / "dagster"
+    body = json.loads((fixtures / "sensors_running.json").read_text())["body"]
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(json.loads(request.content)["operationName"])
+        return httpx.Response(200, json=body)
+
+    client = DagsterClient("http://dagster.test/graphql", transport=httpx.MockTransport(handler))
+    sensors = await client.sensors("etl_pipeline", "__repository__")
+    assert asked == ["Sensors"]
+    assert sensors and all(s.kind == "sensor" and s.location == "etl_pipeline" for s in sensors)

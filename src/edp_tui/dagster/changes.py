@@ -95,20 +95,23 @@ def sensor_interval_s(item: InstigatorInfo) -> float | None:
     return float(match.group(1)) if item.kind == "sensor" and match else None
 
 
-def next_tick_due(items: Iterable[InstigatorInfo]) -> float | None:
+def tick_due(item: InstigatorInfo) -> float | None:
     """When the next tick of a running schedule or sensor is due (epoch s; in the past if the daemon is
-    late): until then only a toggle or a reload (a key here, or another client) changes what the table shows.
-    Dagster answers a sensor's next tick (its last tick plus its interval) only while it is in the future:
-    once due it is null, so it is worked out here."""
-    dues = []
-    for item in items:
-        if not item.running:
-            continue
-        if item.next_tick is not None:
-            dues.append(item.next_tick)
-        elif (interval := sensor_interval_s(item)) and item.last_tick and item.last_tick.timestamp:
-            dues.append(item.last_tick.timestamp + interval)
-    return min(dues, default=None)
+    late); None if it is stopped or has no known cadence. Dagster answers a sensor's next tick (its last tick
+    plus its interval) only while it is in the future: once due it is null, so it is worked out here."""
+    if not item.running:
+        return None
+    if item.next_tick is not None:
+        return item.next_tick
+    if (interval := sensor_interval_s(item)) and item.last_tick and item.last_tick.timestamp:
+        return item.last_tick.timestamp + interval
+    return None
+
+
+def next_tick_due(items: Iterable[InstigatorInfo]) -> float | None:
+    """The earliest `tick_due`: until then only a toggle or a reload (a key here, or another client) changes
+    what the schedules and sensors table shows."""
+    return min((d for i in items if (d := tick_due(i)) is not None), default=None)
 
 
 def without_ticks(item: InstigatorInfo) -> InstigatorInfo:

@@ -408,6 +408,14 @@ class DagsterClient:
             ),
         ]
 
+    async def sensors(self, location: str, repository: str) -> list[InstigatorInfo]:
+        """The sensors of one repository alone (a sensor's tick changes nothing else)."""
+        selector = {"repositorySelector": {"repositoryLocationName": location, "repositoryName": repository}}
+        sensors = expect((await self.execute("Sensors", selector))["sensorsOrError"], "Sensors")
+        return [
+            InstigatorInfo.sensor_from_graphql(s, location, repository) for s in sensors.get("results") or []
+        ]
+
     async def set_running(self, item: InstigatorInfo, running: bool) -> str:
         """Start or stop a schedule or sensor; returns the new status reported by Dagster."""
         self._refuse_if_read_only(f"{'start' if running else 'stop'} of {item.kind} {item.name}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from rich.text import Text
 from textual import work
@@ -13,7 +14,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
-from edp_tui.dagster.changes import next_tick_due, without_ticks
+from edp_tui.dagster.changes import tick_due, without_ticks
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import InstigatorInfo
 from edp_tui.text import printable, safe_text
@@ -25,7 +26,7 @@ from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
 # A tick is looked for this long after it is due: the daemon's loop and its write take a moment.
-TICK_MARGIN_S = 1.5
+TICK_MARGIN_S = 2.0
 # The repositories (from the Workspace query) are re-read this often, on a key, on Show and after an error.
 WORKSPACE_EVERY_S = 60.0
 
@@ -117,6 +118,9 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         self._tick_timer: Timer | None = None
         # How long to wait before looking again for a tick that is due and not landed (None: not late).
         self._late_wait: float | None = None
+        # The kinds whose tick the timer was armed for, and whether the poll under way is the timer's.
+        self._due_kinds: set[str] = set()
+        self._tick_poll = False
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -146,13 +150,16 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         if self._tick_timer is not None:
             self._tick_timer.stop()
             self._tick_timer = None
-        due = next_tick_due(self.items.values())
-        if due is None:
+        dues = [(d, i.kind) for i in self.items.values() if (d := tick_due(i)) is not None]
+        if not dues:
             return
+        due = min(d for d, _ in dues)
+        # Only sensors due (no schedule within the margin): the Sensors query alone will do.
+        self._due_kinds = {kind for d, kind in dues if d <= due + self.tick_margin_s}
         wait = due - self.clock() + self.tick_margin_s
         if wait <= 0:
             # Due and not landed yet (the daemon is late): look again, less and less often.
-            wait = self._late_wait or self.tick_margin_s
+            wait = self._late_wait or 2 * self.tick_margin_s
             self._late_wait = min(wait * 2, self.slowest_interval)
         else:
             self._late_wait = None
@@ -161,11 +168,18 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
     def _tick_due(self) -> None:
         # Off screen nobody looks: the poll on Show re-arms the timer.
         if self.is_on_screen:
+            self._tick_poll = True
             self._wake.set()
 
     async def poll_once(self) -> None:
         now = self.clock()
-        if self._workspace_at is None or now - self._workspace_at >= WORKSPACE_EVERY_S:
+        tick_poll, self._tick_poll = self._tick_poll, False
+        workspace_fresh = self._workspace_at is not None and now - self._workspace_at < WORKSPACE_EVERY_S
+        if tick_poll and workspace_fresh and self._due_kinds == {"sensor"}:
+            # Only sensors' ticks are due: the sensors alone are read again, the schedules stay as they were.
+            await self._read(self.client.sensors, [i for i in self.items.values() if i.kind == "schedule"])
+            return
+        if not workspace_fresh:
             locations = await self.client.locations()
             self._repos = [
                 (loc.name, r.name) for loc in locations if loc.state == "loaded" for r in loc.repositories
@@ -174,11 +188,15 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
                 f"{loc.name}: not loaded ({loc.state})" for loc in locations if loc.state != "loaded"
             ]
             self._workspace_at = now
+        await self._read(self.client.instigators, [])
+
+    async def _read(
+        self, fetch: Callable[[str, str], Awaitable[list[InstigatorInfo]]], kept: list[InstigatorInfo]
+    ) -> None:
+        """``fetch`` for every loaded repository, shown with ``kept`` (what was not read again)."""
         repos = list(self._repos)
-        results = await asyncio.gather(
-            *(self.client.instigators(*repo) for repo in repos), return_exceptions=True
-        )
-        items: list[InstigatorInfo] = []
+        results = await asyncio.gather(*(fetch(*repo) for repo in repos), return_exceptions=True)
+        items = list(kept)
         errors = list(self._not_loaded)
         for repo, result in zip(repos, results, strict=True):
             if isinstance(result, DagsterError):
