@@ -14,9 +14,10 @@ shows a status (or a later one: a status that never showed by itself counts at t
 counted as skipped). The change's own time is its event's timestamp in Dagster's event log (RUN_ENQUEUED,
 RUN_STARTING, RUN_START, RUN_SUCCESS/RUN_FAILURE/RUN_CANCELED, read back with logsForRun once the run ended).
 
-Peers, same runs, same process: (1) raw poll: RunsLean (50 runs) by plain httpx every 0.5 s, the runs list's
-live cadence; (2) raw push: a `pipelineRunLogs` subscription opened right after the launch (it knows the run
-id at once: a floor for push). Every wait has a deadline; whatever happens, it prints what it measured.
+Peers, same runs, same process: (1) raw poll: RunsLean (50 runs) by plain httpx at the runs list's live
+cadence (`RunsPanel.poll_interval`); (2) raw push: a `pipelineRunLogs` subscription opened right after the
+launch (it knows the run id at once: a floor for push). Every wait has a deadline; whatever happens, it
+prints what it measured.
 """
 
 from __future__ import annotations
@@ -320,7 +321,12 @@ def main() -> None:
     parser.add_argument(
         "--here-every", type=int, default=2, help="every Nth run launched as the dashboard does (0: none)"
     )
-    parser.add_argument("--poll-every", type=float, default=0.5, help="the raw poll peer's cadence")
+    parser.add_argument(
+        "--poll-every",
+        type=float,
+        default=RunsPanel.poll_interval,
+        help="the raw poll peer's cadence (default: the runs list's while a run is live)",
+    )
     parser.add_argument("--run-timeout", type=float, default=180.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="for the whole bench")
     args = parser.parse_args()

@@ -221,6 +221,7 @@ class FakeDagster:
         self.run_tags: dict[str, dict[str, str]] = {}
         self.reexecutions: list[tuple[str, str, tuple[str, ...]]] = []
         self.last_runs_filter: dict[str, Any] = {}
+        self.runs_requests: list[dict[str, Any]] = []
         # Pushed run statuses: one queue per subscribed run (`push_status` feeds it); push_down: refused.
         self.status_queues: dict[str, asyncio.Queue[list[RunStatusChange]]] = {}
         self.push_down = False
@@ -334,6 +335,7 @@ class FakeDagster:
     ) -> list[RunSummary]:
         await self._call("runs", (limit, cursor))
         self.last_runs_filter = {"statuses": statuses, "job_name": job_name, "tags": tags, "run_ids": run_ids}
+        self.runs_requests.append({"limit": limit, "run_ids": run_ids, "updated_after": updated_after})
         runs = [
             r
             for r in self.runs_list

@@ -87,3 +87,25 @@ async def test_at_rest_no_subscription_is_opened() -> None:
     async with Host(panel).run_test() as pilot:
         await wait_for(pilot, lambda: panel.populated and panel.polls >= 2)
         assert not any(name == "run_status_changes" for name, _ in fake.calls)
+
+
+async def test_between_page_reads_only_the_live_runs_are_read() -> None:
+    fake = FakeDagster()
+    fake.push_down = True  # no push: the reads alone must bring the change
+    panel = RunsPanel(fake)
+    panel.poll_interval = 0.01
+    panel.quiet_interval = 3600.0  # one page read, then live reads only
+    async with Host(panel).run_test() as pilot:
+
+        def live_reads() -> int:
+            return sum(1 for r in fake.runs_requests if r["run_ids"] == [QUEUED_RUN])
+
+        await wait_for(pilot, lambda: live_reads() >= 3)
+        assert [r["limit"] for r in fake.runs_requests if r["run_ids"] is None] == [50]
+        fake.push_status(QUEUED_RUN, "STARTED")
+        await wait_for(pilot, lambda: status_cell(panel, QUEUED_RUN) == "STARTED")
+        assert [r["limit"] for r in fake.runs_requests if r["run_ids"] is None] == [50]
+        # Every run terminal: the page is read again (and then only probed).
+        fake.push_status(QUEUED_RUN, "SUCCESS")
+        await wait_for(pilot, lambda: sum(1 for r in fake.runs_requests if r["run_ids"] is None) >= 2)
+        assert status_cell(panel, QUEUED_RUN) == "SUCCESS"
