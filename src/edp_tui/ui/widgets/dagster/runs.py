@@ -158,7 +158,8 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         self.border_title = "Runs"
         for key, label, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
-        self.set_interval(self.clock_tick_s, self._tick_durations)
+        # Paused while no run shown is live: at rest nothing ticks.
+        self._clock = self.set_interval(self.clock_tick_s, self._tick_durations, pause=True)
 
     def on_unmount(self) -> None:
         self.push.close()
@@ -166,6 +167,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
     def on_hide(self, event: events.Hide) -> None:
         # Nothing on screen needs pushed statuses: close them (the first poll after Show reopens them).
         self.push.watch([])
+        self._clock.pause()
 
     def current_interval(self) -> float:
         # Pushed statuses do not let the list slow down while a run is live: the webserver's event watcher
@@ -205,7 +207,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         self.changes.full_read(started, runs)
         self._page_read_at, self._page_due = started, False
         self.show_runs(runs)
-        self.push.watch(self.live_ids if self.is_on_screen else [])
+        self._follow_live()
 
     async def _read_live(self, live: list[str]) -> None:
         now = self.clock()
@@ -214,7 +216,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             if run.run_id in self.runs and merged != self.runs[run.run_id]:
                 self.runs[run.run_id] = merged
                 self._update_row(merged, now)
-        self.push.watch(self.live_ids if self.is_on_screen else [])
+        self._follow_live()
         self._announce()
 
     # ---- pushed statuses -----------------------------------------------------------------------------------
@@ -238,8 +240,17 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         self.runs[run.run_id] = updated
         self._update_row(updated, self.clock())
         if updated.is_terminal:
-            self.push.watch(self.live_ids)
+            self._follow_live()
         self._announce()
+
+    def _follow_live(self) -> None:
+        """Subscriptions and the Duration clock for the live runs shown; none of either at rest."""
+        live = self.live_ids if self.is_on_screen else []
+        self.push.watch(live)
+        if live:
+            self._clock.resume()
+        else:
+            self._clock.pause()
 
     def _update_row(self, run: RunSummary, now: float) -> None:
         table = self.table
