@@ -7,7 +7,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from edp_tui.dagster.assets import ASSET_JOB, AssetCheck, AssetInfo, AssetKey, Materialization
+from edp_tui.dagster.assets import (
+    ASSET_JOB,
+    AssetChangeSignals,
+    AssetCheck,
+    AssetInfo,
+    AssetKey,
+    Materialization,
+)
 from edp_tui.dagster.errors import (
     DagsterRequestRejected,
     DagsterUnreachable,
@@ -33,6 +40,7 @@ from edp_tui.dagster.models import (
     StepStat,
     Tick,
 )
+from edp_tui.dagster.run_push import RunStatusChange
 
 T0 = 1_767_355_200.0  # 2026-01-02 12:00:00 UTC
 REPO = "__repository__"
@@ -226,6 +234,10 @@ class FakeDagster:
         self.run_tags: dict[str, dict[str, str]] = {}
         self.reexecutions: list[tuple[str, str, tuple[str, ...]]] = []
         self.last_runs_filter: dict[str, Any] = {}
+        self.runs_requests: list[dict[str, Any]] = []
+        # Pushed run statuses: one queue per subscribed run (`push_status` feeds it); push_down: refused.
+        self.status_queues: dict[str, asyncio.Queue[list[RunStatusChange]]] = {}
+        self.push_down = False
         self._seed_detail()
 
     def _seed_detail(self) -> None:
@@ -336,6 +348,7 @@ class FakeDagster:
     ) -> list[RunSummary]:
         await self._call("runs", (limit, cursor))
         self.last_runs_filter = {"statuses": statuses, "job_name": job_name, "tags": tags, "run_ids": run_ids}
+        self.runs_requests.append({"limit": limit, "run_ids": run_ids, "updated_after": updated_after})
         runs = [
             r
             for r in self.runs_list
@@ -348,6 +361,29 @@ class FakeDagster:
             ids = [r.run_id for r in runs]
             runs = runs[ids.index(cursor) + 1 :] if cursor in ids else []
         return runs[:limit]
+
+    async def run_status_changes(self, run_id: str) -> AsyncIterator[list[RunStatusChange]]:
+        self.calls.append(("run_status_changes", run_id))
+        if self.push_down or self.down:
+            raise DagsterUnreachable(self.graphql_url.replace("http", "ws"), "Connection refused")
+        queue = self.status_queues[run_id] = asyncio.Queue()
+        try:
+            yield []  # the first frame: past events (none the fake keeps)
+            while True:
+                yield await queue.get()
+        finally:
+            self.status_queues.pop(run_id, None)
+
+    def push_status(self, run_id: str, status: str, at: float | None = None) -> None:
+        """The run changes status; a subscription of it hears at once, the list on its next read."""
+        self.runs_list = [
+            replace(r, status=status, can_terminate=status in ("QUEUED", "STARTING", "STARTED"))
+            if r.run_id == run_id
+            else r
+            for r in self.runs_list
+        ]
+        if run_id in self.status_queues:
+            self.status_queues[run_id].put_nowait([RunStatusChange(run_id, status, at or self.now)])
 
     async def run(self, run_id: str) -> RunDetail:
         await self._call("run", run_id)
@@ -457,6 +493,14 @@ class FakeDagster:
         await self._call("assets")
         return list(self.assets_list)
 
+    async def asset_change_signals(self, since: float) -> AssetChangeSignals:
+        await self._call("asset_change_signals", since)
+        return AssetChangeSignals(
+            runs_changed=any((r.update_time or r.creation_time or 0.0) > since for r in self.runs_list),
+            run_live=any(r.status in ("STARTING", "STARTED", "CANCELING") for r in self.runs_list),
+            locations=tuple((loc.name, loc.updated) for loc in self.locations_list),
+        )
+
     async def materialize(self, location: str, repository: str, keys: Any) -> RunSummary:
         """Launches at once and succeeds: the keys are materialized by the new run, their checks pass."""
         self._mutation("materialize")
@@ -496,6 +540,10 @@ class FakeDagster:
     async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]:
         await self._call("instigators", location)
         return [i for i in self.instigators_list if i.location == location]
+
+    async def sensors(self, location: str, repository: str) -> list[InstigatorInfo]:
+        await self._call("sensors", location)
+        return [i for i in self.instigators_list if i.location == location and i.kind == "sensor"]
 
     async def set_running(self, item: InstigatorInfo, running: bool) -> str:
         self._mutation("toggle")

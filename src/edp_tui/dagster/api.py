@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from edp_tui.dagster.assets import AssetInfo, AssetKey
+from edp_tui.dagster.assets import AssetChangeSignals, AssetInfo, AssetKey
 from edp_tui.dagster.models import (
     DaemonHealth,
     EventPage,
@@ -21,6 +21,7 @@ from edp_tui.dagster.models import (
     RunDetail,
     RunSummary,
 )
+from edp_tui.dagster.run_push import RunStatusChange
 
 
 class DagsterApi(Protocol):
@@ -47,6 +48,8 @@ class DagsterApi(Protocol):
         tags: Mapping[str, str] | None = None,
         run_ids: list[str] | None = None,
     ) -> list[RunSummary]: ...
+
+    def run_status_changes(self, run_id: str) -> AsyncIterator[list[RunStatusChange]]: ...
 
     async def run(self, run_id: str) -> RunDetail: ...
 
@@ -77,9 +80,13 @@ class DagsterApi(Protocol):
 
     async def assets(self) -> list[AssetInfo]: ...
 
+    async def asset_change_signals(self, since: float) -> AssetChangeSignals: ...
+
     async def materialize(self, location: str, repository: str, keys: Sequence[AssetKey]) -> RunSummary: ...
 
     async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]: ...
+
+    async def sensors(self, location: str, repository: str) -> list[InstigatorInfo]: ...
 
     async def set_running(self, item: InstigatorInfo, running: bool) -> str: ...
 

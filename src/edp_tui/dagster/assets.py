@@ -182,3 +182,33 @@ def with_op_siblings(assets: Mapping[AssetKey, AssetInfo], keys: Iterable[AssetK
         if key not in chosen and any((asset.location, op) in ops for op in asset.op_names):
             chosen.append(key)
     return chosen
+
+
+@dataclass(frozen=True)
+class AssetChangeSignals:
+    """``AssetsChanged.graphql``: could the asset graph's state have changed since a given time?"""
+
+    runs_changed: bool  # a run created or changed status since
+    run_live: bool  # a run in progress now (it may materialize as it goes)
+    locations: tuple[tuple[str, float | None], ...]  # (location, updated timestamp): a reload moves it
+
+    @classmethod
+    def from_graphql(cls, data: JSON) -> AssetChangeSignals:
+        def some(field: str) -> bool:
+            result = data.get(field) or {}
+            if result.get("__typename") != "Runs":
+                # An error answer: say "changed", the full read will show the error.
+                return True
+            return bool(result.get("results"))
+
+        workspace = data.get("workspaceOrError") or {}
+        entries = workspace.get("locationEntries") or [] if workspace.get("__typename") == "Workspace" else []
+        return cls(
+            runs_changed=some("changed"),
+            run_live=some("live"),
+            locations=tuple(
+                (str(e.get("name")), float(e["updatedTimestamp"]) if e.get("updatedTimestamp") else None)
+                for e in entries
+                if isinstance(e, dict)
+            ),
+        )

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from edp_tui.dagster.assets import ASSET_JOB, AssetInfo, AssetKey
+from edp_tui.dagster.assets import ASSET_JOB, AssetChangeSignals, AssetInfo, AssetKey
 from edp_tui.dagster.errors import (
     DagsterError,
     DagsterGraphQLError,
@@ -50,6 +50,7 @@ from edp_tui.dagster.models import (
     run_config_problem_from_graphql,
 )
 from edp_tui.dagster.reexecution import step_reexecution_params
+from edp_tui.dagster.run_push import RunStatusChange, status_changes
 
 # logsForRun silently clamps to this many events per call.
 EVENTS_PAGE_MAX = 1000
@@ -281,6 +282,12 @@ class DagsterClient:
         runs = expect(data["runsOrError"], "Runs")
         return [RunSummary.from_graphql(r) for r in runs.get("results") or []]
 
+    async def run_status_changes(self, run_id: str) -> AsyncIterator[list[RunStatusChange]]:
+        """Push: the run's status changes, one list per frame (past events first, then as they are stored);
+        never ends by itself (stop it once the run is terminal)."""
+        async for data in self.subscribe("RunStatusEvents", {"runId": run_id}):
+            yield status_changes(run_id, object_field(data, "pipelineRunLogs"))
+
     async def run(self, run_id: str) -> RunDetail:
         data = await self.execute("Run", {"runId": run_id})
         return RunDetail.from_graphql(expect(data["runOrError"], "Run"))
@@ -369,6 +376,10 @@ class DagsterClient:
         data = await self.execute("Assets")
         return [AssetInfo.from_graphql(a) for a in data.get("assetNodes") or []]
 
+    async def asset_change_signals(self, since: float) -> AssetChangeSignals:
+        """One cheap request: whether the Assets query could answer anything new since ``since`` (epoch s)."""
+        return AssetChangeSignals.from_graphql(await self.execute("AssetsChanged", {"since": since}))
+
     async def materialize(self, location: str, repository: str, keys: Sequence[AssetKey]) -> RunSummary:
         """Launch the implicit asset job on ``keys`` (their checks run with them)."""
         names = ", ".join("/".join(k) for k in keys)
@@ -405,6 +416,14 @@ class DagsterClient:
                 InstigatorInfo.sensor_from_graphql(s, location, repository)
                 for s in sensors.get("results") or []
             ),
+        ]
+
+    async def sensors(self, location: str, repository: str) -> list[InstigatorInfo]:
+        """The sensors of one repository alone (a sensor's tick changes nothing else)."""
+        selector = {"repositorySelector": {"repositoryLocationName": location, "repositoryName": repository}}
+        sensors = expect((await self.execute("Sensors", selector))["sensorsOrError"], "Sensors")
+        return [
+            InstigatorInfo.sensor_from_graphql(s, location, repository) for s in sensors.get("results") or []
         ]
 
     async def set_running(self, item: InstigatorInfo, running: bool) -> str:

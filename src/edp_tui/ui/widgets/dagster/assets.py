@@ -20,11 +20,13 @@ from edp_tui.dagster.assets import (
     key_text,
     with_op_siblings,
 )
+from edp_tui.dagster.changes import AssetChangeProbe
 from edp_tui.dagster.errors import DagsterError, DagsterRequestRejected
 from edp_tui.text import printable
 from edp_tui.ui.notify import report
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
 # Fixed widths: the table must not jump when a state or a time appears.
@@ -50,9 +52,13 @@ CHECK_STYLE = {
     "EXECUTION_FAILED": "bold red",
     "IN_PROGRESS": "cyan",
 }
-# The asset graph changes rarely: a slow poll at rest, a quick one while a materialization launched from here
-# (or a check) is still running.
-IDLE_INTERVAL_S = 15.0
+# The Assets query is the costliest read the dashboard makes (an event-log read and a staleness computation
+# per asset): at rest only a cheap "could anything have changed?" is asked (`AssetChangeProbe`), every
+# PROBE_FAST_S after a change, slowing down to PROBE_SLOW_S while nothing does; a full read when it says so
+# (a run changed, one is in progress, a location reloaded), on a key, or every couple of minutes regardless.
+PROBE_FAST_S = 5.0
+PROBE_SLOW_S = 15.0
+# A materialization launched from here (or a check) still running: full reads this often.
 ACTIVE_INTERVAL_S = 2.0
 # A launched run that never materializes (it failed) stops the quick poll after this long.
 PENDING_MAX_S = 600.0
@@ -128,7 +134,7 @@ first and are refused in read-only mode.
     AssetsPanel > #asset-detail { height: auto; max-height: 45%; padding: 0 1; overflow-y: auto; }
     """
 
-    poll_interval = IDLE_INTERVAL_S
+    poll_interval = PROBE_FAST_S
 
     def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -138,6 +144,8 @@ first and are refused in read-only mode.
         # Runs launched from this tab whose outcome is not on screen yet: poll quickly until they are.
         self.pending_runs: dict[str, float] = {}
         self.populated = False
+        self.changes = AssetChangeProbe()
+        self.cadence = Cadence(PROBE_FAST_S, PROBE_SLOW_S)
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -158,10 +166,22 @@ first and are refused in read-only mode.
         busy = self.pending_runs or any(
             c.status == "IN_PROGRESS" for a in self.assets.values() for c in a.checks
         )
-        return ACTIVE_INTERVAL_S if busy else IDLE_INTERVAL_S
+        return ACTIVE_INTERVAL_S if busy else self.cadence.interval
 
     async def poll_once(self) -> None:
+        started = self.clock()
+        if not await self.changes.should_read(self.client, started):
+            self.cadence.observe(False)
+            return
         self.show_assets(await self.client.assets())
+        self.changes.full_read(started)
+        self.cadence.observe(True)
+
+    def wake(self) -> None:
+        # Shown again, a key, an action: read fully at once, whatever the probe would say.
+        self.changes.hurry()
+        self.cadence.hurry()
+        super().wake()
 
     def show_assets(self, assets: list[AssetInfo]) -> None:
         table = self.table

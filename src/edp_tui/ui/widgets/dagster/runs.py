@@ -1,6 +1,11 @@
 """Runs: a live, paged list (lean fields only) with a filter line, and launch, terminate and re-execute keys.
 
-The Runs tab around it (detail, compute logs) is `runs_tab.RunsTab`.
+The Runs tab around it (detail, compute logs) is `runs_tab.RunsTab`. The statuses of the live runs shown are
+pushed (`dagster.run_push`); the list is polled for the rest, slowly while nothing changes.
+
+Long module: the list's reads (polls, pushed statuses merged in, paging, filter) and its keys (launch,
+terminate, re-execute) act on the same rows and selection; split, each half would reach into the other's
+state.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.changes import RunChangeProbe
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import RunSummary
+from edp_tui.dagster.run_push import RunStatusChange, RunStatusWatcher, apply_change
 from edp_tui.dagster.runs_query import RunsQuery, parse_runs_query
 from edp_tui.dagster.trouble import run_trouble
 from edp_tui.text import printable
@@ -74,8 +80,10 @@ class RunsPanel(PollingPanel):
     HELP = """\
 ## Runs
 
-The newest runs (50 per page, only lean fields so a long history costs nothing), refreshed twice a second
-while visible. Status colours: green success, red failure, cyan started, yellow queued, magenta canceled.
+The newest runs (50 per page, only lean fields so a long history costs nothing). A live run's status
+changes are pushed by the webserver, and the live runs are re-read every 0.3 s while visible; the page
+every 2 s (at rest only a tiny "anything new?"). Status colours: green success, red failure, cyan started,
+yellow queued, magenta canceled.
 
 Keys: **l** launch a job · **X** terminate the highlighted run (asks first) · **e** re-execute a finished run
 (from failure, all steps, or the step highlighted in the run detail) · **f** or **/** filter and find ·
@@ -95,9 +103,13 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
     RunsPanel > #runs-filter.-open { display: block; }
     """
 
-    poll_interval = 0.5
+    # While a run is live (or the list just changed): a status change is on screen within this (plus a read).
+    # While a run is live, these reads ask for the live runs alone, the page is read every quiet_interval.
+    poll_interval = 0.3
     # Once every run is terminal and unchanged: one tiny "anything new?" query this often (a key wakes it).
     quiet_interval = 2.0
+    # The Duration cells of live runs tick without asking anything.
+    clock_tick_s = 1.0
 
     class RunSelected(Message):
         def __init__(self, run: RunSummary | None) -> None:
@@ -123,6 +135,12 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         # The step highlighted in the run detail (offered by re-execute) and the job launched last.
         self.selected_step: str | None = None
         self.last_launched_job: str | None = None
+        # Statuses pushed for the live runs shown; a pushed status stays until a read catches up with it.
+        self.push = RunStatusWatcher(client.run_status_changes, self._pushed_change, self._show_subtitle)
+        self._pushed: dict[str, RunStatusChange] = {}
+        # When the page was last read in full, and whether a key asks for a full read now.
+        self._page_read_at = 0.0
+        self._page_due = True
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -140,12 +158,36 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         self.border_title = "Runs"
         for key, label, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
+        # Paused while no run shown is live: at rest nothing ticks.
+        self._clock = self.set_interval(self.clock_tick_s, self._tick_durations, pause=True)
+
+    def on_unmount(self) -> None:
+        self.push.close()
+
+    def on_hide(self, event: events.Hide) -> None:
+        # Nothing on screen needs pushed statuses: close them (the first poll after Show reopens them).
+        self.push.watch([])
+        self._clock.pause()
 
     def current_interval(self) -> float:
+        # Pushed statuses do not let the list slow down while a run is live: the webserver's event watcher
+        # polls the event log itself, backing off to 16 s while a run is quiet (dagster 1.13), so a status
+        # change after a quiet spell (a slow worker start) may be pushed seconds late; this poll bounds it.
         return self.poll_interval if self.changes.needs_full_read(self.clock()) else self.quiet_interval
+
+    @property
+    def live_ids(self) -> list[str]:
+        """The runs shown that are not terminal yet, newest first."""
+        return [r for r in self.order if (run := self.runs.get(r)) is not None and not run.is_terminal]
 
     async def poll_once(self) -> None:
         started = self.clock()
+        live = self.live_ids
+        if live and not self._page_due and started - self._page_read_at < self.quiet_interval:
+            # Between page reads, only the live runs are asked for (a read of 50 runs costs the webserver
+            # several times more); a new run shows at the next page read.
+            await self._read_live(live)
+            return
         if not self.changes.needs_full_read(started) and not await self.changes.changed(self.client):
             return
         query = self.query_filter
@@ -161,12 +203,80 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             return  # the filter changed while this page was on its way
         if query.id_prefix:
             runs = [r for r in runs if r.run_id.startswith(query.id_prefix)]
+        runs = [self._merge_pushed(r) for r in runs]
         self.changes.full_read(started, runs)
+        self._page_read_at, self._page_due = started, False
         self.show_runs(runs)
+        self._follow_live()
+
+    async def _read_live(self, live: list[str]) -> None:
+        now = self.clock()
+        for run in await self.client.runs(limit=len(live), run_ids=live):
+            merged = self._merge_pushed(run)
+            if run.run_id in self.runs and merged != self.runs[run.run_id]:
+                self.runs[run.run_id] = merged
+                self._update_row(merged, now)
+        self._follow_live()
+        self._announce()
+
+    # ---- pushed statuses -----------------------------------------------------------------------------------
+    def _merge_pushed(self, run: RunSummary) -> RunSummary:
+        change = self._pushed.get(run.run_id)
+        if change is None:
+            return run
+        merged = apply_change(run, change)
+        if merged is run:
+            del self._pushed[run.run_id]  # the read has caught up with the push
+        return merged
+
+    def _pushed_change(self, change: RunStatusChange) -> None:
+        run = self.runs.get(change.run_id)
+        if run is None:
+            return
+        updated = apply_change(run, change)
+        if updated is run:
+            return
+        self._pushed[run.run_id] = change
+        self.runs[run.run_id] = updated
+        self._update_row(updated, self.clock())
+        if updated.is_terminal:
+            self._follow_live()
+        self._announce()
+
+    def _follow_live(self) -> None:
+        """Subscriptions and the Duration clock for the live runs shown; none of either at rest."""
+        live = self.live_ids if self.is_on_screen else []
+        self.push.watch(live)
+        if live:
+            self._clock.resume()
+        else:
+            self._clock.pause()
+
+    def _update_row(self, run: RunSummary, now: float) -> None:
+        table = self.table
+        for key, value in run_cells(run, now).items():
+            try:
+                if table.get_cell(run.run_id, key) != value:
+                    table.update_cell(run.run_id, key, value, update_width=True)
+            except (CellDoesNotExist, RowDoesNotExist):
+                pass
+
+    def _tick_durations(self) -> None:
+        if not self.is_on_screen:
+            return
+        now = self.clock()
+        for run_id in self.live_ids:
+            run = self.runs[run_id]
+            if run.start_time is not None:
+                try:
+                    self.table.update_cell(run_id, "duration", Text(duration(run.duration(now))))
+                except (CellDoesNotExist, RowDoesNotExist):
+                    pass
 
     def wake(self) -> None:
         # A key (page, launch, terminate) or a push: read the full page at once.
         self.changes.hurry()
+        self._page_due = True
         super().wake()
 
     def show_runs(self, runs: list[RunSummary]) -> None:
@@ -183,22 +293,22 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             self.order = ids
         else:
             for run in runs:
-                for key, value in run_cells(run, now).items():
-                    try:
-                        if table.get_cell(run.run_id, key) != value:
-                            table.update_cell(run.run_id, key, value, update_width=True)
-                    except (CellDoesNotExist, RowDoesNotExist):
-                        pass
+                self._update_row(run, now)
         if selected in self.runs:
             if self._select_next == selected:
                 self._select_next = None
             table.move_cursor(row=table.get_row_index(selected))
-        page = len(self._page_cursors)
-        # In the border, not on a line of its own: on a small terminal every row counts.
-        shown = f"{self.query_filter.describe()} · " if not self.query_filter.empty else ""
-        self.border_subtitle = f"{shown}page {page} · {len(runs)} runs · ] older [ newer"
+        self._show_subtitle()
         self.populated = True
         self._announce()
+
+    def _show_subtitle(self) -> None:
+        # In the border, not on a line of its own: on a small terminal every row counts.
+        shown = f"{self.query_filter.describe()} · " if not self.query_filter.empty else ""
+        lost = " · status push lost: polling" if self.push.errors else ""
+        self.border_subtitle = (
+            f"{shown}page {len(self._page_cursors)} · {len(self.order)} runs · ] older [ newer{lost}"
+        )
 
     @property
     def selected_id(self) -> str | None:
