@@ -1,0 +1,78 @@
+"""Dagster's PostgreSQL run and event-log storages, keeping a connection open (named in stack/dagster.yaml).
+
+dagster-postgres 0.29 gives every storage a SQLAlchemy engine without a pool (NullPool), except in
+dagster-webserver, which calls `optimize_for_webserver` to hold one connection open. Everywhere else (the
+run worker, the daemon, the code server's sensor ticks) each storage call opens a new PostgreSQL connection:
+TCP, a backend process forked by the server, SCRAM authentication, then closed again. Measured on the compose
+stack (docs/scaling.md): 10-18 ms per connection, about 330 connections per run of full_refresh_job at the
+test size (every event the run writes is one or two of them), i.e. seconds of each run spent connecting.
+
+The run and event-log storages carry nearly all of a run's queries. These subclasses make the call the
+webserver makes, as soon as they are created: a pool of one connection kept open and reused
+(`pool_recycle`, `max_overflow` as dagster-webserver's defaults; a thread that needs a second connection at
+the same moment gets an extra one, closed once it is returned), in AUTOCOMMIT as before, and no statement
+timeout (the webserver sets 15 s for its own queries; a daemon or run query keeps
+PostgreSQL's default, as with the stock classes). dagster-webserver's own call still replaces the pool with
+its settings. Queries, tables and migrations are those of the stock classes.
+
+The price: every Dagster process holds up to two idle connections while its instance lives; an instance
+that ends (a sensor tick's, a run worker's) closes them, since `DagsterInstance.dispose` disposes its run and
+event-log storages and `dispose` here disposes the engine. The schedule storage stays dagster-postgres' own:
+the instance does not dispose it, and runs hardly use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
+from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+
+# dagster-webserver's defaults (--db-pool-recycle, --db-pool-max-overflow).
+POOL_RECYCLE_S = 3600
+MAX_OVERFLOW = 20
+# 0 disables PostgreSQL's statement_timeout, which is also what the stock classes leave in place.
+NO_STATEMENT_TIMEOUT = 0
+
+
+class KeepsConnectionOpen:
+    """Mixin for a dagster-postgres storage class: a pooled engine from the start, disposed with the storage.
+
+    `_engine` is the stock classes' engine attribute, which `optimize_for_webserver` replaces; there is no
+    public accessor to dispose the engine it replaces.
+    """
+
+    _engine: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.optimize_for_webserver(NO_STATEMENT_TIMEOUT, POOL_RECYCLE_S, MAX_OVERFLOW)
+
+    def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
+        previous = self._engine
+        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)  # type: ignore[misc]
+        if previous is not self._engine:
+            previous.dispose()
+
+    def dispose(self) -> None:
+        super().dispose()  # type: ignore[misc]
+        self._engine.dispose()
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
+        # The stock classes build their own class here, not `cls`.
+        return cls(
+            inst_data=inst_data,
+            postgres_url=pg_url_from_config(config_value),
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+            token_provider=get_token_provider_from_config(config_value),
+        )
+
+
+class PooledPostgresRunStorage(KeepsConnectionOpen, PostgresRunStorage):
+    pass
+
+
+class PooledPostgresEventLogStorage(KeepsConnectionOpen, PostgresEventLogStorage):
+    pass
