@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import psycopg2
@@ -36,9 +37,8 @@ def instance(process_stack: ProcessStack, app_name: str) -> Iterator[dg.DagsterI
         yield inst
 
 
-def open_connections(stack: ProcessStack, app_name: str) -> list[float]:
-    """backend_start (epoch seconds) of this process's open connections to Dagster's database."""
-    conn = psycopg2.connect(
+def observer(stack: ProcessStack) -> Any:
+    return psycopg2.connect(
         host="127.0.0.1",
         port=stack.pg_port,
         user=PG_USER,
@@ -46,6 +46,11 @@ def open_connections(stack: ProcessStack, app_name: str) -> list[float]:
         dbname=DAGSTER_DB,
         application_name="observer",  # not counted itself
     )
+
+
+def open_connections(stack: ProcessStack, app_name: str) -> list[float]:
+    """backend_start (epoch seconds) of this process's open connections to Dagster's database."""
+    conn = observer(stack)
     try:
         with conn.cursor() as cur:
             cur.execute(
@@ -88,3 +93,28 @@ def test_the_webservers_own_pool_replaces_the_kept_connection(
     assert open_connections(process_stack, app_name) == []  # the replaced engine's connection is closed
     instance.get_runs(limit=1)
     assert len(open_connections(process_stack, app_name)) >= 1
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_without_an_error(
+    process_stack: ProcessStack, instance: dg.DagsterInstance, app_name: str
+) -> None:
+    run = instance.add_run(dg.DagsterRun(job_name="full_refresh_job", status=dg.DagsterRunStatus.STARTED))
+    instance.report_engine_event("before", run)
+    assert open_connections(process_stack, app_name)
+    conn = observer(process_stack)  # as a PostgreSQL restart does to every connection
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where application_name = %s",
+                (app_name,),
+            )
+        conn.commit()
+    finally:
+        conn.close()
+    deadline = time.monotonic() + 10
+    while open_connections(process_stack, app_name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert open_connections(process_stack, app_name) == []
+    instance.report_engine_event("after", run)  # pool_pre_ping: a new connection, no error
+    assert instance.get_run_by_id(run.run_id) is not None
+    assert [e.message for e in instance.all_logs(run.run_id)][-2:] == ["before", "after"]
