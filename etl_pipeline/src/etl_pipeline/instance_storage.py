@@ -21,6 +21,9 @@ The price: every Dagster process holds up to two idle connections while its inst
 that ends (a sensor tick's, a run worker's) closes them, since `DagsterInstance.dispose` disposes its run and
 event-log storages and `dispose` here disposes the engine. The schedule storage stays dagster-postgres' own:
 the instance does not dispose it, and runs hardly use it.
+
+Every Dagster process imports this module (the instance names it): user-code and run containers from the
+bind-mounted code, dagster-webserver and dagster-daemon from the image's copy (rebuild to change it there).
 """
 
 from __future__ import annotations
