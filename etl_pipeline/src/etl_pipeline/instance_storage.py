@@ -15,7 +15,8 @@ AUTOCOMMIT as before, without a statement timeout (as the stock classes), and wi
 connection that the server dropped (PostgreSQL restarted) is noticed at checkout and replaced, so a query
 after a database restart succeeds as it did with a new connection each time (one `SELECT 1` per checkout,
 about 0.2 ms, against 10-18 ms for a new connection). dagster-webserver's own `optimize_for_webserver` call
-still replaces the pool with its settings. Queries, tables and migrations are those of the stock classes.
+gets its settings (statement timeout, pool) as with the stock classes, and `pool_pre_ping` too. Queries,
+tables and migrations are those of the stock classes.
 
 The price: every Dagster process holds up to two idle connections while its instance lives; an instance
 that ends (a sensor tick's, a run worker's) closes them, since `DagsterInstance.dispose` disposes its run and
@@ -32,7 +33,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
-from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+from dagster_postgres.utils import (
+    create_pg_engine,
+    get_token_provider_from_config,
+    pg_url_from_config,
+    set_pg_statement_timeout,
+)
+from sqlalchemy import event
 
 # dagster-webserver's defaults (--db-pool-recycle, --db-pool-max-overflow).
 POOL_RECYCLE_S = 3600
@@ -42,9 +49,9 @@ MAX_OVERFLOW = 20
 class KeepsConnectionOpen:
     """Mixin for a dagster-postgres storage class: a pooled engine from the start, disposed with the storage.
 
-    `_engine` and `_token_provider` are the stock classes' own attributes (what `optimize_for_webserver` uses
-    the same way); dagster-postgres has no public way to choose the pool. tests/integration/
-    test_platform_instance_storage.py checks the behaviour against PostgreSQL.
+    `_engine` and `_token_provider` are the stock classes' own attributes, used as their
+    `optimize_for_webserver` uses them; dagster-postgres has no public way to choose the pool.
+    tests/integration/test_platform_instance_storage.py checks the behaviour against PostgreSQL.
     """
 
     _engine: Any
@@ -53,25 +60,33 @@ class KeepsConnectionOpen:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # a fresh database gets its tables here (unpooled engine)
+        self._use_pool(POOL_RECYCLE_S, MAX_OVERFLOW, statement_timeout_ms=None)
+
+    def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
+        # dagster-webserver's settings, with pool_pre_ping as well: the stock engine has none, so after a
+        # PostgreSQL restart each of the webserver's storages failed its first query (seen: a launchRun).
+        self._use_pool(pool_recycle, max_overflow, statement_timeout_ms=statement_timeout)
+
+    def _use_pool(self, pool_recycle: int, max_overflow: int, statement_timeout_ms: int | None) -> None:
         engine_kwargs: dict[str, Any] = {
             "isolation_level": "AUTOCOMMIT",
             "pool_size": 1,
-            "max_overflow": MAX_OVERFLOW,
-            "pool_recycle": POOL_RECYCLE_S,
+            "max_overflow": max_overflow,
+            "pool_recycle": pool_recycle,
             "pool_pre_ping": True,
         }
         options = self._engine.url.query.get("options")
         if options:  # as optimize_for_webserver: libpq options given in the URL's params
             engine_kwargs["connect_args"] = {"options": options}
-        previous = self._engine
-        self._engine = create_pg_engine(self.postgres_url, self._token_provider, **engine_kwargs)
+        engine = create_pg_engine(self.postgres_url, self._token_provider, **engine_kwargs)
+        if statement_timeout_ms is not None:
+            event.listen(
+                engine,
+                "connect",
+                lambda connection, _: set_pg_statement_timeout(connection, statement_timeout_ms),
+            )
+        previous, self._engine = self._engine, engine
         previous.dispose()
-
-    def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
-        previous = self._engine
-        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)  # type: ignore[misc]
-        if previous is not self._engine:
-            previous.dispose()
 
     def dispose(self) -> None:
         super().dispose()  # type: ignore[misc]
