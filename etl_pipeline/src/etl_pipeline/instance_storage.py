@@ -15,8 +15,8 @@ AUTOCOMMIT as before, without a statement timeout (as the stock classes), and wi
 connection that the server dropped (PostgreSQL restarted) is noticed at checkout and replaced, so a query
 after a database restart succeeds as it did with a new connection each time (one `SELECT 1` per checkout,
 about 0.2 ms, against 10-18 ms for a new connection). dagster-webserver's own `optimize_for_webserver` call
-gets its settings (statement timeout, pool) as with the stock classes, and `pool_pre_ping` too. Queries,
-tables and migrations are those of the stock classes.
+still gives it the stock engine (its statement timeout, no pre-ping). Queries, tables and migrations are
+those of the stock classes.
 
 The price: every Dagster process holds up to two idle connections while its instance lives; an instance
 that ends (a sensor tick's, a run worker's) closes them, since `DagsterInstance.dispose` disposes its run and
@@ -33,13 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
-from dagster_postgres.utils import (
-    create_pg_engine,
-    get_token_provider_from_config,
-    pg_url_from_config,
-    set_pg_statement_timeout,
-)
-from sqlalchemy import event
+from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
 # dagster-webserver's defaults (--db-pool-recycle, --db-pool-max-overflow).
 POOL_RECYCLE_S = 3600
@@ -60,14 +54,18 @@ class KeepsConnectionOpen:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # a fresh database gets its tables here (unpooled engine)
-        self._use_pool(POOL_RECYCLE_S, MAX_OVERFLOW, statement_timeout_ms=None)
+        self._use_pool(POOL_RECYCLE_S, MAX_OVERFLOW)
 
     def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
-        # dagster-webserver's settings, with pool_pre_ping as well: the stock engine has none, so after a
-        # PostgreSQL restart each of the webserver's storages failed its first query (seen: a launchRun).
-        self._use_pool(pool_recycle, max_overflow, statement_timeout_ms=statement_timeout)
+        # dagster-webserver's own engine, exactly as with the stock classes (no pre-ping: after a PostgreSQL
+        # restart each of its storages fails its first query, which is how the dashboard sees the outage);
+        # only the engine it replaces is disposed instead of left to the garbage collector.
+        previous = self._engine
+        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)  # type: ignore[misc]
+        if previous is not self._engine:
+            previous.dispose()
 
-    def _use_pool(self, pool_recycle: int, max_overflow: int, statement_timeout_ms: int | None) -> None:
+    def _use_pool(self, pool_recycle: int, max_overflow: int) -> None:
         engine_kwargs: dict[str, Any] = {
             "isolation_level": "AUTOCOMMIT",
             "pool_size": 1,
@@ -78,14 +76,8 @@ class KeepsConnectionOpen:
         options = self._engine.url.query.get("options")
         if options:  # as optimize_for_webserver: libpq options given in the URL's params
             engine_kwargs["connect_args"] = {"options": options}
-        engine = create_pg_engine(self.postgres_url, self._token_provider, **engine_kwargs)
-        if statement_timeout_ms is not None:
-            event.listen(
-                engine,
-                "connect",
-                lambda connection, _: set_pg_statement_timeout(connection, statement_timeout_ms),
-            )
-        previous, self._engine = self._engine, engine
+        previous = self._engine
+        self._engine = create_pg_engine(self.postgres_url, self._token_provider, **engine_kwargs)
         previous.dispose()
 
     def dispose(self) -> None:
