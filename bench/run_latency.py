@@ -2,13 +2,21 @@
 directly.
 
     .venv/bin/python bench/run_latency.py [--project edp] [--url http://127.0.0.1:3000] [--runs 3]
+        [--cli-runs 2]
 
-For each of --runs runs (launched through GraphQL, polled every 0.1 s) it prints launch -> SUCCESS and where
-the time went, from the run's own events: queued (launch -> RUN_STARTING), worker start (dequeue -> RUN_START:
-the default launcher's spawn + import, or a run container's start + import), steps (RUN_START -> end), of
-which the dbt step. Then the same with `edp-tui launch full_refresh_job --wait` (when the command is
-installed), and, as the peer, the same work without Dagster in the same user-code container: the generator
-and loader called directly and `dbt build --full-refresh` on the CLI (one `docker exec`, timed inside).
+For each of --runs runs (launched through GraphQL, polled every 0.1 s) it prints launch -> SUCCESS and
+where the time went, from the run's own events:
+- queued: launch -> RUN_STARTING (the daemon's dequeue tick);
+- worker start: RUN_STARTING -> RUN_START, split into the worker process (-> "Started process for run":
+  the default launcher's spawn and import of dagster and the instance, or a run container's create, start
+  and the same import) and the code (-> RUN_START: the definitions, dagster-dbt and dbt, the plan);
+- steps: RUN_START -> end, of which the dbt step, split into what dagster-dbt does before it starts dbt
+  (-> "Running dbt command") and the dbt process with its events (-> "Finished dbt command");
+- the PostgreSQL connections opened to Dagster's database meanwhile (pg_stat_database.sessions, the stack's
+  idle rate subtracted): each costs 10-18 ms.
+Then --cli-runs times `edp-tui launch full_refresh_job --wait` (when the command is installed). The peer is
+the same work without Dagster in the same user-code container: the generator and loader called directly and
+`dbt build --full-refresh` on the CLI (one `docker exec`, timed inside).
 
 Runs and peers alternate (peer, run, peer, run, ...), so each run has a peer measured under the same load, and
 both get their CPU time beside the wall clock: the CPU the user-code container (and, in the run-per-container
@@ -26,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -47,6 +56,7 @@ RUN_CONFIG = {"ops": {"raw_retail_data": {"config": TEST_SIZE}}}
 RUN_TIMEOUT_S = 600.0
 IDLE_S = 20.0
 PEER_TIMEOUT_S = 600
+RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # Runs inside user-code: the ingestion work called directly, then dbt build as the op runs it (a subprocess).
 PEER = """
@@ -111,7 +121,7 @@ class RunContainerCpu(threading.Thread):
             time.sleep(0.2)
 
 
-def user_code_container(project: str) -> str | None:
+def service_container(project: str, service: str) -> str | None:
     ids = subprocess.run(
         [
             "docker",
@@ -121,7 +131,7 @@ def user_code_container(project: str) -> str | None:
             "--filter",
             f"label=com.docker.compose.project={project}",
             "--filter",
-            "label=com.docker.compose.service=user-code",
+            f"label=com.docker.compose.service={service}",
         ],
         capture_output=True,
         text=True,
@@ -130,9 +140,42 @@ def user_code_container(project: str) -> str | None:
     return ids[0] if ids else None
 
 
-def event_time(events: list[dict], event_type: str) -> float | None:
-    found = [float(e["timestamp"]) / 1000 for e in events if e.get("eventType") == event_type]
+def pg_sessions(postgres: str | None) -> int | None:
+    """Connections opened to Dagster's database since PostgreSQL started; None: unreadable."""
+    if postgres is None:
+        return None
+    sql = "select sessions from pg_stat_database where datname = current_database()"
+    try:
+        proc = subprocess.run(
+            [
+                "docker",
+                "exec",
+                postgres,
+                "sh",
+                "-c",
+                f'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -Atc "{sql}"',
+            ],  # noqa: E501
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return int(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip().isdigit() else None
+
+
+def event_time(events: list[dict], event_type: str | None, message: str = "") -> float | None:
+    """Time of the first event of this type (None: a log message) whose message starts so."""
+    found = [
+        float(e["timestamp"]) / 1000
+        for e in events
+        if e.get("eventType") == event_type and (e.get("message") or "").startswith(message)
+    ]
     return found[0] if found else None
+
+
+def between(start: float | None, end: float | None) -> float | None:
+    return end - start if start is not None and end is not None else None
 
 
 def step_seconds(events: list[dict], step: str) -> float | None:
@@ -145,10 +188,13 @@ def step_seconds(events: list[dict], step: str) -> float | None:
     return (end[0] - start[0]) / 1000 if start and end else None
 
 
-def one_run(graphql: sr.GraphQL, user_code: str | None) -> tuple[str, dict[str, float | None], str]:
+def one_run(
+    graphql: sr.GraphQL, user_code: str | None, postgres: str | None
+) -> tuple[str, dict[str, float | None], str]:
     poller = RunContainerCpu(graphql)
     poller.start()
     cpu0 = cpu_seconds(user_code) if user_code else None
+    sessions0 = pg_sessions(postgres)
     t0 = time.monotonic()
     try:
         run_id = sr.launch(graphql, "full_refresh_job", RUN_CONFIG)
@@ -158,16 +204,30 @@ def one_run(graphql: sr.GraphQL, user_code: str | None) -> tuple[str, dict[str, 
         poller.done.set()
     wall = time.monotonic() - t0
     cpu1 = cpu_seconds(user_code) if user_code else None
+    sessions1 = pg_sessions(postgres)
     info = sr.run(graphql, run_id)
     events = sr.events(graphql, run_id)
     dequeued, started = event_time(events, "RUN_STARTING"), event_time(events, "RUN_START")
+    process = event_time(events, "ENGINE_EVENT", "Started process for run")
+    step_start = [
+        float(e["timestamp"]) / 1000
+        for e in events
+        if e.get("eventType") == "STEP_START" and e["stepKey"] == "retail_dbt_models"
+    ]
+    dbt_start = event_time(events, None, "Running dbt command")  # dagster-dbt's own log lines
+    dbt_end = event_time(events, None, "Finished dbt command")
     phases = {
         "wall": wall,
         "queued": dequeued - info["creationTime"] if dequeued else None,
-        "worker start": started - dequeued if started and dequeued else None,
+        "worker start": between(dequeued, started),
+        "process": between(dequeued, process),
+        "code": between(process, started),
         "steps": info["endTime"] - started if started and info.get("endTime") else None,
         "dbt step": step_seconds(events, "retail_dbt_models"),
+        "before dbt": between(step_start[0] if step_start else None, dbt_start),
+        "dbt": between(dbt_start, dbt_end),
         "cpu": cpu1 - cpu0 + poller.last if cpu0 is not None and cpu1 is not None else None,
+        "pg": float(sessions1 - sessions0) if sessions0 is not None and sessions1 is not None else None,
     }
     mode = "a container per run" if "docker/container_id" in sr.tags(info) else "default launcher"
     return status, phases, mode
@@ -177,7 +237,8 @@ def fmt(value: float | None) -> str:
     return f"{value:5.1f} s" if value is not None else "    ? "
 
 
-def cli_run(url: str) -> tuple[str, float]:
+def cli_run(url: str, graphql: sr.GraphQL) -> tuple[str, float]:
+    """(outcome, seconds) of one `edp-tui launch --wait`; the outcome says how long the run itself took."""
     exe = shutil.which("edp-tui") or str(REPO / ".venv" / "bin" / "edp-tui")
     if not Path(exe).exists():
         return "edp-tui not installed", 0.0
@@ -191,7 +252,15 @@ def cli_run(url: str) -> tuple[str, float]:
             text=True,
             timeout=RUN_TIMEOUT_S,
         )
-        return f"exit {proc.returncode}", time.monotonic() - t0
+        seconds = time.monotonic() - t0
+        outcome = f"exit {proc.returncode}"
+        found = RUN_ID.search(proc.stdout + proc.stderr)
+        if found:
+            info = sr.run(graphql, found.group(0))
+            if info.get("endTime"):
+                run_s = info["endTime"] - info["creationTime"]
+                outcome += f" (the run itself: {run_s:.1f} s; the rest is the CLI's start and polling)"
+        return outcome, seconds
     except subprocess.TimeoutExpired:
         return "timed out", RUN_TIMEOUT_S
     finally:
@@ -224,6 +293,7 @@ def main() -> None:
     ap.add_argument("--project", default=os.environ.get("COMPOSE_PROJECT_NAME", "edp"))
     ap.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('DAGSTER_WEBSERVER_PORT', '3000')}")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cli-runs", type=int, default=2, help="timed `edp-tui launch --wait` runs at the end")
     args = ap.parse_args()
     http = httpx.Client(timeout=60)
 
@@ -234,15 +304,22 @@ def main() -> None:
         return dict(body["data"])
 
     print(f"before: {host_load()}")
-    user_code = user_code_container(args.project)
+    user_code = service_container(args.project, "user-code")
+    postgres = service_container(args.project, "postgres")
     if user_code is None:
         print(f"no running user-code container in project {args.project}: nothing to measure")
         return
-    idle0 = cpu_seconds(user_code)
+    idle0, sessions0 = cpu_seconds(user_code), pg_sessions(postgres)
     time.sleep(IDLE_S)
-    idle1 = cpu_seconds(user_code)
+    idle1, sessions1 = cpu_seconds(user_code), pg_sessions(postgres)
     idle_rate = (idle1 - idle0) / IDLE_S if idle0 is not None and idle1 is not None else 0.0
-    print(f"user-code idle: {idle_rate * 100:.0f}% of a core (subtracted from the CPU figures below)")
+    pg_idle_rate = 0.0
+    if sessions0 is not None and sessions1 is not None:
+        pg_idle_rate = (sessions1 - sessions0) / IDLE_S
+    print(
+        f"user-code idle: {idle_rate * 100:.0f}% of a core; Dagster's database idle: {pg_idle_rate:.1f} new "
+        "connections/s (both subtracted from the figures below)"
+    )
     print(f"== full_refresh_job at the test size ({TEST_SIZE}): a peer, then a run, {args.runs} times ==")
     pairs = []
     for i in range(max(1, args.runs)):
@@ -256,16 +333,21 @@ def main() -> None:
             f"{fmt(direct['cpu'])} CPU  = load {direct['load']:.1f} s + dbt build {direct['dbt']:.1f} s"
         )
         try:
-            status, phases, mode = one_run(graphql, user_code)
+            status, phases, mode = one_run(graphql, user_code, postgres)
         except Exception as exc:  # noqa: BLE001 - a bench reports and goes on
             print(f"run {i + 1}: {exc}")
             continue
         if phases["cpu"] is not None and phases["wall"] is not None:
             phases["cpu"] -= idle_rate * phases["wall"]
+        if phases["pg"] is not None and phases["wall"] is not None:
+            phases["pg"] -= pg_idle_rate * phases["wall"]
         print(
             f"run {i + 1} ({mode}): {status} {fmt(phases['wall'])} wall, {fmt(phases['cpu'])} CPU"
             f"  = queued {fmt(phases['queued'])} + worker start {fmt(phases['worker start'])}"
-            f" + steps {fmt(phases['steps'])} (dbt step {fmt(phases['dbt step'])})"
+            f" + steps {fmt(phases['steps'])} (dbt step {fmt(phases['dbt step'])})\n"
+            f"    worker start = process {fmt(phases['process'])} + code {fmt(phases['code'])};"
+            f" dbt step = before dbt {fmt(phases['before dbt'])} + dbt {fmt(phases['dbt'])};"
+            + (f" {phases['pg']:.0f} PostgreSQL connections" if phases["pg"] is not None else "")
         )
         pairs.append((phases, direct))
     if pairs:
@@ -276,8 +358,9 @@ def main() -> None:
             + (f", CPU {statistics.median(cpus):.2f}x" if cpus else "")
             + f"; best run {min(p['wall'] for p, _ in pairs):.1f} s wall"
         )
-    outcome, seconds = cli_run(args.url)
-    print(f"edp-tui launch full_refresh_job --wait: {outcome} in {seconds:.1f} s")
+    for i in range(max(0, args.cli_runs)):
+        outcome, seconds = cli_run(args.url, graphql)
+        print(f"edp-tui launch full_refresh_job --wait ({i + 1}): {outcome} in {seconds:.1f} s")
     print(f"after: {host_load()}")
 
 

@@ -1,10 +1,10 @@
 """Code location `etl_pipeline`: `dagster code-server start -m etl_pipeline.definitions`."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from etl_pipeline.analytics import customer_segments
 from etl_pipeline.dbt_assets import DBT_OP_NAME, dbt_project, retail_dbt_models
+from etl_pipeline.dbt_resource import RetailDbtCliResource
 from etl_pipeline.ingestion import raw_retail_data
 from etl_pipeline.run_workers import lost_run_worker_sensor
 from etl_pipeline.sensors import build_landing_zone_sensor
@@ -48,5 +48,5 @@ defs = dg.Definitions(
     jobs=[ingestion_job, dbt_build_job, full_refresh_job],
     schedules=[daily_full_refresh_schedule],
     sensors=[build_landing_zone_sensor(ingestion_job), lost_run_worker_sensor],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+    resources={"dbt": RetailDbtCliResource(project_dir=dbt_project)},
 )
