@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from textual.app import App, ComposeResult
+from textual.widget import Widget
+
 from edp_tui.dagster.assets import (
     ASSET_JOB,
     AssetChangeSignals,
@@ -562,6 +565,17 @@ class FakeDagster:
         )
         # The fake's own clock, not the caller's: snapshots must not depend on the time they are taken.
         return DaemonHealth.evaluate(daemons, self.now, self.stale_after_s)
+
+
+class Host(App[None]):
+    """Hosts one panel, as the dashboard's tab would."""
+
+    def __init__(self, widget: Widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
 
 
 def screen_text(app: Any) -> str:

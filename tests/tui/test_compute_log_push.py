@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from dagster_fake import T0, FakeDagster, run, screen_text, wait_for
-from textual.app import App, ComposeResult
-from textual.widget import Widget
+from dagster_fake import T0, FakeDagster, Host, run, screen_text, wait_for
 
 from edp_tui.dagster.errors import DagsterGraphQLError, DagsterUnreachable
 from edp_tui.dagster.models import LogKey, RunEvent
@@ -21,15 +19,6 @@ SIZE = (150, 30)
 LIVE = "e0000000-4444-4444-4444-444444444444"
 LOAD = LogKey(LIVE, "loadkey1", ("load_landing_files",))
 WRITE = LogKey(LIVE, "writekey", ("write_raw_table",))
-
-
-class Host(App[None]):
-    def __init__(self, widget: Widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
 
 
 def live_fake() -> FakeDagster:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from dagster_fake import FakeDagster, broken_location, loaded_location, screen_text, wait_for
+from dagster_fake import FakeDagster, Host, broken_location, loaded_location, screen_text, wait_for
 from textual.app import App, ComposeResult
-from textual.widget import Widget
 from textual.widgets import TextArea
 
 from edp_tui.dagster.errors import RunConfigProblem
@@ -25,17 +24,6 @@ from edp_tui.ui.widgets.dagster.runs_tab import RunsTab
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 
 SIZE = (130, 32)
-
-
-class Host(App[None]):
-    """Hosts one panel, as the dashboard's tab would."""
-
-    def __init__(self, widget: Widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
 
 
 # ---- code locations ----------------------------------------------------------------------------------------

@@ -7,10 +7,9 @@ import asyncio
 import threading
 from pathlib import Path
 
-from dagster_fake import FakeDagster, run, screen_text, wait_for
+from dagster_fake import FakeDagster, Host, run, screen_text, wait_for
 from shell_fakes import FakeDockerSource, fake_backends, fixed_now
-from textual.app import App, ComposeResult
-from textual.widget import Widget
+from textual.app import App
 
 from edp_tui.config import Config
 from edp_tui.dagster.models import RunEvent
@@ -22,15 +21,6 @@ from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 
 SIZE = (130, 32)
 FAILED_RUN = "c3d4e5f6-0000-0000-0000-000000000003"
-
-
-class Host(App[None]):
-    def __init__(self, widget: Widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
 
 
 def messages(app: App[None]) -> list[str]:

@@ -9,23 +9,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dagster_fake import FakeDagster, wait_for  # noqa: E402
-from textual.app import App, ComposeResult  # noqa: E402
-from textual.widget import Widget  # noqa: E402
+from dagster_fake import FakeDagster, Host, wait_for  # noqa: E402
 
 from edp_tui.ui.widgets.dagster.assets import AssetsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.runs import RunsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel  # noqa: E402
 from edp_tui.util.cadence import Cadence  # noqa: E402
-
-
-class Host(App[None]):
-    def __init__(self, widget: Widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
 
 
 async def test_a_settled_runs_list_only_asks_whether_something_changed() -> None:

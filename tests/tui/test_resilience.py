@@ -6,9 +6,8 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from dagster_fake import FakeDagster, screen_text, wait_for
-from textual.app import App, ComposeResult
-from textual.widget import Widget
+from dagster_fake import FakeDagster, Host, screen_text, wait_for
+from textual.app import ComposeResult
 from textual.widgets import Static
 
 from edp_tui.dagster.models import LocationEvent
@@ -16,15 +15,6 @@ from edp_tui.ui.widgets.dagster.locations import LocationsPanel
 from edp_tui.ui.widgets.polling import PollingPanel
 
 SIZE = (120, 24)
-
-
-class Host(App[None]):
-    def __init__(self, widget: Widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
 
 
 class FlakyPanel(PollingPanel):

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dagster_fake import FakeDagster, screen_text, wait_for
-from textual.app import App, ComposeResult
-from textual.widget import Widget
+from dagster_fake import FakeDagster, Host, screen_text, wait_for
 
 from edp_tui.dagster.trouble import LOST_WORKER_TAG
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 
 SIZE = (130, 30)
-
-
-class Host(App[None]):
-    def __init__(self, widget: Widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
 
 
 async def test_a_stuck_canceling_run_is_flagged_and_force_terminated_after_confirmation() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,8 @@ class ScriptedEndpoint:
         return self.api
 
 
-async def test_a_restart_result_read_before_a_newer_event_does_not_overwrite_it() -> None:
-    engine = ScriptedEngine()
+def dashboard_on(engine: ScriptedEngine) -> tuple[EdpApp, Callable[[], RunState | None]]:
+    """The real app on the real DockerSource over ``engine``, and what its services panel shows for web."""
     source = DockerSource("edp", ["web"], ScriptedEndpoint(engine), resync_interval=3600)  # type: ignore[arg-type]
     app = EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml")),
@@ -106,6 +106,13 @@ async def test_a_restart_result_read_before_a_newer_event_does_not_overwrite_it(
     def shown() -> RunState | None:
         state = app.services_panel.state_of("web")
         return state.state if state is not None else None
+
+    return app, shown
+
+
+async def test_a_restart_result_read_before_a_newer_event_does_not_overwrite_it() -> None:
+    engine = ScriptedEngine()
+    app, shown = dashboard_on(engine)
 
     try:
         async with app.run_test(size=(130, 32)) as pilot:
@@ -131,16 +138,7 @@ async def test_a_restart_result_read_before_a_newer_event_does_not_overwrite_it(
 async def test_a_manual_refresh_read_before_a_newer_event_does_not_overwrite_it() -> None:
     """ctrl+l reads every service now; that read, older than a die event, must not overwrite it either."""
     engine = ScriptedEngine()
-    source = DockerSource("edp", ["web"], ScriptedEndpoint(engine), resync_interval=3600)  # type: ignore[arg-type]
-    app = EdpApp(
-        Config(compose_file=Path("/nonexistent/compose.yaml")),
-        fake_backends(source, FakeDagster(silent=True)),
-        now=fixed_now,
-    )
-
-    def shown() -> RunState | None:
-        state = app.services_panel.state_of("web")
-        return state.state if state is not None else None
+    app, shown = dashboard_on(engine)
 
     try:
         async with app.run_test(size=(130, 32)) as pilot:
