@@ -266,12 +266,8 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             return
         now = self.clock()
         for run_id in self.live_ids:
-            run = self.runs[run_id]
-            if run.start_time is not None:
-                try:
-                    self.table.update_cell(run_id, "duration", Text(duration(run.duration(now))))
-                except (CellDoesNotExist, RowDoesNotExist):
-                    pass
+            # The row's cells as a read would show them now: Duration, and any trouble flag that came due.
+            self._update_row(self.runs[run_id], now)
 
     def wake(self) -> None:
         # A key (page, launch, terminate) or a push: read the full page at once.
