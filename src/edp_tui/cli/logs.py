@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -22,7 +21,14 @@ from edp_tui.cli.common import (
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import DagsterRequestRejected
 from edp_tui.dagster.models import LogKey, log_keys_from_events
-from edp_tui.dagster.tail import LIVE_POLL_S, PUSH_RETRY_S, ComputeLogTail, FollowState, follow_live
+from edp_tui.dagster.tail import (
+    LIVE_POLL_S,
+    PUSH_RETRY_S,
+    ComputeLogTail,
+    FollowState,
+    follow_live,
+    stop_followers,
+)
 from edp_tui.text import printable, sanitize
 from edp_tui.util.backoff import Backoff
 
@@ -100,12 +106,8 @@ class LogPrinter:
 
 
 async def stop_following(followers: dict[str, asyncio.Task[None]]) -> None:
-    """Cancel the followers and wait for them: nothing they read may be printed after the final read."""
-    for task in followers.values():
-        task.cancel()
-    for task in followers.values():
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """Stop every follower (waiting for them: see `stop_followers`) and forget them."""
+    await stop_followers(followers.values())
     followers.clear()
 
 

@@ -18,9 +18,10 @@ never for a killed one: callers stop following once the run is over and read the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from edp_tui.dagster.api import DagsterApi
@@ -160,3 +161,14 @@ async def follow_live(
             if left <= 0:
                 break
             await asyncio.sleep(min(poll_interval, left))
+
+
+async def stop_followers(tasks: Iterable[asyncio.Task[None]]) -> None:
+    """Cancel `follow_live` tasks and wait until they are gone: nothing they read may land after the caller's
+    final read of the log."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

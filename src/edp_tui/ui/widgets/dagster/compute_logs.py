@@ -17,7 +17,6 @@ that way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from rich.text import Text
@@ -27,7 +26,14 @@ from textual.widgets import Static
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.models import LogKey, RunSummary
-from edp_tui.dagster.tail import PUSH_RETRY_S, ComputeLogTail, FollowState, Lines, follow_live
+from edp_tui.dagster.tail import (
+    PUSH_RETRY_S,
+    ComputeLogTail,
+    FollowState,
+    Lines,
+    follow_live,
+    stop_followers,
+)
 from edp_tui.text import make_line, message_line, printable
 from edp_tui.ui.widgets.log_view import LogView
 from edp_tui.ui.widgets.polling import PollingPanel
@@ -213,9 +219,7 @@ in the output are never interpreted. stderr lines are tagged `stderr`. The pane 
         """Cancel the follower and wait until it is gone: nothing it reads may land after the final read."""
         task, self.follower = self.follower, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_followers([task])
 
     def _append(self, tail: ComputeLogTail, pieces: Lines | list[tuple[str, str]]) -> None:
         if tail is not self.tail:
