@@ -78,6 +78,10 @@ def document(name: str) -> str:
 FRAGMENT_SPREAD = re.compile(r"\.\.\.\s*([A-Z][A-Za-z0-9_]*)")
 
 
+def repository_selector(location: str, repository: str) -> dict[str, Any]:
+    return {"repositorySelector": {"repositoryLocationName": location, "repositoryName": repository}}
+
+
 def _python_error(obj: Mapping[str, Any]) -> DagsterPythonError:
     chain = tuple(
         f"{link['error'].get('className')}: {link['error'].get('message', '').strip()}"
@@ -401,27 +405,21 @@ class DagsterClient:
     # ---- schedules and sensors ----
     async def instigators(self, location: str, repository: str) -> list[InstigatorInfo]:
         """Schedules then sensors of one repository."""
-        selector = {"repositorySelector": {"repositoryLocationName": location, "repositoryName": repository}}
-        schedules_data, sensors_data = await asyncio.gather(
-            self.execute("Schedules", selector), self.execute("Sensors", selector)
+        schedules, sensors = await asyncio.gather(
+            self._schedules(location, repository), self.sensors(location, repository)
         )
-        schedules = expect(schedules_data["schedulesOrError"], "Schedules")
-        sensors = expect(sensors_data["sensorsOrError"], "Sensors")
-        return [
-            *(
-                InstigatorInfo.schedule_from_graphql(s, location, repository)
-                for s in schedules.get("results") or []
-            ),
-            *(
-                InstigatorInfo.sensor_from_graphql(s, location, repository)
-                for s in sensors.get("results") or []
-            ),
-        ]
+        return [*schedules, *sensors]
+
+    async def _schedules(self, location: str, repository: str) -> list[InstigatorInfo]:
+        data = await self.execute("Schedules", repository_selector(location, repository))
+        schedules = expect(data["schedulesOrError"], "Schedules")
+        results = schedules.get("results") or []
+        return [InstigatorInfo.schedule_from_graphql(s, location, repository) for s in results]
 
     async def sensors(self, location: str, repository: str) -> list[InstigatorInfo]:
         """The sensors of one repository alone (a sensor's tick changes nothing else)."""
-        selector = {"repositorySelector": {"repositoryLocationName": location, "repositoryName": repository}}
-        sensors = expect((await self.execute("Sensors", selector))["sensorsOrError"], "Sensors")
+        data = await self.execute("Sensors", repository_selector(location, repository))
+        sensors = expect(data["sensorsOrError"], "Sensors")
         return [
             InstigatorInfo.sensor_from_graphql(s, location, repository) for s in sensors.get("results") or []
         ]
