@@ -9,17 +9,21 @@ No Textual here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edp_tui.compose import ComposeProject
 from edp_tui.config import DEFAULT_WEBSERVER_URL, Config
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.client import DagsterClient
-from edp_tui.docker.endpoint import DockerEndpoint
-from edp_tui.docker.logs.model import LogSource
-from edp_tui.docker.logs.source import DockerLogSource
-from edp_tui.docker.run_containers import DockerRunContainers, RunContainerSource
-from edp_tui.docker.services import DockerSource, ServiceSource
-from edp_tui.reload_status.reader import ContainerReloadStatus, ReloadStatusSource
+
+# The Docker side (the docker SDK and requests: about 0.1 s of imports) is imported where it is built, so the
+# CLI's Dagster commands (`launch --wait`, `runs`, `reload`) start without it.
+if TYPE_CHECKING:
+    from edp_tui.docker.endpoint import DockerEndpoint
+    from edp_tui.docker.logs.model import LogSource
+    from edp_tui.docker.run_containers import RunContainerSource
+    from edp_tui.docker.services import ServiceSource
+    from edp_tui.reload_status.reader import ReloadStatusSource
 
 
 @dataclass
@@ -43,6 +47,8 @@ class Backends:
 
 def docker_endpoint(config: Config) -> DockerEndpoint:
     """The engine of the configured host, else DOCKER_HOST, else the current docker context (with its TLS)."""
+    from edp_tui.docker.endpoint import DockerEndpoint
+
     return DockerEndpoint.resolve(config.docker_host)
 
 
@@ -63,6 +69,11 @@ def dagster_client(config: Config, url: str, *, timeout: float = 10.0) -> Dagste
 
 
 def build_backends(config: Config, compose: ComposeProject) -> Backends:
+    from edp_tui.docker.logs.source import DockerLogSource
+    from edp_tui.docker.run_containers import DockerRunContainers
+    from edp_tui.docker.services import DockerSource
+    from edp_tui.reload_status.reader import ContainerReloadStatus
+
     endpoint = docker_endpoint(config)
     url = webserver_url(config, compose)
     return Backends(

@@ -140,11 +140,12 @@ t=$(date +%s)
 log=$(mktemp "${TMPDIR:-/tmp}/edp-compose-up.XXXXXX.log")
 docker compose up -d --wait --wait-timeout "$wait_timeout" >"$log" 2>&1 &
 up_pid=$!
-# While Compose waits, show each service's state when it changes.
+# While Compose waits, show each service's state when it changes. `compose ps` fails while Compose replaces
+# a container (an image rebuilt): that is no reason to stop waiting.
 last=""
 while kill -0 "$up_pid" 2>/dev/null; do
   now=$(docker compose ps -a --format '{{.Service}}={{.State}}{{if .Health}}/{{.Health}}{{end}}' 2>/dev/null |
-    sort | tr '\n' ' ')
+    sort | tr '\n' ' ' || true)
   if [ -n "$now" ] && [ "$now" != "$last" ]; then
     say "  +$(($(date +%s) - t))s  $now"
     last=$now

@@ -55,6 +55,17 @@ def test_no_cli_command_imports_the_ui(path: Path) -> None:
     assert not ui, f"cli/{path.name} imports {ui}: commands must not depend on the dashboard"
 
 
+def test_the_cli_starts_without_the_docker_sdk_or_textual() -> None:
+    """`edp-tui launch --wait` and the other Dagster commands start in about 0.2 s: the Docker side (the
+    docker SDK, requests) and the dashboard are imported where they are used, not when the CLI loads."""
+    probe = (
+        "import sys, edp_tui.cli; "
+        "print(sorted(m for m in ('docker', 'requests', 'textual', 'edp_tui.ui') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", f"loading the CLI imports {out.strip()}"
+
+
 def test_the_import_check_catches_a_function_level_import(tmp_path: Path) -> None:
     sneaky = tmp_path / "sneaky.py"
     sneaky.write_text("def f():\n    from textual.widgets import Static\n    return Static\n")

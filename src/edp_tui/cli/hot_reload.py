@@ -4,16 +4,18 @@ and the check ``reload`` makes after asking for a reload (the supervisor may ref
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edp_tui import backends
 from edp_tui.cli.common import Context
 from edp_tui.compose import ComposeError
 from edp_tui.errors import EdpError
 from edp_tui.reload_status.models import Reload, ReloadError, ReloadStatus
-from edp_tui.reload_status.reader import ContainerReloadStatus
 from edp_tui.text import printable
 from edp_tui.util import fmt
+
+if TYPE_CHECKING:  # the reader needs the docker SDK: imported when used (see edp_tui.backends)
+    from edp_tui.reload_status.reader import ContainerReloadStatus
 
 # How long `reload` waits for the supervisor to publish the reload it just served or refused.
 PUBLISH_WAIT_S = 10.0
@@ -29,6 +31,8 @@ def status_source(context: Context, *, same_webserver: bool = False) -> Containe
     if same_webserver and context.config.webserver_url:
         if context.config.webserver_url.rstrip("/") != (compose.webserver_url() or "").rstrip("/"):
             return None
+    from edp_tui.reload_status.reader import ContainerReloadStatus
+
     return ContainerReloadStatus(compose.name, backends.docker_endpoint(context.config))
 
 
