@@ -54,3 +54,21 @@ def test_another_dbt_is_asked_for_its_version(tmp_path: Path, monkeypatch: pytes
 def test_no_dbt_adapter_is_built_in_the_run_worker() -> None:
     resource = RetailDbtCliResource(project_dir=str(PROJECT_DIR))
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_project_sends_no_usage_events(tmp_path: Path) -> None:
+    """dbt_project.yml turns off dbt's anonymous usage events: dbt builds and sends none for a command."""
+    env = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
+    env.pop("DBT_SEND_ANONYMOUS_USAGE_STATS", None)  # the project's setting, not the environment's
+    proc = subprocess.run(
+        ["dbt", "parse", "--log-level", "debug", "--target-path", str(tmp_path / "target")]
+        + ["--log-path", str(tmp_path / "logs")],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "'send_anonymous_usage_stats': 'False'" in proc.stdout
+    assert "Sending event" not in proc.stdout
