@@ -10,7 +10,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist
 
 from edp_tui.docker.run_containers import RunContainer, RunContainerSource
 from edp_tui.errors import EdpError
@@ -18,6 +17,7 @@ from edp_tui.text import printable
 from edp_tui.ui.notify import report
 from edp_tui.ui.screens.container_log import ContainerLogScreen
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.ui.widgets.tables import cursor_row_key
 
 COLUMNS = (
     ("name", "Run container", 30),
@@ -103,13 +103,7 @@ The panel hides itself while there are none.
         self.set_class(bool(found), "-present")
 
     def _highlighted_id(self) -> str | None:
-        table: DataTable[Text] = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
+        return cursor_row_key(self.query_one(DataTable))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # DataTable takes enter itself (select the row): that is the request for the log.

@@ -21,7 +21,7 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.docker.models import EngineStatus, Health, RunState, ServiceState
 from edp_tui.text import printable
-from edp_tui.ui.widgets.tables import NavTable
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 from edp_tui.util import fmt
 
 COLUMNS = (
@@ -150,13 +150,7 @@ shows that service's logs. On a short terminal the panel is a one-line strip tha
 
     @property
     def selected_service(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except CellDoesNotExist:
-            return None
-        return key.value
+        return cursor_row_key(self)
 
     def action_details(self) -> None:
         service = self.selected_service

@@ -1,4 +1,5 @@
-"""`NavTable`: the DataTable every panel uses, with the same first/last-row keys as the log views."""
+"""`NavTable`: the DataTable every panel uses, with the same first/last-row keys as the log views; and
+`cursor_row_key`, the row under a table's cursor."""
 
 from __future__ import annotations
 
@@ -6,6 +7,17 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+
+def cursor_row_key(table: DataTable[Any]) -> str | None:
+    """The key of the row under the cursor; None when the table is empty or the cursor is on no cell."""
+    if table.row_count == 0:
+        return None
+    try:
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    except CellDoesNotExist:
+        return None
 
 
 class NavTable(DataTable[Any]):

@@ -26,6 +26,7 @@ from edp_tui.text import printable
 from edp_tui.ui.notify import report
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.ui.widgets.tables import cursor_row_key
 from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
@@ -216,12 +217,8 @@ first and are refused in read-only mode.
 
     @property
     def selected(self) -> AssetInfo | None:
-        table = self.table
-        if table.row_count == 0:
-            return None
-        try:
-            value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
+        value = cursor_row_key(self.table)
+        if value is None:
             return None
         return next((a for a in self.assets.values() if key_text(a.key) == value), None)
 

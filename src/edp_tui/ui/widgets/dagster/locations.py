@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.errors import DagsterError
@@ -20,7 +19,7 @@ from edp_tui.dagster.reload import reload_location
 from edp_tui.text import printable, safe_text
 from edp_tui.ui.notify import report
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import NavTable
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 from edp_tui.util.backoff import Backoff
 from edp_tui.util.fmt import timestamp
 
@@ -139,14 +138,8 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     @property
     def selected(self) -> LocationInfo | None:
-        table: DataTable[Text] = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
-        return self.locations.get(key or "")
+        key = cursor_row_key(self.query_one(DataTable))
+        return None if key is None else self.locations.get(key)
 
     def _show_selected(self) -> None:
         loc = self.selected

@@ -8,14 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, RichLog, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.models import LogKey, RunDetail, RunEvent, RunSummary, log_keys_from_events
 from edp_tui.text import printable, safe_text
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import NavTable
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 from edp_tui.util.fmt import duration, timestamp
 
 # Events kept on screen; older ones scroll out (the run's full log stays in Dagster).
@@ -254,10 +253,4 @@ Keys: **c** shows the run config (YAML) in place of the events, and back.
 
     @property
     def selected_step(self) -> str | None:
-        steps: DataTable[Text] = self.query_one("#steps-table", DataTable)
-        if steps.row_count == 0:
-            return None
-        try:
-            return steps.coordinate_to_cell_key(steps.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
+        return cursor_row_key(self.query_one("#steps-table", DataTable))

@@ -32,7 +32,7 @@ from edp_tui.ui.screens.launch_dialog import LaunchDialog
 from edp_tui.ui.screens.reexecute import ReexecuteDialog, Reexecution
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import NavTable
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 from edp_tui.util.fmt import duration, timestamp
 
 # Fixed widths: a column must not jump when a status grows (QUEUED -> SUCCESS) or a start time appears.
@@ -308,13 +308,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
 
     @property
     def selected_id(self) -> str | None:
-        table = self.table
-        if table.row_count == 0:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
+        return cursor_row_key(self.table)
 
     @property
     def selected(self) -> RunSummary | None:

@@ -21,7 +21,7 @@ from edp_tui.text import printable, safe_text
 from edp_tui.ui.notify import report
 from edp_tui.ui.widgets.dagster.status import TICK_STATUS_STYLE, status_text
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import NavTable
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
@@ -240,13 +240,8 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
 
     @property
     def selected(self) -> InstigatorInfo | None:
-        table = self.table
-        if table.row_count == 0:
-            return None
-        try:
-            return self.items.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or "")
-        except CellDoesNotExist:
-            return None
+        key = cursor_row_key(self.table)
+        return None if key is None else self.items.get(key)
 
     def _show_selected(self) -> None:
         item = self.selected
