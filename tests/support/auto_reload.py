@@ -1,16 +1,17 @@
 """What the reload-on-save tests of both stacks share: the location query, the probe asset appended to the
-definitions, and the poll-until-deadline helper.
+definitions, and the poll-until-deadline helper (tests.support.waiting's, re-exported).
 
 Each takes a `graphql(query, variables) -> data` callable (ComposeStack.graphql, ProcessStack.graphql).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-import pytest
+from tests.support.waiting import wait_for
+
+__all__ = ["LOCATION", "PY_PROBE", "GraphQL", "location", "wait_for"]
 
 GraphQL = Callable[..., dict[str, Any]]
 
@@ -44,18 +45,6 @@ def {name}() -> int:
 
 defs = dg.Definitions.merge(defs, dg.Definitions(assets=[{name}]))
 """
-
-
-def wait_for(what: str, check: Callable[[], Any], deadline_s: float, interval_s: float = 0.2) -> Any:
-    """Poll `check` until it returns something true; fail with the last value after the deadline."""
-    end = time.monotonic() + deadline_s
-    last: Any = None
-    while time.monotonic() < end:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval_s)
-    pytest.fail(f"{what}: not within {deadline_s:.0f} s (last: {last!r})")
 
 
 def location(graphql: GraphQL, name: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@ while someone subscribes to it and no longer after, where Dagster's own manager 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,15 +11,14 @@ from dagster._core.storage.compute_log_manager import ComputeIOType
 from dagster._core.storage.local_compute_log_manager import IO_TYPE_EXTENSION, LocalComputeLogManager
 from etl_pipeline.compute_log_manager import ReleasingComputeLogManager
 
+from tests.support import waiting
+
 TIMEOUT_S = 0.05
 DEADLINE_S = 30.0
 
 
 def wait_for(what: str, check: Callable[[], bool]) -> None:
-    end = time.monotonic() + DEADLINE_S
-    while not check():
-        assert time.monotonic() < end, what
-        time.sleep(0.01)
+    waiting.wait_for(what, check, DEADLINE_S, interval_s=0.01)
 
 
 def emitters(manager: LocalComputeLogManager) -> int:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,15 +18,13 @@ from dagster._core.test_utils import instance_for_test
 from dagster._daemon.types import DaemonHeartbeat
 
 from etl_pipeline import daemon_liveness as dl
+from tests.support import waiting
 
 DEADLINE_S = 60.0
 
 
-def wait_for(what: str, check) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + DEADLINE_S
-    while not check():
-        assert time.monotonic() < end, what
-        time.sleep(0.02)
+def wait_for(what: str, check: Callable[[], bool]) -> None:
+    waiting.wait_for(what, check, DEADLINE_S, interval_s=0.02)
 
 
 def test_no_answer_yet_is_unhealthy(tmp_path: Path) -> None:
