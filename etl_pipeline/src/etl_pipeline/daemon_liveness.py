@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ STATUS_FILE = Path(os.environ.get("EDP_DAEMON_LIVENESS_FILE", "/tmp/edp-daemon-l
 CHECK_EVERY_S = 5.0
 # An answer older than this means the asking thread is stuck or gone: unhealthy, like a failed check.
 STALE_AFTER_S = 60.0
+USAGE = "usage: python -m etl_pipeline.daemon_liveness run -- COMMAND... | check"
+
+Question = Callable[[], tuple[bool, str]]  # (live, the line to show)
 
 
 def write_status(live: bool, detail: str, path: Path = STATUS_FILE) -> None:
@@ -81,10 +85,12 @@ class DagsterQuestion:
 class Asker(threading.Thread):
     """Asks every CHECK_EVERY_S until stopped; a failing question is an unhealthy answer, not a crash."""
 
-    def __init__(self, every: float = CHECK_EVERY_S, ask: Any = None, path: Path = STATUS_FILE) -> None:
+    def __init__(
+        self, every: float = CHECK_EVERY_S, ask: Question | None = None, path: Path = STATUS_FILE
+    ) -> None:
         super().__init__(name="edp-daemon-liveness", daemon=True)
         self.every, self.path = every, path
-        self.ask = ask if ask is not None else DagsterQuestion()
+        self.ask: Question = ask if ask is not None else DagsterQuestion()
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -102,9 +108,6 @@ class Asker(threading.Thread):
 
 def run(command: list[str], asker: Asker | None = None) -> int:
     """Run ``command`` (the daemon) as a child, asking liveness beside it; its exit code is ours."""
-    if not command:
-        print("usage: python -m etl_pipeline.daemon_liveness run -- COMMAND...", file=sys.stderr)
-        return 2
     child = subprocess.Popen(command)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: child.send_signal(signum))
@@ -124,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         healthy, line = read_status()
         print(line)
         return 0 if healthy else 1
-    if args[:1] == ["run"]:
-        rest = args[1:]
-        return run(rest[1:] if rest[:1] == ["--"] else rest)
-    print("usage: python -m etl_pipeline.daemon_liveness run -- COMMAND... | check", file=sys.stderr)
+    command = args[2:] if args[1:2] == ["--"] else args[1:]
+    if args[:1] == ["run"] and command:
+        return run(command)
+    print(USAGE, file=sys.stderr)
     return 2
 
 

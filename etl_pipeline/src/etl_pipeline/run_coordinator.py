@@ -8,7 +8,7 @@ changes nothing but the name (the loop's own 0.5 s wait). Limits, threads, the d
 
 Only the interval's type differs: the public `dequeue_interval_seconds` property, which the daemon controller
 reads to build the queue daemon, and its config field. tests/unit/test_run_coordinator.py builds the daemon
-from the stack's configuration and fails if an upgrade reads the interval elsewhere.
+from the stack's configuration the way the controller does and fails if that daemon's interval is not 0.5 s.
 """
 
 from __future__ import annotations
