@@ -17,11 +17,10 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.docker.models import EngineStatus, Health, RunState, ServiceState
 from edp_tui.text import printable
-from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util import fmt
 
 COLUMNS = (
@@ -287,12 +286,7 @@ class ServicesPanel(Vertical):
             if not known or state.service not in table.rows:
                 self._add_row(state, now)
                 continue
-            for key, text in row_cells(state, now).items():
-                try:
-                    if table.get_cell(state.service, key) != text:
-                        table.update_cell(state.service, key, text, update_width=True)
-                except (CellDoesNotExist, RowDoesNotExist):
-                    pass
+            update_changed_cells(table, state.service, row_cells(state, now), update_width=True)
         self._update_strip()
 
     # --- compact strip ---------------------------------------------------------------------------------
@@ -344,12 +338,8 @@ class ServicesPanel(Vertical):
             return
         now = self._now()
         for service, state in self._states.items():
-            text = Text(fmt.duration(state.uptime(now), coarse=True))
-            try:
-                if table.get_cell(service, "uptime") != text:
-                    table.update_cell(service, "uptime", text)
-            except (CellDoesNotExist, RowDoesNotExist):
-                pass
+            uptime = Text(fmt.duration(state.uptime(now), coarse=True))
+            update_changed_cells(table, service, {"uptime": uptime})
 
     def set_engine_status(self, status: EngineStatus) -> None:
         self.engine_status = status

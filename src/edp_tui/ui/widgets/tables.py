@@ -1,13 +1,14 @@
-"""`NavTable`: the DataTable every panel uses, with the same first/last-row keys as the log views; and
-`cursor_row_key`, the row under a table's cursor."""
+"""`NavTable`: the DataTable every panel uses, with the same first/last-row keys as the log views; and what
+the panels do to their tables alike: `cursor_row_key` (the row under the cursor), `update_changed_cells`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 
 def cursor_row_key(table: DataTable[Any]) -> str | None:
@@ -18,6 +19,19 @@ def cursor_row_key(table: DataTable[Any]) -> str | None:
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
     except CellDoesNotExist:
         return None
+
+
+def update_changed_cells(
+    table: DataTable[Any], row_key: str, cells: Mapping[str, Any], *, update_width: bool = False
+) -> None:
+    """Write the cells of ``row_key`` that differ (an unchanged cell costs no refresh); a row or column gone
+    meanwhile is skipped (the next rebuild has it right)."""
+    for column, value in cells.items():
+        try:
+            if table.get_cell(row_key, column) != value:
+                table.update_cell(row_key, column, value, update_width=update_width)
+        except (CellDoesNotExist, RowDoesNotExist):
+            pass
 
 
 class NavTable(DataTable[Any]):

@@ -9,7 +9,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.assets import (
@@ -26,7 +25,7 @@ from edp_tui.text import printable
 from edp_tui.ui.notify import report
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import cursor_row_key
+from edp_tui.ui.widgets.tables import cursor_row_key, update_changed_cells
 from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
@@ -198,12 +197,7 @@ first and are refused in read-only mode.
                 table.move_cursor(row=keys.index(key_text(selected.key)))
         else:
             for asset in ordered:
-                for col, value in asset_cells(asset).items():
-                    try:
-                        if table.get_cell(key_text(asset.key), col) != value:
-                            table.update_cell(key_text(asset.key), col, value)
-                    except (CellDoesNotExist, RowDoesNotExist):
-                        pass
+                update_changed_cells(table, key_text(asset.key), asset_cells(asset))
         self.assets = {a.key: a for a in ordered}
         materialized_by = {a.last_materialization.run_id for a in ordered if a.last_materialization}
         now = self.clock()

@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.changes import RunChangeProbe
@@ -32,7 +31,7 @@ from edp_tui.ui.screens.launch_dialog import LaunchDialog
 from edp_tui.ui.screens.reexecute import ReexecuteDialog, Reexecution
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util.fmt import duration, timestamp
 
 # Fixed widths: a column must not jump when a status grows (QUEUED -> SUCCESS) or a start time appears.
@@ -253,13 +252,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             self._clock.pause()
 
     def _update_row(self, run: RunSummary, now: float) -> None:
-        table = self.table
-        for key, value in run_cells(run, now).items():
-            try:
-                if table.get_cell(run.run_id, key) != value:
-                    table.update_cell(run.run_id, key, value, update_width=True)
-            except (CellDoesNotExist, RowDoesNotExist):
-                pass
+        update_changed_cells(self.table, run.run_id, run_cells(run, now), update_width=True)
 
     def _tick_durations(self) -> None:
         if not self.is_on_screen:

@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.changes import tick_due, without_ticks
@@ -21,7 +20,7 @@ from edp_tui.text import printable, safe_text
 from edp_tui.ui.notify import report
 from edp_tui.ui.widgets.dagster.status import TICK_STATUS_STYLE, status_text
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
@@ -219,12 +218,7 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         for key, item in fresh.items():
             cells = instigator_cells(item)
             if key in table.rows:
-                for col, value in cells.items():
-                    try:
-                        if table.get_cell(key, col) != value:
-                            table.update_cell(key, col, value, update_width=True)
-                    except (CellDoesNotExist, RowDoesNotExist):
-                        pass
+                update_changed_cells(table, key, cells, update_width=True)
             else:
                 table.add_row(*cells.values(), key=key)
         for existing in list(table.rows):
