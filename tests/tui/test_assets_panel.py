@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dagster_fake import FakeDagster, screen_text, wait_for  # noqa: E402
+from dagster_fake import FakeDagster, Host, screen_text, wait_for  # noqa: E402
 from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
-from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import Static, TabbedContent  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
@@ -18,15 +17,6 @@ from edp_tui.ui.screens.confirm import ConfirmScreen  # noqa: E402
 from edp_tui.ui.widgets.dagster.assets import ACTIVE_INTERVAL_S, PROBE_FAST_S, AssetsPanel  # noqa: E402
 
 SIZE = (130, 32)
-
-
-class Host(App[None]):
-    def __init__(self, panel: AssetsPanel) -> None:
-        super().__init__()
-        self.panel = panel
-
-    def compose(self) -> ComposeResult:
-        yield self.panel
 
 
 def make_app(fake: FakeDagster) -> EdpApp:

@@ -7,22 +7,12 @@ from __future__ import annotations
 
 import asyncio
 
-from dagster_fake import FakeDagster, wait_for
-from textual.app import App, ComposeResult
+from dagster_fake import FakeDagster, Host, wait_for
 
 from edp_tui.dagster.run_push import RunStatusChange
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 
 QUEUED_RUN = "a1b2c3d4-0000-0000-0000-000000000001"
-
-
-class Host(App[None]):
-    def __init__(self, panel: RunsPanel) -> None:
-        super().__init__()
-        self.panel = panel
-
-    def compose(self) -> ComposeResult:
-        yield self.panel
 
 
 def status_cell(panel: RunsPanel, run_id: str) -> str:
