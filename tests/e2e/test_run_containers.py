@@ -12,6 +12,7 @@ gone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import time
@@ -107,9 +108,16 @@ async def test_a_run_gets_its_own_container_and_survives_the_code_server(
             )
             row = shown_container(app, run_id)
             assert row is not None and panel.has_class("-present") and panel.display
-            text = screen_text(app)
-            assert "Run containers" in text and run_id[:8] in text and "full_refresh_job" in text, text
-            assert "MiB" in text and "running" in text, text
+            # The panel's model has the row; the screen shows it once the next frame is composed.
+            await until(
+                pilot,
+                lambda: all(
+                    s in screen_text(app)
+                    for s in ("Run containers", run_id[:8], "full_refresh_job", "MiB", "running")
+                ),
+                10,
+                "the run container painted",
+            )
 
             container = (await asyncio.to_thread(run_containers, stack, run_id))[0]
             assert container["Id"] == row.container_id and container["Name"].lstrip("/") == row.name
@@ -127,6 +135,10 @@ async def test_a_run_gets_its_own_container_and_survives_the_code_server(
                 == f"{stack.project}_dagster_compute_logs"
             )
 
+            # The code server killed while the run is under way: the run's container does not need it.
+            assert sr.run(graphql, run_id)["status"] not in sr.FINISHED
+            await asyncio.to_thread(stack.compose, "kill", "user-code")
+
             await off_loop(
                 pilot,
                 lambda: any(
@@ -142,7 +154,13 @@ async def test_a_run_gets_its_own_container_and_survives_the_code_server(
             table.move_cursor(row=table.get_row_index(row.container_id))  # type: ignore[attr-defined]
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, ContainerLogScreen), 60, "the container's log")
-            log_text = "\n".join(line.text for line in app.screen.query_one(LogView).buffer)
+
+            def log_text() -> str:
+                return "\n".join(line.text for line in app.screen.query_one(LogView).buffer)
+
+            # Dagster's log lines name the run (the backlog arrives from the follower's thread).
+            with contextlib.suppress(AssertionError):
+                await until(pilot, lambda: run_id in log_text(), 30, "the run id in the container's log")
             engine_log = await asyncio.to_thread(
                 subprocess.run,
                 ["docker", "logs", "--tail", "20", row.container_id],
@@ -151,14 +169,13 @@ async def test_a_run_gets_its_own_container_and_survives_the_code_server(
                 timeout=30,
             )
             assert run_id in app.screen.title_text, app.screen.title_text  # type: ignore[attr-defined]
-            # Dagster's log lines name the run; the engine's own `docker logs` says the same.
-            assert run_id in log_text, (
-                f"{log_text!r}\ndocker logs: {engine_log.stdout!r} {engine_log.stderr!r}"
+            # The engine's own `docker logs` is in the message if the dashboard's log lacks the run id.
+            assert run_id in log_text(), (
+                f"{log_text()!r}\ndocker logs: {engine_log.stdout!r} {engine_log.stderr!r}"
             )
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, ContainerLogScreen), 30, "the log closed")
 
-            await asyncio.to_thread(stack.compose, "kill", "user-code")
             status = await off_loop(
                 pilot,
                 lambda: (s := sr.run(graphql, run_id)["status"]) in sr.FINISHED and s,
