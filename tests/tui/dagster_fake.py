@@ -591,3 +591,10 @@ async def wait_for(pilot: Any, predicate: Any, timeout: float = 5.0, step: float
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; screen:\n{screen_text(pilot.app)}")
         await pilot.pause(step)
+
+
+async def wait_shown(pilot: Any, *needles: str, timeout: float = 5.0) -> str:
+    """Pause until every needle is on the screen; returns the screen's text. A widget's state changes a
+    frame before the compositor paints it: a check of what the user sees waits for the paint."""
+    await wait_for(pilot, lambda: all(n in screen_text(pilot.app) for n in needles), timeout)
+    return screen_text(pilot.app)

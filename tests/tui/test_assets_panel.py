@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dagster_fake import FakeDagster, Host, screen_text, wait_for  # noqa: E402
+from dagster_fake import FakeDagster, Host, screen_text, wait_for, wait_shown  # noqa: E402
 from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
 from textual.widgets import Static, TabbedContent  # noqa: E402
 
@@ -90,7 +90,7 @@ async def test_materialize_with_downstream_asks_then_launches_the_closure() -> N
         await select(pilot, panel, "staging/stg_orders")
         await pilot.press("L")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
-        assert "stg_orders and 2 downstream" in screen_text(pilot.app)
+        await wait_shown(pilot, "stg_orders and 2 downstream")
         await pilot.press("y")
         await wait_for(pilot, lambda: fake.materialized)
         assert fake.materialized == [
@@ -116,13 +116,13 @@ async def test_materialize_one_asset_and_cancel() -> None:
         assert fake.materialized == []
         await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
-        assert "Materialize raw/customers?" in screen_text(pilot.app)
+        await wait_shown(pilot, "Materialize raw/customers?")
         await pilot.press("y")
         # raw/customers is computed with raw/orders (one multi-asset): Dagster refuses it alone, both go.
         await wait_for(pilot, lambda: fake.materialized == [(("raw", "customers"), ("raw", "orders"))])
         assert fake.calls.count(("materialize", (("raw", "customers"),))) == 1
         await wait_for(pilot, lambda: panel.assets[("raw", "customers")].state == "fresh")
-        assert "materializing 2 asset(s) from raw/customers" in screen_text(pilot.app)
+        await wait_shown(pilot, "materializing 2 asset(s) from raw/customers")
 
 
 async def test_pending_run_polls_quickly() -> None:

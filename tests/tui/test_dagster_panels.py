@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from dagster_fake import FakeDagster, Host, broken_location, loaded_location, screen_text, wait_for
+from dagster_fake import (
+    FakeDagster,
+    Host,
+    broken_location,
+    loaded_location,
+    screen_text,
+    wait_for,
+    wait_shown,
+)
 from textual.app import App, ComposeResult
 from textual.widgets import TextArea
 
@@ -141,7 +149,7 @@ async def test_schedules_of_a_broken_location_say_so() -> None:
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: panel.populated)
-        assert "scratch: not loaded (error)" in screen_text(app)
+        await wait_shown(pilot, "scratch: not loaded (error)")
 
 
 # ---- launch dialog -----------------------------------------------------------------------------------------
@@ -259,7 +267,7 @@ async def test_compute_logs_are_shown_literally_and_tailing_stops_when_the_run_i
         await select_run(pilot, tab.query_one(RunsPanel), FAILED_RUN)
         logs = tab.query_one(ComputeLogsPanel)
         await wait_for(pilot, lambda: logs.done)
-        text = screen_text(app)
+        text = await wait_shown(pilot, "cursor games", "write_raw_table")
         assert "[bold red]not markup[/bold red]" in text  # markup in user output is shown as typed
         assert "␛[2Jcursor games" in text  # an escape sequence is made visible, not executed
         assert "KeyError: 'amount'" in text and "caused by KeyError" in text

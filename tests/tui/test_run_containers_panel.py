@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dagster_fake import wait_for  # noqa: E402
+from dagster_fake import wait_for, wait_shown  # noqa: E402
 from shell_fakes import FakeRunContainers, screen_text  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable, Input  # noqa: E402
@@ -49,7 +49,7 @@ async def test_hidden_until_a_run_container_appears_then_mapped_to_its_run() -> 
         source.containers = [CONTAINER]
         panel.wake()
         await wait_for(pilot, lambda: panel.has_class("-present") and panel.display)
-        text = screen_text(app)
+        text = await wait_shown(pilot, "1234abcd", "full_refresh_job", "MiB")
         assert "edp-run-[red]x" in text and "1234abcd" in text and "full_refresh_job" in text
         assert "38%" in text or "37%" in text
         assert "300 MiB / 8G" in text
@@ -112,4 +112,4 @@ async def test_the_highlighted_run_container_stays_highlighted_across_polls() ->
         assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "beef"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
-        assert "log of beef" in screen_text(app)
+        await wait_shown(pilot, "log of beef")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dagster_fake import FakeDagster, Host, screen_text, wait_for
+from dagster_fake import FakeDagster, Host, wait_for, wait_shown
 
 from edp_tui.dagster.trouble import LOST_WORKER_TAG
 from edp_tui.ui.screens.confirm import ConfirmScreen
@@ -27,14 +27,14 @@ async def test_a_stuck_canceling_run_is_flagged_and_force_terminated_after_confi
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: panel.populated)
-        text = screen_text(app)
+        text = await wait_shown(pilot, "⚠ canceling", "⚠ worker lost")
         assert "⚠ canceling 10m" in text and "⚠ worker lost" in text
         panel.table.focus()
         panel.table.move_cursor(row=panel.table.get_row_index(stuck.run_id))
         await wait_for(pilot, lambda: panel.selected is not None and panel.selected.run_id == stuck.run_id)
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "Force-terminate: mark it CANCELED now" in screen_text(app)
+        await wait_shown(pilot, "Force-terminate: mark it CANCELED now")
         await pilot.press("n")  # declined: nothing sent
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         await pilot.press("X")
