@@ -7,20 +7,21 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 import pytest
-from textual.app import App, ComposeResult
 
 from edp_tui.docker.endpoint import DockerEndpoint, resolve_endpoint
 from edp_tui.docker.logs import DockerLogSource, LogEvent, backlog_by_key
 from edp_tui.text import LogLine
 from edp_tui.ui.widgets.logs_panel import LogsPanel
 from tests.support.docker_engine import base_image
+from tests.support.pilot import Host, until
+from tests.support.waiting import wait_for
 
 SIZE = (140, 30)
 FLOOD_LINES = 200_000
@@ -73,24 +74,6 @@ def project() -> Iterator[Project]:
         p.close()
 
 
-class PanelApp(App[None]):
-    def __init__(self, panel: LogsPanel) -> None:
-        super().__init__()
-        self.panel = panel
-
-    def compose(self) -> ComposeResult:
-        yield self.panel
-
-
-async def until(pilot: Any, predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def texts(panel: LogsPanel) -> list[str]:
     return [ln.text for ln in panel.view.buffer]
 
@@ -101,7 +84,7 @@ async def test_flood_of_200k_lines_is_tailed_with_memory_bounded(project: Projec
     )
     panel = LogsPanel(DockerLogSource(project.name), service="flood", max_lines=5_000, max_bytes=1 << 20)
     panel.backlog = backlog_by_key("all")
-    app = PanelApp(panel)
+    app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.5)
         rss_before = rss_kib()
@@ -144,7 +127,7 @@ async def test_flood_of_200k_lines_is_tailed_with_memory_bounded(project: Projec
 async def test_container_removed_while_tailed_is_reported_in_the_pane(project: Project) -> None:
     c = project.run("ticker", "i=0; while true; i=$((i+1)); do echo tick $i; sleep 0.1; done")
     panel = LogsPanel(DockerLogSource(project.name), service="ticker")
-    app = PanelApp(panel)
+    app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: any(t.startswith("tick 5") for t in texts(panel)), 30, "ticks")
         c.remove(force=True)
@@ -173,28 +156,19 @@ def _follow(
     return follower, lines, events
 
 
-def wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def test_stop_and_start_are_followed_without_duplicates(project: Project) -> None:
     c = project.run(
         "counter", "r=$(date +%s%N); i=0; while true; i=$((i+1)); do echo n $r-$i; sleep 0.05; done"
     )
     follower, lines, events = _follow(DockerLogSource(project.name), "counter")
     try:
-        wait(lambda: len(lines) >= 20, 30, "first lines")
+        wait_for("first lines", lambda: len(lines) >= 20, 30)
         c.stop(timeout=1)
-        wait(lambda: any(e.kind == "stopped" for e in events), 30, "stopped event")
+        wait_for("stopped event", lambda: any(e.kind == "stopped" for e in events), 30)
         c.start()
-        wait(lambda: len([e for e in events if e.kind == "attached"]) >= 2, 30, "re-attached")
+        wait_for("re-attached", lambda: len([e for e in events if e.kind == "attached"]) >= 2, 30)
         n = len(lines)
-        wait(lambda: len(lines) >= n + 20, 30, "lines after restart")
+        wait_for("lines after restart", lambda: len(lines) >= n + 20, 30)
     finally:
         follower.stop()
     data = [ln.text for ln in lines if ln.stream == 1]
@@ -210,12 +184,12 @@ def test_all_services_are_interleaved_by_time_and_tagged(project: Project) -> No
     )
     beta = project.run("beta", "for i in $(seq 1 40); do echo beta $i; sleep 0.03; done; exec sleep infinity")
     # Both are done writing before the follower starts: the whole backlog is merged by timestamp.
-    wait(lambda: b"alpha 40\n" in alpha.logs() and b"beta 40\n" in beta.logs(), 60, "both writers done")
+    wait_for("both writers done", lambda: b"alpha 40\n" in alpha.logs() and b"beta 40\n" in beta.logs(), 60)
     follower, lines, events = _follow(DockerLogSource(project.name), None, "all")
     try:
-        wait(lambda: len([ln for ln in lines if ln.stream == 1]) >= 80, 30, "both backlogs")
+        wait_for("both backlogs", lambda: len([ln for ln in lines if ln.stream == 1]) >= 80, 30)
         project.run("gamma", "for i in $(seq 1 5); do echo gamma $i; done; exec sleep infinity")
-        wait(lambda: any(ln.service == "gamma" for ln in lines), 30, "a new service's container")
+        wait_for("a new service's container", lambda: any(ln.service == "gamma" for ln in lines), 30)
     finally:
         follower.stop()
     data = [ln for ln in lines if ln.stream == 1]
@@ -240,14 +214,14 @@ def test_engine_cut_and_restored_is_reported_and_resumed(project: Project, tmp_p
     source = DockerLogSource(project.name, DockerEndpoint.resolve(f"unix://{path}"))
     follower, lines, events = _follow(source, "steady")
     try:
-        wait(lambda: len(lines) >= 10, 30, "first lines")
+        wait_for("first lines", lambda: len(lines) >= 10, 30)
         proxy.cut()
-        wait(lambda: any(e.kind == "engine_unreachable" for e in events), 30, "unreachable event")
+        wait_for("unreachable event", lambda: any(e.kind == "engine_unreachable" for e in events), 30)
         n = len(lines)
         time.sleep(1.0)  # lines written meanwhile must show up after the reconnection
         proxy.restore()
-        wait(lambda: any(e.kind == "engine_back" for e in events), 30, "engine back")
-        wait(lambda: len(lines) >= n + 40, 30, "lines after the reconnection")
+        wait_for("engine back", lambda: any(e.kind == "engine_back" for e in events), 30)
+        wait_for("lines after the reconnection", lambda: len(lines) >= n + 40, 30)
     finally:
         follower.stop()
         proxy.close()

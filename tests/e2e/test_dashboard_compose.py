@@ -24,7 +24,7 @@ from tests.integration.test_dashboard_dagster import (
     until,
 )
 from tests.support.docker_engine import ComposeStack
-from tests.tui.shell_fakes import screen_text
+from tests.support.pilot import screen_text
 
 SERVICES = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
 

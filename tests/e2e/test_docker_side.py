@@ -13,14 +13,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Static, TabPane
 
 from edp_tui.backends import Backends, dagster_client
@@ -38,9 +37,7 @@ from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.help import HelpScreen
 from edp_tui.ui.widgets.header import Level
 from tests.support.docker_engine import base_image
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tui"))
-from shell_fakes import screen_text  # noqa: E402
+from tests.support.pilot import screen_text, until
 
 SIZE = (160, 40)
 COMPOSE = """
@@ -129,14 +126,6 @@ def make_app(project: Project, source: DockerSource) -> EdpApp:
         run_containers=DockerRunContainers(project.name, DockerEndpoint.resolve()),
     )
     return DockerSideApp(config, backends)
-
-
-async def until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for: {what}\n{screen_text(pilot.app)}")
-        await pilot.pause(0.05)
 
 
 def row(app: EdpApp, service: str) -> dict[str, str]:

@@ -37,7 +37,7 @@ from tests.e2e.test_docker_side import UnixSocketProxy
 from tests.support import stack_runs as sr
 from tests.support.docker_engine import ComposeStack, base_image
 from tests.support.fault_figures import FAULT_FIGURES, FaultFigure
-from tests.tui.shell_fakes import screen_text
+from tests.support.pilot import screen_text, until
 
 SIZE = (200, 50)
 SERVICES = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
@@ -74,18 +74,6 @@ def healthy(app: EdpApp) -> bool:
     return all(level(app, b) is Level.OK for b in ("docker", "webserver", "daemon")) and all(
         service_running(app, s) for s in SERVICES
     )
-
-
-async def until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    """Seconds until ``predicate`` holds (polled every 0.1 s); fails with the screen after ``timeout``."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(
-                f"timed out after {timeout:.0f} s waiting for {what}\n{screen_text(pilot.app)}"
-            )
-        await pilot.pause(0.1)
-    return time.monotonic() - start
 
 
 def container_of(stack: ComposeStack, service: str) -> str:

@@ -13,12 +13,12 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
-from textual.app import App, ComposeResult
 
 from edp_tui.docker.logs import DockerLogSource, LogEvent, backlog_by_key
 from edp_tui.text import LogLine
 from edp_tui.ui.widgets.logs_panel import LogsPanel
 from tests.support.docker_engine import base_image
+from tests.support.pilot import Host
 
 WATCH_S = 8.0
 
@@ -85,18 +85,9 @@ def test_an_unreadable_stream_is_retried_with_backoff_and_reported(mute_project:
     assert time.monotonic() - first >= WATCH_S
 
 
-class PanelApp(App[None]):
-    def __init__(self, panel: LogsPanel) -> None:
-        super().__init__()
-        self.panel = panel
-
-    def compose(self) -> ComposeResult:
-        yield self.panel
-
-
 async def test_the_pane_keeps_showing_why_the_log_is_empty(mute_project: str) -> None:
     panel = LogsPanel(DockerLogSource(mute_project), service="mute")
-    app = PanelApp(panel)
+    app = Host(panel)
     async with app.run_test(size=(140, 30)) as pilot:
         deadline = time.monotonic() + 60
         while panel.problem is None and time.monotonic() < deadline:

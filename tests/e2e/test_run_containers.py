@@ -29,7 +29,7 @@ from edp_tui.ui.widgets.run_containers import RunContainersPanel
 from tests.e2e.test_faults import dashboard, until
 from tests.support import stack_runs as sr
 from tests.support.docker_engine import STACK_TIMINGS, ComposeStack
-from tests.tui.shell_fakes import screen_text
+from tests.support.pilot import screen_text
 
 SMALL = {"ops": {"raw_retail_data": {"config": {"customers": 40, "products": 8, "orders": 300, "seed": 7}}}}
 RUN_DEADLINE_S = 900.0

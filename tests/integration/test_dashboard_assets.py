@@ -6,27 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from textual.app import App, ComposeResult
-
 from edp_tui.dagster.assets import ASSET_JOB, AssetInfo
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.models import log_keys_from_events
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.widgets.dagster.assets import AssetsPanel
+from tests.support.pilot import Host, screen_text, until
 from tests.support.process_stack import ProcessStack
-from tests.tui.dagster_fake import screen_text, wait_for
 
-# Ingestion and a dbt build of every model and test, on a loaded 2-core machine.
 RUN_TIMEOUT_S = 600.0
-
-
-class Host(App[None]):
-    def __init__(self, panel: AssetsPanel) -> None:
-        super().__init__()
-        self.panel = panel
-
-    def compose(self) -> ComposeResult:
-        yield self.panel
 
 
 async def run_status(pilot: Any, client: DagsterClient, run_id: str) -> str:
@@ -48,7 +36,7 @@ async def run_status(pilot: Any, client: DagsterClient, run_id: str) -> str:
 async def select(pilot: Any, panel: AssetsPanel, name: str) -> None:
     panel.table.focus()
     panel.table.move_cursor(row=[a.name for a in panel.assets.values()].index(name))
-    await wait_for(pilot, lambda: panel.selected is not None and panel.selected.name == name)
+    await until(pilot, lambda: panel.selected is not None and panel.selected.name == name)
 
 
 async def materialize_from_tab(pilot: Any, panel: AssetsPanel, name: str, key: str) -> str:
@@ -56,9 +44,9 @@ async def materialize_from_tab(pilot: Any, panel: AssetsPanel, name: str, key: s
     await select(pilot, panel, name)
     before = set(panel.pending_runs)
     await pilot.press(key)
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
     await pilot.press("y")
-    await wait_for(pilot, lambda: set(panel.pending_runs) - before, timeout=60)
+    await until(pilot, lambda: set(panel.pending_runs) - before, timeout=60)
     [run_id] = set(panel.pending_runs) - before
     return run_id
 
@@ -67,7 +55,7 @@ async def test_materialize_from_the_assets_tab_and_see_the_checks(process_stack:
     async with DagsterClient(process_stack.graphql_url) as client:
         panel = AssetsPanel(client)
         async with Host(panel).run_test(size=(200, 60)) as pilot:
-            await wait_for(pilot, lambda: panel.populated, timeout=60)
+            await until(pilot, lambda: panel.populated, timeout=60)
             assert {"raw", "staging", "marts", "analytics"} <= {a.group for a in panel.assets.values()}
             orders = panel.assets[("staging", "stg_orders")]
             assert ("raw", "orders") in orders.upstream and orders.checks
@@ -85,7 +73,7 @@ async def test_materialize_from_the_assets_tab_and_see_the_checks(process_stack:
                 mat = asset.last_materialization
                 return bool(mat and mat.run_id == run_id and all(c.status for c in asset.checks))
 
-            await wait_for(pilot, lambda: all(materialized(a) for a in panel.assets.values()), timeout=60)
+            await until(pilot, lambda: all(materialized(a) for a in panel.assets.values()), timeout=60)
             checks = [c for a in panel.assets.values() for c in a.checks]
             assert len(checks) >= 25 and {c.run_id for c in checks} == {run_id}
             assert all(c.status == "SUCCEEDED" for c in checks), [
@@ -94,7 +82,7 @@ async def test_materialize_from_the_assets_tab_and_see_the_checks(process_stack:
             assert all(a.state in ("fresh", "unknown") for a in panel.assets.values())
             customers = panel.assets[("staging", "stg_customers")]
             await select(pilot, panel, customers.name)
-            await wait_for(
+            await until(
                 pilot, lambda: "SUCCEEDED       unique_stg_customers_customer_id" in screen_text(pilot.app)
             )
             assert f"{len(customers.checks)}/{len(customers.checks)} ok" in screen_text(pilot.app)

@@ -7,8 +7,7 @@ running a temporary copy of the code.
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,9 @@ from edp_tui.ui.screens.launch_dialog import LaunchDialog
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 from tests.integration.conftest import copy_repository
+from tests.support.pilot import on_screen, screen_text, until
 from tests.support.process_stack import ProcessStack
-from tests.tui.shell_fakes import FakeDockerSource, fake_backends, screen_text
+from tests.tui.shell_fakes import FakeDockerSource, fake_backends
 
 SIZE = (320, 60)  # wide enough that long compute-log lines are not cut before the text looked for
 REPO = "__repository__"
@@ -58,20 +58,6 @@ def make_dashboard(stack: ProcessStack, **config: Any) -> EdpApp:
 async def running(app: EdpApp) -> AsyncIterator[Any]:
     async with app.run_test(size=SIZE) as pilot:
         yield pilot
-
-
-async def until(pilot: Any, predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    """Wait (with a deadline) for something to be on screen; returns the seconds it took."""
-    t0 = time.monotonic()
-    while not predicate():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"{what}: not seen within {timeout:.0f}s; screen:\n{screen_text(pilot.app)}")
-        await pilot.pause(0.1)
-    return time.monotonic() - t0
-
-
-def on_screen(pilot: Any, *needles: str) -> Callable[[], bool]:
-    return lambda: all(n in screen_text(pilot.app) for n in needles)
 
 
 def show_tab(app: EdpApp, tab: str) -> None:

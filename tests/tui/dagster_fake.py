@@ -7,9 +7,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from textual.app import App, ComposeResult
-from textual.widget import Widget
-
 from edp_tui.dagster.assets import (
     ASSET_JOB,
     AssetChangeSignals,
@@ -565,36 +562,3 @@ class FakeDagster:
         )
         # The fake's own clock, not the caller's: snapshots must not depend on the time they are taken.
         return DaemonHealth.evaluate(daemons, self.now, self.stale_after_s)
-
-
-class Host(App[None]):
-    """Hosts one panel, as the dashboard's tab would."""
-
-    def __init__(self, widget: Widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
-
-
-def screen_text(app: Any) -> str:
-    """What the terminal shows right now, as plain text (one line per row)."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-async def wait_for(pilot: Any, predicate: Any, timeout: float = 5.0, step: float = 0.05) -> None:
-    """Pause the pilot until ``predicate()`` holds; fail with the screen's text after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; screen:\n{screen_text(pilot.app)}")
-        await pilot.pause(step)
-
-
-async def wait_shown(pilot: Any, *needles: str, timeout: float = 5.0) -> str:
-    """Pause until every needle is on the screen; returns the screen's text. A widget's state changes a
-    frame before the compositor paints it: a check of what the user sees waits for the paint."""
-    await wait_for(pilot, lambda: all(n in screen_text(pilot.app) for n in needles), timeout)
-    return screen_text(pilot.app)

@@ -157,12 +157,6 @@ class FakeDockerSource:
         self.closed = True
 
 
-def screen_text(app: object) -> str:
-    """What the terminal shows right now, as plain text lines (the compositor's own strips of the screen)."""
-    screen = app.screen  # type: ignore[attr-defined]
-    return "\n".join(strip.text.rstrip() for strip in screen._compositor.render_strips())
-
-
 class SilentLogSource:
     """A log source whose followers never deliver anything (for apps whose logs panel is not under test)."""
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dagster_fake import FakeDagster, Host, screen_text, wait_for, wait_shown  # noqa: E402
+from dagster_fake import FakeDagster  # noqa: E402
 from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
 from textual.widgets import Static, TabbedContent  # noqa: E402
 
@@ -15,6 +15,7 @@ from edp_tui.config import Config  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.screens.confirm import ConfirmScreen  # noqa: E402
 from edp_tui.ui.widgets.dagster.assets import ACTIVE_INTERVAL_S, PROBE_FAST_S, AssetsPanel  # noqa: E402
+from tests.support.pilot import Host, screen_text, until, wait_shown
 
 SIZE = (130, 32)
 
@@ -29,21 +30,21 @@ def make_app(fake: FakeDagster) -> EdpApp:
 
 
 async def select(pilot: Any, panel: AssetsPanel, name: str) -> None:
-    await wait_for(pilot, lambda: panel.populated)
+    await until(pilot, lambda: panel.populated)
     panel.table.focus()
     while panel.selected is not None and panel.selected.name != name:
         await pilot.press("down")
-    await wait_for(pilot, lambda: panel.selected is not None and panel.selected.name == name)
+    await until(pilot, lambda: panel.selected is not None and panel.selected.name == name)
 
 
 def snapshot_on_assets_tab() -> Any:
     async def run_before(pilot: Any) -> None:
         await pilot.press("5")
         app = pilot.app
-        await wait_for(pilot, lambda: app.query_one("#main", TabbedContent).active == "tab-assets")
+        await until(pilot, lambda: app.query_one("#main", TabbedContent).active == "tab-assets")
         panel = app.query_one(AssetsPanel)
         await select(pilot, panel, "staging/stg_orders")
-        await wait_for(pilot, lambda: "upstream: raw/orders" in screen_text(app))
+        await until(pilot, lambda: "upstream: raw/orders" in screen_text(app))
         app.clear_notifications()
         await pilot.pause()
 
@@ -62,7 +63,7 @@ async def test_assets_are_listed_by_group_with_state_and_checks() -> None:
     fake = FakeDagster()
     panel = AssetsPanel(fake)
     async with Host(panel).run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         rows = [str(k.value) for k in panel.table.rows]
         # Groups in name order: analytics, marts, raw, staging.
         assert rows == [
@@ -89,19 +90,19 @@ async def test_materialize_with_downstream_asks_then_launches_the_closure() -> N
     async with Host(panel).run_test(size=SIZE) as pilot:
         await select(pilot, panel, "staging/stg_orders")
         await pilot.press("L")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await wait_shown(pilot, "stg_orders and 2 downstream")
         await pilot.press("y")
-        await wait_for(pilot, lambda: fake.materialized)
+        await until(pilot, lambda: fake.materialized)
         assert fake.materialized == [
             (("staging", "stg_orders"), ("marts", "fct_orders"), ("analytics", "customer_segments"))
         ]
-        await wait_for(
+        await until(
             pilot, lambda: "materializing 3 asset(s) from staging/stg_orders" in screen_text(pilot.app)
         )
         # The launched run is waited for quickly, then the tab rests again.
-        await wait_for(pilot, lambda: "2/2 ok" in screen_text(pilot.app))
-        await wait_for(pilot, lambda: panel.current_interval() != ACTIVE_INTERVAL_S)
+        await until(pilot, lambda: "2/2 ok" in screen_text(pilot.app))
+        await until(pilot, lambda: panel.current_interval() != ACTIVE_INTERVAL_S)
 
 
 async def test_materialize_one_asset_and_cancel() -> None:
@@ -110,18 +111,18 @@ async def test_materialize_one_asset_and_cancel() -> None:
     async with Host(panel).run_test(size=SIZE) as pilot:
         await select(pilot, panel, "raw/customers")
         await pilot.press("l")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await pilot.press("n")
-        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, ConfirmScreen))
+        await until(pilot, lambda: not isinstance(pilot.app.screen, ConfirmScreen))
         assert fake.materialized == []
         await pilot.press("l")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await wait_shown(pilot, "Materialize raw/customers?")
         await pilot.press("y")
         # raw/customers is computed with raw/orders (one multi-asset): Dagster refuses it alone, both go.
-        await wait_for(pilot, lambda: fake.materialized == [(("raw", "customers"), ("raw", "orders"))])
+        await until(pilot, lambda: fake.materialized == [(("raw", "customers"), ("raw", "orders"))])
         assert fake.calls.count(("materialize", (("raw", "customers"),))) == 1
-        await wait_for(pilot, lambda: panel.assets[("raw", "customers")].state == "fresh")
+        await until(pilot, lambda: panel.assets[("raw", "customers")].state == "fresh")
         await wait_shown(pilot, "materializing 2 asset(s) from raw/customers")
 
 
@@ -129,7 +130,7 @@ async def test_pending_run_polls_quickly() -> None:
     fake = FakeDagster()
     panel = AssetsPanel(fake)
     async with Host(panel).run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         assert panel.current_interval() == PROBE_FAST_S
         panel.pending_runs["not-yet-materialized"] = panel.clock()
         assert panel.current_interval() == ACTIVE_INTERVAL_S
@@ -141,7 +142,7 @@ async def test_read_only_refuses_materialize() -> None:
     async with Host(panel).run_test(size=SIZE) as pilot:
         await select(pilot, panel, "raw/orders")
         await pilot.press("l", "L")
-        await wait_for(
+        await until(
             pilot, lambda: "read-only mode: materialization of raw/orders refused" in screen_text(pilot.app)
         )
         assert not isinstance(pilot.app.screen, ConfirmScreen)
@@ -153,12 +154,10 @@ async def test_webserver_down_shows_the_banner_and_recovers() -> None:
     fake.down = True
     panel = AssetsPanel(fake)
     async with Host(panel).run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "webserver unreachable" in screen_text(pilot.app))
+        await until(pilot, lambda: "webserver unreachable" in screen_text(pilot.app))
         fake.down = False
         panel.wake()
-        await wait_for(
-            pilot, lambda: panel.populated and "webserver unreachable" not in screen_text(pilot.app)
-        )
+        await until(pilot, lambda: panel.populated and "webserver unreachable" not in screen_text(pilot.app))
 
 
 async def test_downstream_of_a_multi_asset_part_covers_the_whole_multi_asset() -> None:
@@ -167,9 +166,9 @@ async def test_downstream_of_a_multi_asset_part_covers_the_whole_multi_asset() -
     async with Host(panel).run_test(size=SIZE) as pilot:
         await select(pilot, panel, "raw/customers")
         await pilot.press("L")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_for(pilot, lambda: fake.materialized)
+        await until(pilot, lambda: fake.materialized)
         # raw/customers alone is refused (InvalidSubsetError); its sibling raw/orders and what is downstream
         # of it go too.
         assert [c for c in fake.calls if c[0] == "materialize"][0] == ("materialize", (("raw", "customers"),))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from dagster_fake import T0, FakeDagster, Host, run, screen_text, wait_for
+from dagster_fake import T0, FakeDagster, run
 
 from edp_tui.dagster.errors import DagsterGraphQLError, DagsterUnreachable
 from edp_tui.dagster.models import LogKey, RunEvent
@@ -14,6 +14,7 @@ from edp_tui.dagster.tail import BULK_CHUNK_BYTES
 from edp_tui.ui.widgets.dagster.compute_logs import ComputeLogsPanel
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from edp_tui.ui.widgets.dagster.runs_tab import RunsTab
+from tests.support.pilot import Host, screen_text, until
 
 SIZE = (150, 30)
 LIVE = "e0000000-4444-4444-4444-444444444444"
@@ -44,7 +45,7 @@ def polls(fake: FakeDagster) -> int:
 async def follow(pilot: Any, panel: ComputeLogsPanel, fake: FakeDagster, keys: tuple[LogKey, ...]) -> None:
     panel.show_run(fake.runs_list[0])
     panel.set_log_keys(LIVE, keys, finished=False)
-    await wait_for(pilot, lambda: bool(fake.log_streams))
+    await until(pilot, lambda: bool(fake.log_streams))
 
 
 async def test_a_live_log_is_pushed_and_never_polled() -> None:
@@ -53,10 +54,10 @@ async def test_a_live_log_is_pushed_and_never_polled() -> None:
     panel = ComputeLogsPanel(fake)
     async with Host(panel).run_test(size=SIZE) as pilot:
         await follow(pilot, panel, fake, (LOAD,))
-        await wait_for(pilot, lambda: (None, "before the panel looked") in shown(panel))
+        await until(pilot, lambda: (None, "before the panel looked") in shown(panel))
         assert "tailing… · push" in title(panel)
         fake.write_log(LIVE, LOAD.file_key, out="second line\n", err="a warning\n")
-        await wait_for(pilot, lambda: (None, "second line") in shown(panel))
+        await until(pilot, lambda: (None, "second line") in shown(panel))
         await pilot.pause(1.2)  # more than two poll intervals
         assert polls(fake) == 0
         assert [c for c in fake.calls if c[0] == "captured_logs_stream"] == [
@@ -79,7 +80,7 @@ async def test_stdout_and_stderr_interleave_in_arrival_order() -> None:
         fake.write_log(LIVE, LOAD.file_key, err="err 1\n")
         fake.write_log(LIVE, LOAD.file_key, out="out 2\nout 3 is ")
         fake.write_log(LIVE, LOAD.file_key, out="cut\n", err="err 2\n")
-        await wait_for(pilot, lambda: len(shown(panel)) == 5)
+        await until(pilot, lambda: len(shown(panel)) == 5)
         assert shown(panel) == [
             (None, "out 1"),
             ("stderr", "err 1"),
@@ -107,18 +108,18 @@ async def test_the_run_finishing_ends_the_subscription_reads_the_rest_and_says_e
     tab = RunsTab(fake)
     async with Host(tab).run_test(size=(150, 40)) as pilot:
         runs = tab.query_one(RunsPanel)
-        await wait_for(pilot, lambda: runs.populated)
+        await until(pilot, lambda: runs.populated)
         runs.table.move_cursor(row=runs.table.get_row_index(LIVE))
         panel = tab.query_one(ComputeLogsPanel)
-        await wait_for(pilot, lambda: bool(fake.log_streams))
+        await until(pilot, lambda: bool(fake.log_streams))
         fake.write_log(LIVE, LOAD.file_key, out="working\n")
-        await wait_for(pilot, lambda: (None, "working") in shown(panel))
+        await until(pilot, lambda: (None, "working") in shown(panel))
         # Written but never pushed (the run ended before the webserver's watcher looked), and a last partial
         # line: the final query finds both.
         out, err = fake.logs[f"{LIVE}/{LOAD.file_key}"]
         fake.logs[f"{LIVE}/{LOAD.file_key}"] = (out + "late line\nno newline", err)
         fake.runs_list[0] = replace(live, status="SUCCESS", end_time=T0, can_terminate=False)
-        await wait_for(pilot, lambda: panel.done, timeout=10)
+        await until(pilot, lambda: panel.done, timeout=10)
         assert not fake.log_streams and panel.follower is None
         assert [t for _, t in shown(panel)] == [
             "working",
@@ -143,7 +144,7 @@ async def test_a_finished_run_is_read_by_query_without_subscribing() -> None:
     async with Host(panel).run_test(size=SIZE) as pilot:
         panel.show_run(done)
         panel.set_log_keys(done.run_id, (LogKey(done.run_id, "abcdefgh", ("load_landing_files",)),), True)
-        await wait_for(pilot, lambda: panel.done)
+        await until(pilot, lambda: panel.done)
         assert not [c for c in fake.calls if c[0] == "captured_logs_stream"]
         assert fake.log_limits == [BULK_CHUNK_BYTES, BULK_CHUNK_BYTES]
 
@@ -156,15 +157,15 @@ async def test_switching_step_or_run_cancels_the_subscription() -> None:
         first = panel.follower
         assert first is not None and [s.key for s in fake.log_streams] == [f"{LIVE}/{LOAD.file_key}"]
         panel.select_step(LIVE, "write_raw_table")
-        await wait_for(pilot, lambda: [s.key for s in fake.log_streams] == [f"{LIVE}/{WRITE.file_key}"])
+        await until(pilot, lambda: [s.key for s in fake.log_streams] == [f"{LIVE}/{WRITE.file_key}"])
         assert first.done() and first.cancelled()
         fake.write_log(LIVE, LOAD.file_key, out="old step\n")
         fake.write_log(LIVE, WRITE.file_key, out="new step\n")
-        await wait_for(pilot, lambda: (None, "new step") in shown(panel))
+        await until(pilot, lambda: (None, "new step") in shown(panel))
         assert (None, "old step") not in shown(panel)
         second = panel.follower
         panel.show_run(fake.runs_list[1])  # another run: nothing of this one stays open
-        await wait_for(pilot, lambda: not fake.log_streams)
+        await until(pilot, lambda: not fake.log_streams)
         assert second is not None and second.done() and panel.follower is None
 
 
@@ -176,31 +177,31 @@ async def test_a_failing_subscription_falls_back_to_polling_and_push_comes_back(
     async with Host(panel).run_test(size=SIZE) as pilot:
         panel.show_run(fake.runs_list[0])
         panel.set_log_keys(LIVE, (LOAD,), finished=False)
-        await wait_for(pilot, lambda: "polling (push unavailable: Connection refused" in title(panel))
+        await until(pilot, lambda: "polling (push unavailable: Connection refused" in title(panel))
         fake.write_log(LIVE, LOAD.file_key, out="polled line\n")
-        await wait_for(pilot, lambda: (None, "polled line") in shown(panel))
+        await until(pilot, lambda: (None, "polled line") in shown(panel))
         assert polls(fake) >= 1
         attempts = sum(1 for c in fake.calls if c[0] == "captured_logs_stream")
-        await wait_for(pilot, lambda: sum(1 for c in fake.calls if c[0] == "captured_logs_stream") > attempts)
+        await until(pilot, lambda: sum(1 for c in fake.calls if c[0] == "captured_logs_stream") > attempts)
         # Push comes back: the subscription resumes from the polled cursor, polling stops.
         fake.stream_failure = None
-        await wait_for(pilot, lambda: bool(fake.log_streams) and title(panel).endswith("· push"))
+        await until(pilot, lambda: bool(fake.log_streams) and title(panel).endswith("· push"))
         assert ("captured_logs_stream", (LOAD.file_key, "12:0")) in fake.calls
         fake.write_log(LIVE, LOAD.file_key, err="pushed line\n")
-        await wait_for(pilot, lambda: ("stderr", "pushed line") in shown(panel))
+        await until(pilot, lambda: ("stderr", "pushed line") in shown(panel))
         settled = polls(fake)
         await pilot.pause(1.2)
         assert polls(fake) == settled
         # A bad frame mid-stream: polling again, with the reason in the title; then push again.
         fake.stream_failure = DagsterGraphQLError(["subscription frame is not JSON: <html>"])
         fake.end_log_streams(DagsterGraphQLError(["subscription frame is not JSON: <html>"]))
-        await wait_for(
+        await until(
             pilot, lambda: "push unavailable: GraphQL error: subscription frame is not JSON" in title(panel)
         )
         fake.write_log(LIVE, LOAD.file_key, out="polled again\n")
-        await wait_for(pilot, lambda: (None, "polled again") in shown(panel))
+        await until(pilot, lambda: (None, "polled again") in shown(panel))
         fake.stream_failure = None
-        await wait_for(pilot, lambda: bool(fake.log_streams) and title(panel).endswith("· push"))
+        await until(pilot, lambda: bool(fake.log_streams) and title(panel).endswith("· push"))
         assert [t for _, t in shown(panel)] == ["polled line", "pushed line", "polled again"]
 
 
@@ -212,12 +213,12 @@ async def test_a_webserver_down_altogether_shows_the_banner_and_the_log_resumes(
         await follow(pilot, panel, fake, (LOAD,))
         fake.down = True
         fake.end_log_streams(DagsterUnreachable("ws://fake-dagster:3000/graphql", "the webserver closed"))
-        await wait_for(pilot, lambda: "webserver unreachable" in screen_text(pilot.app))
+        await until(pilot, lambda: "webserver unreachable" in screen_text(pilot.app))
         fake.write_log(LIVE, LOAD.file_key, out="while it was down\n")
         fake.down = False
-        await wait_for(pilot, lambda: (None, "while it was down") in shown(panel))
-        await wait_for(pilot, lambda: "webserver unreachable" not in screen_text(pilot.app))
-        await wait_for(pilot, lambda: bool(fake.log_streams) and title(panel).endswith("· push"))
+        await until(pilot, lambda: (None, "while it was down") in shown(panel))
+        await until(pilot, lambda: "webserver unreachable" not in screen_text(pilot.app))
+        await until(pilot, lambda: bool(fake.log_streams) and title(panel).endswith("· push"))
 
 
 async def test_a_hidden_panel_holds_no_subscription_and_resumes_from_the_cursor() -> None:
@@ -226,11 +227,11 @@ async def test_a_hidden_panel_holds_no_subscription_and_resumes_from_the_cursor(
     async with Host(panel).run_test(size=SIZE) as pilot:
         await follow(pilot, panel, fake, (LOAD,))
         fake.write_log(LIVE, LOAD.file_key, out="seen\n")
-        await wait_for(pilot, lambda: (None, "seen") in shown(panel))
+        await until(pilot, lambda: (None, "seen") in shown(panel))
         panel.display = False
-        await wait_for(pilot, lambda: not fake.log_streams)
+        await until(pilot, lambda: not fake.log_streams)
         fake.write_log(LIVE, LOAD.file_key, out="written while hidden\n")
         panel.display = True
-        await wait_for(pilot, lambda: (None, "written while hidden") in shown(panel))
+        await until(pilot, lambda: (None, "written while hidden") in shown(panel))
         assert [t for _, t in shown(panel)] == ["seen", "written while hidden"]
         assert ("captured_logs_stream", (LOAD.file_key, "5:0")) in fake.calls

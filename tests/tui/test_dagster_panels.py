@@ -5,15 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from dagster_fake import (
-    FakeDagster,
-    Host,
-    broken_location,
-    loaded_location,
-    screen_text,
-    wait_for,
-    wait_shown,
-)
+from dagster_fake import FakeDagster, broken_location, loaded_location
 from textual.app import App, ComposeResult
 from textual.widgets import TextArea
 
@@ -30,6 +22,7 @@ from edp_tui.ui.widgets.dagster.run_detail import RunDetailPanel
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from edp_tui.ui.widgets.dagster.runs_tab import RunsTab
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
+from tests.support.pilot import Host, screen_text, until, wait_shown
 
 SIZE = (130, 32)
 
@@ -43,9 +36,9 @@ def test_locations_snapshot_shows_the_load_error_text(snap_compare: Any) -> None
     panel = LocationsPanel(fake)
 
     async def select_broken(pilot: Any) -> None:
-        await wait_for(pilot, lambda: len(panel.locations) == 2)
+        await until(pilot, lambda: len(panel.locations) == 2)
         await pilot.press("down")
-        await wait_for(pilot, lambda: "invalid syntax" in screen_text(pilot.app))
+        await until(pilot, lambda: "invalid syntax" in screen_text(pilot.app))
 
     assert snap_compare(Host(panel), terminal_size=SIZE, run_before=select_broken)
 
@@ -55,9 +48,9 @@ async def test_reload_key_reloads_the_selected_location_and_shows_the_outcome() 
     fake.reload_result = broken_location("etl_pipeline")
     app = Host(LocationsPanel(fake))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "loaded" in screen_text(app))
+        await until(pilot, lambda: "loaded" in screen_text(app))
         await pilot.press("r")
-        await wait_for(pilot, lambda: "reloaded etl_pipeline" in screen_text(app))
+        await until(pilot, lambda: "reloaded etl_pipeline" in screen_text(app))
         text = screen_text(app)
         assert ("reload_location", "etl_pipeline") in fake.calls
         assert "etl_pipeline failed to load" in text and "[bold]not markup[/bold]" in text
@@ -68,14 +61,14 @@ async def test_location_events_refresh_without_a_key() -> None:
     panel = LocationsPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: fake.location_event_queue is not None and "loaded" in screen_text(app))
+        await until(pilot, lambda: fake.location_event_queue is not None and "loaded" in screen_text(app))
         fake.locations_list = [broken_location("etl_pipeline")]
         assert fake.location_event_queue is not None
         await fake.location_event_queue.put(
             LocationEvent("LOCATION_ERROR", "Unable to reconnect to server", "etl_pipeline")
         )
         # The poll interval is 5 s: only the pushed event can make this appear within 2 s.
-        await wait_for(pilot, lambda: "failed to load" in screen_text(app), timeout=2.0)
+        await until(pilot, lambda: "failed to load" in screen_text(app), timeout=2.0)
         assert "last event: etl_pipeline error: Unable to reconnect to server" in screen_text(app)
 
 
@@ -86,10 +79,10 @@ async def test_unreachable_webserver_is_shown_and_recovered_from() -> None:
     panel.poll_interval = 0.1
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "webserver unreachable" in screen_text(app))
+        await until(pilot, lambda: "webserver unreachable" in screen_text(app))
         assert "Connection refused" in screen_text(app)
         fake.down = False
-        await wait_for(pilot, lambda: "webserver unreachable" not in screen_text(app), timeout=5)
+        await until(pilot, lambda: "webserver unreachable" not in screen_text(app), timeout=5)
         assert "loaded" in screen_text(app)
 
 
@@ -97,9 +90,9 @@ async def test_read_only_refuses_reload() -> None:
     fake = FakeDagster(read_only=True)
     app = Host(LocationsPanel(fake, read_only=True))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "loaded" in screen_text(app))
+        await until(pilot, lambda: "loaded" in screen_text(app))
         await pilot.press("r")
-        await wait_for(pilot, lambda: "reload of etl_pipeline refused" in screen_text(app))
+        await until(pilot, lambda: "reload of etl_pipeline refused" in screen_text(app))
         assert not any(name == "reload_location" for name, _ in fake.calls)
 
 
@@ -111,9 +104,9 @@ def test_schedules_snapshot(snap_compare: Any) -> None:
     panel = SchedulesPanel(fake)
 
     async def select_sensor(pilot: Any) -> None:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         await pilot.press("down")
-        await wait_for(pilot, lambda: "last tick failed" in screen_text(pilot.app))
+        await until(pilot, lambda: "last tick failed" in screen_text(pilot.app))
 
     assert snap_compare(Host(panel), terminal_size=SIZE, run_before=select_sensor)
 
@@ -123,9 +116,9 @@ async def test_toggle_key_starts_a_stopped_schedule() -> None:
     panel = SchedulesPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         await pilot.press("s")
-        await wait_for(pilot, lambda: panel.items and next(iter(panel.items.values())).running)
+        await until(pilot, lambda: panel.items and next(iter(panel.items.values())).running)
         assert ("set_running", ("daily_full_refresh_schedule", True)) in fake.calls
 
 
@@ -135,10 +128,10 @@ async def test_read_only_refuses_toggles() -> None:
     panel = SchedulesPanel(fake, read_only=True)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         await pilot.press("s")
         # A positive sign that the key was handled, then: nothing reached the client.
-        await wait_for(pilot, lambda: any("Read-only mode" in n.message for n in app._notifications))
+        await until(pilot, lambda: any("Read-only mode" in n.message for n in app._notifications))
         assert not any(name in ("set_running", "refused:toggle") for name, _ in fake.calls)
 
 
@@ -148,7 +141,7 @@ async def test_schedules_of_a_broken_location_say_so() -> None:
     panel = SchedulesPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         await wait_shown(pilot, "scratch: not loaded (error)")
 
 
@@ -189,14 +182,14 @@ async def test_launch_dialog_hides_dunder_jobs_prefills_config_and_launches() ->
     fake = FakeDagster()
     app = LaunchHost(fake)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "limit: 100" in screen_text(app))
+        await until(pilot, lambda: "limit: 100" in screen_text(app))
         dialog = app.screen
         assert isinstance(dialog, LaunchDialog)
         assert [j[2] for j in dialog.jobs] == ["ingestion_job", "dbt_build_job", "full_refresh_job"]
         await pilot.click("#tags")
         await pilot.press(*"who=test")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.result != "pending")
+        await until(pilot, lambda: app.result != "pending")
         assert fake.launched == [
             ("ingestion_job", {"ops": {"extract": {"config": {"limit": 100}}}}, {"who": "test"})
         ]
@@ -207,10 +200,10 @@ async def test_launch_dialog_yaml_error_launches_nothing() -> None:
     fake = FakeDagster()
     app = LaunchHost(fake)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "limit: 100" in screen_text(app))
+        await until(pilot, lambda: "limit: 100" in screen_text(app))
         app.screen.query_one("#run-config", TextArea).text = "ops: [unclosed"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "not valid YAML" in screen_text(app))
+        await until(pilot, lambda: "not valid YAML" in screen_text(app))
         assert fake.launched == [] and app.result == "pending"
 
 
@@ -228,9 +221,9 @@ def test_launch_dialog_validation_errors_snapshot(snap_compare: Any) -> None:
     app = LaunchHost(fake)
 
     async def submit(pilot: Any) -> None:
-        await wait_for(pilot, lambda: "limit: 100" in screen_text(app))
+        await until(pilot, lambda: "limit: 100" in screen_text(app))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "nothing launched" in screen_text(app))
+        await until(pilot, lambda: "nothing launched" in screen_text(app))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=submit)
     assert fake.launched == [] and app.result == "pending"
@@ -242,10 +235,10 @@ FAILED_RUN = "c3d4e5f6-0000-0000-0000-000000000003"
 
 
 async def select_run(pilot: Any, panel: RunsPanel, run_id: str) -> None:
-    await wait_for(pilot, lambda: panel.populated)
+    await until(pilot, lambda: panel.populated)
     table = panel.table
     table.move_cursor(row=table.get_row_index(run_id))
-    await wait_for(pilot, lambda: panel.selected is not None and panel.selected.run_id == run_id)
+    await until(pilot, lambda: panel.selected is not None and panel.selected.run_id == run_id)
 
 
 def test_runs_tab_snapshot_with_detail_and_compute_logs(snap_compare: Any) -> None:
@@ -254,7 +247,7 @@ def test_runs_tab_snapshot_with_detail_and_compute_logs(snap_compare: Any) -> No
 
     async def select_failed(pilot: Any) -> None:
         await select_run(pilot, tab.query_one(RunsPanel), FAILED_RUN)
-        await wait_for(pilot, lambda: "end of compute log" in screen_text(pilot.app))
+        await until(pilot, lambda: "end of compute log" in screen_text(pilot.app))
 
     assert snap_compare(Host(tab), terminal_size=(150, 40), run_before=select_failed)
 
@@ -266,7 +259,7 @@ async def test_compute_logs_are_shown_literally_and_tailing_stops_when_the_run_i
     async with app.run_test(size=(150, 40)) as pilot:
         await select_run(pilot, tab.query_one(RunsPanel), FAILED_RUN)
         logs = tab.query_one(ComputeLogsPanel)
-        await wait_for(pilot, lambda: logs.done)
+        await until(pilot, lambda: logs.done)
         text = await wait_shown(pilot, "cursor games", "write_raw_table")
         assert "[bold red]not markup[/bold red]" in text  # markup in user output is shown as typed
         assert "␛[2Jcursor games" in text  # an escape sequence is made visible, not executed
@@ -274,7 +267,7 @@ async def test_compute_logs_are_shown_literally_and_tailing_stops_when_the_run_i
         assert "write_raw_table" in text and "FAILURE" in text
         # The detail stopped polling too: one terminal run, all events read.
         detail = tab.query_one(RunDetailPanel)
-        await wait_for(pilot, lambda: detail.finished)
+        await until(pilot, lambda: detail.finished)
         tail_reads = ("captured_logs", "run", "run_events")  # the runs list beside them keeps polling
 
         def reads() -> list[tuple[str, Any]]:
@@ -287,7 +280,7 @@ async def test_compute_logs_are_shown_literally_and_tailing_stops_when_the_run_i
         for more in (1, 2):  # two: the first may be a poll that was still finishing
             logs.wake()
             detail.wake()
-            await wait_for(
+            await until(
                 pilot, lambda more=more: logs.polls >= ticks[0] + more and detail.polls >= ticks[1] + more
             )
         assert reads() == calls  # no more reads of the log, the run or its events
@@ -298,10 +291,10 @@ async def test_runs_list_follows_status_changes() -> None:
     panel = RunsPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         queued = fake.runs_list[0]
         fake.runs_list[0] = replace(queued, status="STARTED", start_time=queued.creation_time)
-        await wait_for(pilot, lambda: "STARTED" in screen_text(app), timeout=2.0)
+        await until(pilot, lambda: "STARTED" in screen_text(app), timeout=2.0)
 
 
 async def test_a_hidden_runs_list_polls_nothing_while_an_identical_one_on_screen_polls() -> None:
@@ -319,19 +312,19 @@ async def test_a_hidden_runs_list_polls_nothing_while_an_identical_one_on_screen
             yield witness
 
     async with TwoPanels().run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: hidden.populated and witness.populated)
+        await until(pilot, lambda: hidden.populated and witness.populated)
         hidden.display = False
         # First span: a poll of the hidden panel that was under way ends and the loop parks.
         mark = witness.polls
-        await wait_for(pilot, lambda: witness.polls >= mark + 3)
+        await until(pilot, lambda: witness.polls >= mark + 3)
         calls, polls = len(hidden_fake.calls), hidden.polls
         # Second span: nothing at all from the hidden panel's loop.
         mark = witness.polls
-        await wait_for(pilot, lambda: witness.polls >= mark + 3)
+        await until(pilot, lambda: witness.polls >= mark + 3)
         assert (len(hidden_fake.calls), hidden.polls) == (calls, polls)
         assert len(witness_fake.calls) > 0
         hidden.display = True  # on screen again: it polls at once
-        await wait_for(pilot, lambda: hidden.polls > polls and len(hidden_fake.calls) > calls)
+        await until(pilot, lambda: hidden.polls > polls and len(hidden_fake.calls) > calls)
 
 
 async def test_runs_are_paged_and_bounded() -> None:
@@ -342,14 +335,14 @@ async def test_runs_are_paged_and_bounded() -> None:
     panel = RunsPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         assert len(panel.order) == 50 and all(
             limit == 50 for name, (limit, _) in [c for c in fake.calls if c[0] == "runs"]
         )
         await pilot.press("right_square_bracket")
-        await wait_for(pilot, lambda: panel.order and panel.order[0].startswith("00000050"))
+        await until(pilot, lambda: panel.order and panel.order[0].startswith("00000050"))
         await pilot.press("left_square_bracket")
-        await wait_for(pilot, lambda: panel.order and panel.order[0].startswith("00000000"))
+        await until(pilot, lambda: panel.order and panel.order[0].startswith("00000000"))
 
 
 async def test_terminate_asks_first_and_reexecute_selects_the_new_run() -> None:
@@ -357,21 +350,21 @@ async def test_terminate_asks_first_and_reexecute_selects_the_new_run() -> None:
     panel = RunsPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         queued = fake.runs_list[0].run_id
         # t is not terminate (any more): a viewer key elsewhere; nothing on the runs table binds it.
         bound = app.screen.active_bindings
         assert "t" not in bound or "terminate" not in bound["t"].binding.action
         await pilot.press("X")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_for(pilot, lambda: ("terminate_run", queued) in fake.calls)
-        await wait_for(pilot, lambda: panel.runs[queued].status == "CANCELED")
+        await until(pilot, lambda: ("terminate_run", queued) in fake.calls)
+        await until(pilot, lambda: panel.runs[queued].status == "CANCELED")
         await select_run(pilot, panel, FAILED_RUN)
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, ReexecuteDialog))
+        await until(pilot, lambda: isinstance(app.screen, ReexecuteDialog))
         await pilot.press("enter")  # the first choice of a failed run: from failure
-        await wait_for(
+        await until(
             pilot, lambda: panel.selected is not None and panel.selected.run_id.startswith("f0000000")
         )
         assert fake.reexecutions == [(FAILED_RUN, "FROM_FAILURE", ())]
@@ -382,13 +375,11 @@ async def test_launch_from_runs_selects_the_new_run() -> None:
     panel = RunsPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         await pilot.press("l")
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, LaunchDialog) and "limit: 100" in screen_text(app)
-        )
+        await until(pilot, lambda: isinstance(app.screen, LaunchDialog) and "limit: 100" in screen_text(app))
         await pilot.press("ctrl+s")
-        await wait_for(
+        await until(
             pilot, lambda: panel.selected is not None and panel.selected.run_id.startswith("e0000000")
         )
 
@@ -403,14 +394,14 @@ async def test_read_only_refuses_launch_terminate_and_reexecute() -> None:
         return sum("Read-only mode" in n.message for n in app._notifications)
 
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         for count, key in enumerate(("l", "X"), start=1):
             await pilot.press(key)
-            await wait_for(pilot, lambda n=count: refusals() == n)  # type: ignore[misc]
+            await until(pilot, lambda n=count: refusals() == n)  # type: ignore[misc]
             assert not isinstance(app.screen, (LaunchDialog, ConfirmScreen))
         await select_run(pilot, panel, FAILED_RUN)
         await pilot.press("e")
-        await wait_for(pilot, lambda: refusals() == 3)
+        await until(pilot, lambda: refusals() == 3)
         assert not isinstance(app.screen, ReexecuteDialog)
         mutations = {"launch_run", "terminate_run", "reexecute_run"}
         assert not [c for c in fake.calls if c[0] in mutations or c[0].startswith("refused:")]

@@ -7,7 +7,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from dagster_fake import FakeDagster, Host, run, screen_text, wait_for
+from dagster_fake import FakeDagster, run
 from shell_fakes import FakeDockerSource, fake_backends, fixed_now
 from textual.app import App
 
@@ -18,6 +18,7 @@ from edp_tui.ui.screens.reexecute import ReexecuteDialog
 from edp_tui.ui.widgets.dagster.run_detail import RunDetailPanel
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
+from tests.support.pilot import Host, screen_text, until
 
 SIZE = (130, 32)
 FAILED_RUN = "c3d4e5f6-0000-0000-0000-000000000003"
@@ -37,17 +38,17 @@ async def test_second_restart_while_one_is_in_flight_is_refused() -> None:
     )
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.services_panel.populated)
+            await until(pilot, lambda: app.services_panel.populated)
             await pilot.press("R", "y")  # restart asks first
-            await wait_for(pilot, lambda: source.calls == [("restart", "postgres")])  # in flight now
+            await until(pilot, lambda: source.calls == [("restart", "postgres")])  # in flight now
             await pilot.press("R")
-            await wait_for(pilot, lambda: any("already in progress" in m for m in messages(app)))
+            await until(pilot, lambda: any("already in progress" in m for m in messages(app)))
             source.gate.set()
-            await wait_for(pilot, lambda: any("postgres restarted" in m for m in messages(app)))
+            await until(pilot, lambda: any("postgres restarted" in m for m in messages(app)))
             assert source.calls == [("restart", "postgres")]
             # Done: the next press is accepted again.
             await pilot.press("R", "y")
-            await wait_for(pilot, lambda: len(source.calls) == 2)
+            await until(pilot, lambda: len(source.calls) == 2)
     finally:
         source.gate.set()
 
@@ -58,17 +59,17 @@ async def test_second_reexecute_while_one_is_in_flight_is_refused() -> None:
     panel = RunsPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         panel.table.move_cursor(row=panel.table.get_row_index(FAILED_RUN))
-        await wait_for(pilot, lambda: panel.selected is not None and panel.selected.run_id == FAILED_RUN)
+        await until(pilot, lambda: panel.selected is not None and panel.selected.run_id == FAILED_RUN)
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, ReexecuteDialog))
+        await until(pilot, lambda: isinstance(app.screen, ReexecuteDialog))
         await pilot.press("enter")  # from failure
-        await wait_for(pilot, lambda: ("reexecute_run", FAILED_RUN) in fake.calls)
+        await until(pilot, lambda: ("reexecute_run", FAILED_RUN) in fake.calls)
         await pilot.press("e")
-        await wait_for(pilot, lambda: any("already in progress" in m for m in messages(app)))
+        await until(pilot, lambda: any("already in progress" in m for m in messages(app)))
         gate.set()
-        await wait_for(pilot, lambda: any("Launched" in m for m in messages(app)))
+        await until(pilot, lambda: any("Launched" in m for m in messages(app)))
         assert [c for c in fake.calls if c[0] == "reexecute_run"] == [("reexecute_run", FAILED_RUN)]
 
 
@@ -78,13 +79,13 @@ async def test_second_toggle_while_one_is_in_flight_is_refused() -> None:
     panel = SchedulesPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         await pilot.press("s")
-        await wait_for(pilot, lambda: any(c[0] == "set_running" for c in fake.calls))
+        await until(pilot, lambda: any(c[0] == "set_running" for c in fake.calls))
         await pilot.press("s")
-        await wait_for(pilot, lambda: any("already in progress" in m for m in messages(app)))
+        await until(pilot, lambda: any("already in progress" in m for m in messages(app)))
         gate.set()
-        await wait_for(pilot, lambda: any("RUNNING" in m for m in messages(app)))
+        await until(pilot, lambda: any("RUNNING" in m for m in messages(app)))
         assert len([c for c in fake.calls if c[0] == "set_running"]) == 1
 
 
@@ -102,17 +103,17 @@ async def test_switching_runs_during_a_poll_never_continues_from_a_stale_cursor(
     panel.poll_interval = 0.1
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: panel.is_mounted)
+        await until(pilot, lambda: panel.is_mounted)
         panel.show_run(a)
-        await wait_for(pilot, lambda: panel.events_cursor == "3")
+        await until(pilot, lambda: panel.events_cursor == "3")
         # The next poll of A hangs while reading events after cursor 3; two more events arrive meanwhile.
         gate = fake.gates["run_events"] = asyncio.Event()
         fake.events[a.run_id] += [event(4), event(5)]
-        await wait_for(pilot, lambda: ("run_events", (a.run_id, "3")) in fake.calls)
+        await until(pilot, lambda: ("run_events", (a.run_id, "3")) in fake.calls)
         panel.show_run(b)
         panel.show_run(a)  # back to A: the pane starts again from the first event
         del fake.gates["run_events"]
         gate.set()
-        await wait_for(pilot, lambda: "event number 5" in screen_text(app))
-        await wait_for(pilot, lambda: "event number 1" in screen_text(app), timeout=3)
+        await until(pilot, lambda: "event number 5" in screen_text(app))
+        await until(pilot, lambda: "event number 1" in screen_text(app), timeout=3)
         assert panel.events_seen == 5

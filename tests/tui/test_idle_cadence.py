@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dagster_fake import FakeDagster, Host, wait_for  # noqa: E402
+from dagster_fake import FakeDagster  # noqa: E402
 
 from edp_tui.ui.widgets.dagster.assets import AssetsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.runs import RunsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel  # noqa: E402
 from edp_tui.util.cadence import Cadence  # noqa: E402
+from tests.support.pilot import Host, until
 
 
 async def test_a_settled_runs_list_only_asks_whether_something_changed() -> None:
@@ -26,7 +27,7 @@ async def test_a_settled_runs_list_only_asks_whether_something_changed() -> None
         def probes() -> list[Any]:
             return [arg for name, arg in fake.calls if name == "runs" and arg[0] == 1]
 
-        await wait_for(pilot, lambda: bool(probes()), timeout=10)
+        await until(pilot, lambda: bool(probes()), timeout=10)
         assert panel.current_interval() == panel.quiet_interval
         # A key (or a launch) reads the full page again at once.
         panel.wake()
@@ -37,13 +38,13 @@ async def test_unchanged_schedules_are_polled_less_and_less_often() -> None:
     fake = FakeDagster()
     panel = SchedulesPanel(fake)
     async with Host(panel).run_test() as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         assert panel.cadence.interval == panel.poll_interval
         # Two unchanged answers (wake() polls at once): the next poll waits longer.
         for _ in range(2):
             polls = panel.polls
             panel.wake()
-            await wait_for(pilot, lambda polls=polls: panel.polls > polls)
+            await until(pilot, lambda polls=polls: panel.polls > polls)
         assert panel.cadence.interval > panel.poll_interval
 
 
@@ -53,7 +54,7 @@ async def test_schedules_poll_when_a_tick_is_due_and_read_the_workspace_seldom()
     panel.cadence = Cadence(30.0, 60.0)  # nothing but the tick timer can bring the next poll
     panel.tick_margin_s = 0.01
     async with Host(panel).run_test() as pilot:
-        await wait_for(pilot, lambda: panel.populated)
+        await until(pilot, lambda: panel.populated)
         before = fake.calls.count(("locations", None))
         polls = panel.polls
         # The running sensor's next tick is due now: the timer polls, and reads the sensors alone (the
@@ -61,7 +62,7 @@ async def test_schedules_poll_when_a_tick_is_due_and_read_the_workspace_seldom()
         sensor = fake.instigators_list[1]
         fake.instigators_list[1] = replace(sensor, next_tick=panel.clock())
         panel.wake()
-        await wait_for(pilot, lambda: panel.polls >= polls + 3)
+        await until(pilot, lambda: panel.polls >= polls + 3)
         assert fake.calls.count(("locations", None)) == before + 1  # once, for the key
         full_reads = sum(1 for name, _ in fake.calls if name == "instigators")
         sensor_reads = sum(1 for name, _ in fake.calls if name == "sensors")
@@ -87,25 +88,25 @@ async def test_assets_at_rest_only_ask_whether_anything_changed() -> None:
         def count(name: str) -> int:
             return sum(1 for n, _ in fake.calls if n == name)
 
-        await wait_for(pilot, lambda: panel.populated and count("asset_change_signals") >= 3)
+        await until(pilot, lambda: panel.populated and count("asset_change_signals") >= 3)
         assert count("assets") == 1
         # A run changed status (it may have materialized something): one full read, then probes again.
         fake.assets_list = [replace(fake.assets_list[0], stale_status="FRESH", stale_causes=())]
         fake.runs_list[0] = replace(fake.runs_list[0], status="SUCCESS", update_time=panel.clock() + 30)
-        await wait_for(pilot, lambda: len(panel.assets) == 1)
+        await until(pilot, lambda: len(panel.assets) == 1)
         fake.runs_list[0] = replace(fake.runs_list[0], update_time=None)
         reads = count("assets")
         probes = count("asset_change_signals")
-        await wait_for(pilot, lambda: count("asset_change_signals") >= probes + 3)
+        await until(pilot, lambda: count("asset_change_signals") >= probes + 3)
         assert count("assets") <= reads + 1  # at most the read already on its way
         # A code location loaded again (new code versions): read fully.
         fake.locations_list = [replace(fake.locations_list[0], updated=panel.clock())]
         reads = count("assets")
-        await wait_for(pilot, lambda: count("assets") > reads)
+        await until(pilot, lambda: count("assets") > reads)
         # A key reads fully at once, whatever the probe says.
         reads = count("assets")
         panel.wake()
-        await wait_for(pilot, lambda: count("assets") > reads)
+        await until(pilot, lambda: count("assets") > reads)
 
 
 async def test_assets_are_read_fully_while_a_run_is_in_progress() -> None:
@@ -114,4 +115,4 @@ async def test_assets_are_read_fully_while_a_run_is_in_progress() -> None:
     panel = AssetsPanel(fake)
     panel.cadence = Cadence(0.01, 0.02)
     async with Host(panel).run_test() as pilot:
-        await wait_for(pilot, lambda: sum(1 for n, _ in fake.calls if n == "assets") >= 3)
+        await until(pilot, lambda: sum(1 for n, _ in fake.calls if n == "assets") >= 3)

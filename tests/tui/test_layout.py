@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster_fake import FakeDagster, screen_text, wait_for
+from dagster_fake import FakeDagster
 from shell_fakes import FakeDockerSource, fake_backends, fixed_now
 from textual.widget import Widget
 from textual.widgets import TabbedContent
@@ -21,6 +21,7 @@ from edp_tui.ui.widgets.header import BackendHeader
 from edp_tui.ui.widgets.log_view import LogView
 from edp_tui.ui.widgets.logs_panel import LogsPanel
 from edp_tui.ui.widgets.services_panel import ServicesStrip, ServicesTable
+from tests.support.pilot import screen_text, until
 
 SMALL, LARGE = (80, 24), (200, 60)
 SIZES = pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "200x60"])
@@ -47,7 +48,7 @@ def inside(widget: Widget | None, panel: Widget) -> bool:
 
 async def started(pilot: Any) -> EdpApp:
     app = pilot.app
-    await wait_for(pilot, lambda: app.services_panel.populated)
+    await until(pilot, lambda: app.services_panel.populated)
     return app  # type: ignore[no-any-return]
 
 
@@ -62,7 +63,7 @@ async def test_digits_switch_tabs_and_focus_the_tabs_panel(
         assert isinstance(app.focused, ServicesTable)  # the services have the focus at start
         await pilot.press(key)
         panel = app.query_one(panel_class)
-        await wait_for(pilot, lambda: inside(app.focused, panel))
+        await until(pilot, lambda: inside(app.focused, panel))
         assert app.query_one("#main", TabbedContent).active == tab_id
         # The focused panel stands out: heavy accent border; the services lost theirs.
         assert panel.styles.border_top[0] == "heavy"
@@ -86,7 +87,7 @@ async def test_the_runs_tab_shows_five_runs_and_a_readable_compute_log(size: tup
         await started(pilot)
         await pilot.press("2")
         runs = app.query_one(RunsPanel)
-        await wait_for(pilot, lambda: runs.populated)
+        await until(pilot, lambda: runs.populated)
         visible_rows = runs.table.scrollable_content_region.height - 1  # minus the header row
         assert visible_rows >= 5
         compute = app.query_one(ComputeLogsPanel).view
@@ -101,16 +102,16 @@ async def test_the_services_are_a_strip_on_a_short_terminal_and_open_while_focus
         panel = app.services_panel
         assert panel.compact
         await pilot.press("2")
-        await wait_for(pilot, lambda: not panel.has_class("-expanded"))
+        await until(pilot, lambda: not panel.has_class("-expanded"))
         strip = panel.query_one(ServicesStrip)
         assert strip.display and not panel.table.display
         text = screen_text(app)
         assert "✖ user-code unhealthy ×3" in text and "dagster-webserver exited(137)" in text
         assert panel.size.height <= 2
         strip.focus()  # shift+tab / a click
-        await wait_for(pilot, lambda: isinstance(app.focused, ServicesTable) and panel.table.display)
+        await until(pilot, lambda: isinstance(app.focused, ServicesTable) and panel.table.display)
         await pilot.press("2")
-        await wait_for(pilot, lambda: not panel.table.display)
+        await until(pilot, lambda: not panel.table.display)
 
 
 async def test_a_large_terminal_shows_the_full_services_table() -> None:
@@ -128,9 +129,9 @@ async def test_resizing_switches_between_strip_and_table() -> None:
     async with app.run_test(size=LARGE) as pilot:
         await started(pilot)
         await pilot.resize_terminal(*SMALL)
-        await wait_for(pilot, lambda: app.services_panel.compact)
+        await until(pilot, lambda: app.services_panel.compact)
         await pilot.resize_terminal(*LARGE)
-        await wait_for(pilot, lambda: not app.services_panel.compact)
+        await until(pilot, lambda: not app.services_panel.compact)
 
 
 async def test_the_header_is_one_line_at_80_columns_and_keeps_trouble_visible() -> None:
@@ -151,18 +152,18 @@ async def test_m_maximizes_the_focused_panel_and_restores_it(size: tuple[int, in
     async with app.run_test(size=size) as pilot:
         await started(pilot)
         await pilot.press("2")
-        await wait_for(
+        await until(
             pilot, lambda: isinstance(app.focused, Widget) and inside(app.focused, app.query_one(RunsPanel))
         )
         compute = app.query_one(ComputeLogsPanel)
         compute.view.lines_widget.focus()
-        await wait_for(pilot, lambda: inside(app.focused, compute))
+        await until(pilot, lambda: inside(app.focused, compute))
         await pilot.press("m")
-        await wait_for(pilot, lambda: app.screen.maximized is compute)
+        await until(pilot, lambda: app.screen.maximized is compute)
         await pilot.pause()
         assert compute.outer_size == (size[0], size[1] - 1)  # all but the footer
         await pilot.press("m")
-        await wait_for(pilot, lambda: app.screen.maximized is None)
+        await until(pilot, lambda: app.screen.maximized is None)
         assert inside(app.focused, compute)
 
 
@@ -172,14 +173,14 @@ async def test_home_end_g_and_shift_g_move_the_cursor_in_tables() -> None:
         await started(pilot)
         await pilot.press("2")
         runs = app.query_one(RunsPanel)
-        await wait_for(pilot, lambda: runs.populated and inside(app.focused, runs))
+        await until(pilot, lambda: runs.populated and inside(app.focused, runs))
         for key, row in (("end", 3), ("home", 0), ("G", 3), ("g", 0)):
             await pilot.press(key)
-            await wait_for(pilot, lambda row=row: runs.table.cursor_row == row)
+            await until(pilot, lambda row=row: runs.table.cursor_row == row)
         services = app.services_panel.table
         services.focus()
         await pilot.press("G")
-        await wait_for(pilot, lambda: services.cursor_row == services.row_count - 1)
+        await until(pilot, lambda: services.cursor_row == services.row_count - 1)
 
 
 async def test_t_is_hidden_where_lines_have_no_timestamps() -> None:
@@ -197,9 +198,9 @@ async def test_t_is_hidden_where_lines_have_no_timestamps() -> None:
         # The container logs keep it.
         await pilot.press("1")
         container = app.query_one(LogsPanel).view
-        await wait_for(pilot, lambda: inside(app.focused, container))
+        await until(pilot, lambda: inside(app.focused, container))
         await pilot.press("t")
-        await wait_for(pilot, lambda: container.lines_widget.show_timestamps)
+        await until(pilot, lambda: container.lines_widget.show_timestamps)
         assert isinstance(container, LogView) and container.has_timestamps
 
 
@@ -210,7 +211,7 @@ async def test_the_palette_offers_the_panels_on_screen_and_read_only_still_refus
         await started(pilot)
         await pilot.press("2")
         runs = app.query_one(RunsPanel)
-        await wait_for(pilot, lambda: runs.populated)
+        await until(pilot, lambda: runs.populated)
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Runs: Launch", "Runs: Terminate", "Runs: Re-execute", "Runs: Filter/find"} <= titles
         assert {"Compute logs: Search", "Compute logs: Filter", "Logs tab", "Maximize"} <= titles
@@ -220,7 +221,7 @@ async def test_the_palette_offers_the_panels_on_screen_and_read_only_still_refus
         await pilot.press(*"runs: terminate")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(
+        await until(
             pilot, lambda: any("Read-only mode: terminate refused" in n.message for n in app._notifications)
         )
         assert not [c for c in fake.calls if c[0] == "terminate_run"]

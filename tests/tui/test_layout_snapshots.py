@@ -10,12 +10,13 @@ import pytest
 from textual.pilot import Pilot
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dagster_fake import FakeDagster, screen_text, wait_for  # noqa: E402
+from dagster_fake import FakeDagster  # noqa: E402
 from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.widgets.dagster.runs import RunsPanel  # noqa: E402
+from tests.support.pilot import screen_text, until
 
 FAILED_RUN = "c3d4e5f6-0000-0000-0000-000000000003"
 # (digit key, text that says the tab has its data)
@@ -42,14 +43,14 @@ def show(tab: str):  # type: ignore[no-untyped-def]
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, EdpApp)
-        await wait_for(pilot, lambda: app.services_panel.populated)
+        await until(pilot, lambda: app.services_panel.populated)
         await pilot.press(key)
         if tab == "runs":
             panel = app.query_one(RunsPanel)
-            await wait_for(pilot, lambda: panel.populated)
+            await until(pilot, lambda: panel.populated)
             await pilot.press("down", "down")  # the failed run: steps, tags, events and compute logs
-            await wait_for(pilot, lambda: panel.selected is not None and panel.selected.run_id == FAILED_RUN)
-        await wait_for(pilot, lambda: ready in screen_text(app))
+            await until(pilot, lambda: panel.selected is not None and panel.selected.run_id == FAILED_RUN)
+        await until(pilot, lambda: ready in screen_text(app))
         app.clear_notifications()
         await pilot.pause(0.2)
 

@@ -12,6 +12,7 @@ from edp_tui.docker.logs import Backlog, LogEvent
 from edp_tui.text import LogLine, make_line
 from edp_tui.ui.widgets.log_view import LogLines, LogView
 from edp_tui.ui.widgets.logs_panel import LogsPanel
+from tests.support.pilot import until
 
 SIZE = (100, 24)
 
@@ -346,14 +347,6 @@ class PanelApp(App[None]):
         return self.query_one(LogsPanel)
 
 
-async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_panel_switches_services_and_reports_removed_container() -> None:
     source = FakeSource(
         {
@@ -367,12 +360,12 @@ async def test_panel_switches_services_and_reports_removed_container() -> None:
     app = PanelApp(source)
     async with app.run_test(size=SIZE) as pilot:
         panel = app.panel
-        await wait_for(pilot, lambda: len(panel.view.buffer) == 6)
+        await until(pilot, lambda: len(panel.view.buffer) == 6)
         assert source.calls == [(None, "tail1000")]
         assert panel.view.show_service_tags
         assert any(r.startswith("db ") for r in panel.view.lines_widget.visible_text())
         panel.show_service("web")
-        await wait_for(pilot, lambda: panel.problem is not None)
+        await until(pilot, lambda: panel.problem is not None)
         assert source.followers[0]._stop.is_set()  # the previous follower was stopped
         assert source.calls[-1] == ("web", "tail1000")
         assert len(panel.view.buffer) == 5  # cleared on switch: only web's lines
@@ -387,13 +380,13 @@ async def test_panel_backlog_choice_restarts_follower() -> None:
     source = FakeSource({None: (sample(2), [])})
     app = PanelApp(source)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(source.calls) == 1)
+        await until(pilot, lambda: len(source.calls) == 1)
         app.panel.view.lines_widget.focus()
         await pilot.press("b")
-        await wait_for(pilot, lambda: len(source.calls) == 2)
+        await until(pilot, lambda: len(source.calls) == 2)
         assert source.calls[-1] == (None, "5m")
         assert app.query_one("#logs-backlog", Select).value == "5m"
         app.query_one("#logs-backlog", Select).value = "all"
-        await wait_for(pilot, lambda: len(source.calls) == 3)
+        await until(pilot, lambda: len(source.calls) == 3)
         assert source.calls[-1] == (None, "all")
         assert "everything" in app.panel.view.status_text().plain

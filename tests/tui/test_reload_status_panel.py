@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from shell_fakes import FakeReloadStatus, screen_text  # noqa: E402
-from textual.app import App, ComposeResult  # noqa: E402
+from shell_fakes import FakeReloadStatus  # noqa: E402
 
 from edp_tui.reload_status.models import ReloadStatus  # noqa: E402
 from edp_tui.ui.widgets.dagster.reload_status import ReloadStatusPanel  # noqa: E402
+from tests.support.pilot import Host, screen_text
 
 FIXTURES = Path(__file__).parents[1] / "unit" / "fixtures" / "reload"
 
@@ -20,18 +20,9 @@ def status(name: str) -> ReloadStatus:
     return ReloadStatus.parse(json.loads((FIXTURES / name).read_text()))
 
 
-class Host(App[None]):
-    def __init__(self, source: FakeReloadStatus) -> None:
-        super().__init__()
-        self.source = source
-
-    def compose(self) -> ComposeResult:
-        yield ReloadStatusPanel(self.source)  # type: ignore[arg-type]
-
-
 async def test_the_panel_shows_a_pending_failure_and_follows_the_fix() -> None:
     source = FakeReloadStatus(status("status-pending-failure.json"))
-    app = Host(source)
+    app = Host(ReloadStatusPanel(source))  # type: ignore[arg-type]
     async with app.run_test(size=(160, 40)) as pilot:
         for _ in range(100):
             await pilot.pause(0.05)
@@ -53,7 +44,7 @@ async def test_the_panel_shows_a_pending_failure_and_follows_the_fix() -> None:
 
 
 async def test_without_a_supervisor_the_panel_says_so() -> None:
-    app = Host(FakeReloadStatus(None))
+    app = Host(ReloadStatusPanel(FakeReloadStatus(None)))  # type: ignore[arg-type]
     async with app.run_test(size=(120, 20)) as pilot:
         await pilot.pause(0.2)
         assert "no status from the code server" in screen_text(app)

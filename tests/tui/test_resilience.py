@@ -6,13 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from dagster_fake import FakeDagster, Host, screen_text, wait_for
+from dagster_fake import FakeDagster
 from textual.app import ComposeResult
 from textual.widgets import Static
 
 from edp_tui.dagster.models import LocationEvent
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel
 from edp_tui.ui.widgets.polling import PollingPanel
+from tests.support.pilot import Host, screen_text, until
 
 SIZE = (120, 24)
 
@@ -47,11 +48,11 @@ async def test_poll_loop_survives_an_unexpected_error_shows_it_and_logs_it(
     app = Host(panel)
     with caplog.at_level(logging.ERROR, logger="edp_tui"):
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: "AttributeError" in screen_text(app), timeout=5)
+            await until(pilot, lambda: "AttributeError" in screen_text(app), timeout=5)
             assert "retrying in" in screen_text(app)
             # The loop goes on: the panel recovers and the banner goes away.
-            await wait_for(pilot, lambda: panel.succeeded >= 2, timeout=5)
-            await wait_for(pilot, lambda: not panel.has_class("-failing"), timeout=5)
+            await until(pilot, lambda: panel.succeeded >= 2, timeout=5)
+            await until(pilot, lambda: not panel.has_class("-failing"), timeout=5)
     assert any("poll failed" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
@@ -75,10 +76,10 @@ async def test_location_events_subscription_survives_an_unexpected_error() -> No
     panel = LocationsPanel(fake)
     app = Host(panel)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "frame of an unexpected shape" in screen_text(app), timeout=5)
+        await until(pilot, lambda: "frame of an unexpected shape" in screen_text(app), timeout=5)
         assert "resubscribing" in screen_text(app)
         # Resubscribed: an event pushed now reaches the panel.
-        await wait_for(pilot, lambda: fake.location_event_queue is not None, timeout=5)
+        await until(pilot, lambda: fake.location_event_queue is not None, timeout=5)
         assert fake.location_event_queue is not None
         fake.location_event_queue.put_nowait(LocationEvent("LOCATION_RECONNECTED", "back", "etl_pipeline"))
-        await wait_for(pilot, lambda: "etl_pipeline reconnected" in screen_text(app), timeout=5)
+        await until(pilot, lambda: "etl_pipeline reconnected" in screen_text(app), timeout=5)

@@ -6,15 +6,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dagster_fake import wait_for, wait_shown  # noqa: E402
-from shell_fakes import FakeRunContainers, screen_text  # noqa: E402
-from textual.app import App, ComposeResult  # noqa: E402
+
+from shell_fakes import FakeRunContainers  # noqa: E402
 from textual.widgets import DataTable, Input  # noqa: E402
 
 from edp_tui.docker.run_containers import RunContainer  # noqa: E402
 from edp_tui.ui.screens.container_log import ContainerLogScreen  # noqa: E402
 from edp_tui.ui.widgets.log_view import LogView  # noqa: E402
 from edp_tui.ui.widgets.run_containers import RunContainersPanel  # noqa: E402
+from tests.support.pilot import Host, screen_text, until, wait_shown
 
 CONTAINER = RunContainer(
     "c0ffee",
@@ -29,34 +29,25 @@ CONTAINER = RunContainer(
 )
 
 
-class Host(App[None]):
-    def __init__(self, source: FakeRunContainers) -> None:
-        super().__init__()
-        self.source = source
-
-    def compose(self) -> ComposeResult:
-        yield RunContainersPanel(self.source)  # type: ignore[arg-type]
-
-
 async def test_hidden_until_a_run_container_appears_then_mapped_to_its_run() -> None:
     source = FakeRunContainers()
-    app = Host(source)
+    app = Host(RunContainersPanel(source))  # type: ignore[arg-type]
     async with app.run_test(size=(120, 20)) as pilot:
         panel = app.query_one(RunContainersPanel)
         # Hidden after polls that found nothing (the poll counter proves the loop ran).
-        await wait_for(pilot, lambda: panel.polls >= 2)
+        await until(pilot, lambda: panel.polls >= 2)
         assert not panel.has_class("-present") and not panel.display
         source.containers = [CONTAINER]
         panel.wake()
-        await wait_for(pilot, lambda: panel.has_class("-present") and panel.display)
+        await until(pilot, lambda: panel.has_class("-present") and panel.display)
         text = await wait_shown(pilot, "1234abcd", "full_refresh_job", "MiB")
         assert "edp-run-[red]x" in text and "1234abcd" in text and "full_refresh_job" in text
         assert "38%" in text or "37%" in text
         assert "300 MiB / 8G" in text
         panel.query_one("DataTable").focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
-        await wait_for(pilot, lambda: "log of c0ffee" in screen_text(app))
+        await until(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
+        await until(pilot, lambda: "log of c0ffee" in screen_text(app))
         assert "[bold]not markup[/bold]" in screen_text(app)
 
 
@@ -65,31 +56,31 @@ async def test_the_container_log_closes_with_escape_after_its_search_is_cleared(
     there is nothing to clear (seen on the real stack: the screen stayed open)."""
     source = FakeRunContainers()
     source.containers = [CONTAINER]
-    app = Host(source)
+    app = Host(RunContainersPanel(source))  # type: ignore[arg-type]
     async with app.run_test(size=(120, 20)) as pilot:
         panel = app.query_one(RunContainersPanel)
-        await wait_for(pilot, lambda: panel.has_class("-present"))
+        await until(pilot, lambda: panel.has_class("-present"))
         panel.query_one("DataTable").focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
+        await until(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
         view = app.screen.query_one(LogView)
         # While the search input is open, q is a letter and escape leaves the input, not the screen.
         await pilot.press("slash", "q")
-        await wait_for(pilot, lambda: view.query_one("#log-input", Input).value == "q")
+        await until(pilot, lambda: view.query_one("#log-input", Input).value == "q")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: view.input_mode is None)
+        await until(pilot, lambda: view.input_mode is None)
         assert isinstance(app.screen, ContainerLogScreen)
         await pilot.press("slash", "m", "a", "r", "k", "u", "p", "enter")
-        await wait_for(pilot, lambda: bool(view.lines_widget.search) and view.input_mode is None)
+        await until(pilot, lambda: bool(view.lines_widget.search) and view.input_mode is None)
         await pilot.press("escape")  # first: the search goes, the screen stays
-        await wait_for(pilot, lambda: not view.lines_widget.search)
+        await until(pilot, lambda: not view.lines_widget.search)
         assert isinstance(app.screen, ContainerLogScreen)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ContainerLogScreen))
+        await until(pilot, lambda: not isinstance(app.screen, ContainerLogScreen))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
+        await until(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
         await pilot.press("q")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ContainerLogScreen))
+        await until(pilot, lambda: not isinstance(app.screen, ContainerLogScreen))
 
 
 async def test_the_highlighted_run_container_stays_highlighted_across_polls() -> None:
@@ -98,18 +89,18 @@ async def test_the_highlighted_run_container_stays_highlighted_across_polls() ->
     source = FakeRunContainers()
     second = RunContainer("beef", "edp-run-b", "5678efgh-0000", "ingestion_job", "running", "Up 1 s")
     source.containers = [CONTAINER, second]
-    app = Host(source)
+    app = Host(RunContainersPanel(source))  # type: ignore[arg-type]
     async with app.run_test(size=(120, 20)) as pilot:
         panel = app.query_one(RunContainersPanel)
-        await wait_for(pilot, lambda: len(panel.containers) == 2)
+        await until(pilot, lambda: len(panel.containers) == 2)
         table = panel.query_one("DataTable", DataTable)
         table.focus()
         table.move_cursor(row=table.get_row_index("beef"))
         polls = panel.polls
         for more in (1, 2):  # two polls: the first may have been under way before the move
             panel.wake()
-            await wait_for(pilot, lambda more=more: panel.polls >= polls + more)
+            await until(pilot, lambda more=more: panel.polls >= polls + more)
         assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "beef"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
+        await until(pilot, lambda: isinstance(app.screen, ContainerLogScreen))
         await wait_shown(pilot, "log of beef")

@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from dagster_fake import FakeDagster, wait_for
+from dagster_fake import FakeDagster
 from shell_fakes import fake_backends, fixed_now
 
 from edp_tui.config import Config
 from edp_tui.docker.models import RunState
 from edp_tui.docker.services import DockerSource
 from edp_tui.ui.app import EdpApp
+from tests.support.pilot import until
 
 CID = "d" * 64
 LABELS = {"com.docker.compose.project": "edp", "com.docker.compose.service": "web"}
@@ -116,19 +117,19 @@ async def test_a_restart_result_read_before_a_newer_event_does_not_overwrite_it(
 
     try:
         async with app.run_test(size=(130, 32)) as pilot:
-            await wait_for(pilot, lambda: shown() is RunState.RUNNING)
+            await until(pilot, lambda: shown() is RunState.RUNNING)
             await pilot.press("R", "y")  # restart asks first
-            await wait_for(pilot, engine.held.is_set)
+            await until(pilot, engine.held.is_set)
             # The die event's read lands first: the screen says exited.
-            await wait_for(pilot, lambda: shown() is RunState.EXITED)
+            await until(pilot, lambda: shown() is RunState.EXITED)
             engine.release.set()
             # The action finishes with its older read of "running"; the screen keeps "exited".
-            await wait_for(pilot, lambda: any("web restarted" in n.message for n in app._notifications))
+            await until(pilot, lambda: any("web restarted" in n.message for n in app._notifications))
             # Whatever the action posted to the app was posted before that notice: a callback queued now
             # runs after it (the app's queue is first in, first out).
             drained = threading.Event()
             app.call_later(drained.set)
-            await wait_for(pilot, drained.is_set)
+            await until(pilot, drained.is_set)
             assert shown() is RunState.EXITED
     finally:
         engine.release.set()
@@ -142,17 +143,17 @@ async def test_a_manual_refresh_read_before_a_newer_event_does_not_overwrite_it(
 
     try:
         async with app.run_test(size=(130, 32)) as pilot:
-            await wait_for(pilot, lambda: shown() is RunState.RUNNING)
+            await until(pilot, lambda: shown() is RunState.RUNNING)
             engine.hold_next_read = True
             await pilot.press("ctrl+l")
-            await wait_for(pilot, engine.held.is_set)
-            await wait_for(pilot, lambda: shown() is RunState.EXITED)
+            await until(pilot, engine.held.is_set)
+            await until(pilot, lambda: shown() is RunState.EXITED)
             engine.release.set()
             # The refresh finishes with its older read of "running": wait until the worker is done.
-            await wait_for(pilot, lambda: not [w for w in app.workers if w.name == "_refresh_worker"])
+            await until(pilot, lambda: not [w for w in app.workers if w.name == "_refresh_worker"])
             drained = threading.Event()
             app.call_later(drained.set)
-            await wait_for(pilot, drained.is_set)
+            await until(pilot, drained.is_set)
             assert shown() is RunState.EXITED
     finally:
         engine.release.set()

@@ -4,8 +4,6 @@ palette and keymap. What the screen shows is read back through the widgets."""
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,8 +13,7 @@ import pytest
 # The fakes sit beside this file; import them the same way whether or not tests/tui is a package.
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster
-from shell_fakes import NOW, FakeDockerSource, fake_backends, fixed_now, probe, running, screen_text  # noqa: E402
-from textual.pilot import Pilot
+from shell_fakes import NOW, FakeDockerSource, fake_backends, fixed_now, probe, running  # noqa: E402
 from textual.widgets import Static, TabbedContent
 
 from edp_tui.config import Config
@@ -27,6 +24,7 @@ from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.help import HelpScreen
 from edp_tui.ui.screens.service_detail import ServiceDetailScreen
 from edp_tui.ui.widgets.header import Level
+from tests.support.pilot import screen_text, until
 
 SIZE = (150, 40)
 
@@ -52,14 +50,6 @@ def make_app(source: FakeDockerSource | None = None, **config: Any) -> EdpApp:
         now=fixed_now,
         logs_panel_factory=RecordingLogs,
     )
-
-
-async def until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await pilot.pause(0.02)
 
 
 def row(app: EdpApp, service: str) -> dict[str, str]:
