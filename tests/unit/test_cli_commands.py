@@ -15,8 +15,10 @@ from click.testing import CliRunner, Result
 from edp_tui.cli import common, main
 from edp_tui.cli import launch as launch_cli
 from edp_tui.cli import logs as logs_cli
+from edp_tui.cli import stack as stack_cli
 from edp_tui.cli import status as status_cli
 from edp_tui.cli import terminate as terminate_cli
+from edp_tui.config import repo_root
 from edp_tui.dagster import reload as reloading
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import DagsterGraphQLError, DagsterUnreachable
@@ -422,3 +424,48 @@ def test_terminating_an_ended_run_changes_nothing(monkeypatch: pytest.MonkeyPatc
     serve_terminate(monkeypatch, [("SUCCESS", False)], sent)
     result = invoke("terminate", "--force", "0123456789")
     assert result.exit_code == 0 and sent == [] and "already ended: SUCCESS" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "script_call", "compose_tail"),
+    [
+        (
+            ("up", "--no-build", "--wait-timeout", "120"),
+            ["bring-up.sh", "--timeout", "120", "--no-build"],
+            ["up", "--detach", "--wait", "--wait-timeout", "120", "--no-build"],
+        ),
+        (("down", "--volumes"), ["tear-down.sh", "--volumes"], ["down", "--remove-orphans", "--volumes"]),
+    ],
+)
+def test_up_and_down_run_the_own_scripts_for_the_own_stack_and_compose_for_another(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    script_call: list[str],
+    compose_tail: list[str],
+) -> None:
+    calls: list[tuple[list[str], str, Path]] = []
+
+    def record(command: Any, what: str, cwd: Path) -> int:
+        calls.append((list(command), what, cwd))
+        return 0
+
+    monkeypatch.setattr(stack_cli, "run_streaming", record)
+    monkeypatch.setattr(stack_cli, "compose_command", lambda: ("docker", "compose"))
+    # The repository's own compose file: its script (engine check, air-gapped images, stack/.env).
+    assert invoke(*args).exit_code == 0
+    command, what, cwd = calls.pop()
+    assert command[0] == "bash" and Path(command[1]).name == script_call[0]
+    assert command[2:] == script_call[1:] and what == script_call[0].removesuffix(".sh")
+    assert cwd == repo_root()
+    # Another compose file: Compose itself on it, in its folder.
+    other = tmp_path / "other" / "compose.yaml"
+    other.parent.mkdir()
+    other.write_text("services: {}\n")
+    assert invoke("--compose-file", str(other), "--project", "p1", *args).exit_code == 0
+    command, what, cwd = calls.pop()
+    assert command == ["docker", "compose", "-f", str(other.resolve()), "-p", "p1", *compose_tail]
+    assert what == f"compose {args[0]}" and cwd == other.parent.resolve()
+    # A compose file that is not there: a clear message, nothing run.
+    result = invoke("--compose-file", str(tmp_path / "missing.yaml"), *args)
+    assert result.exit_code == 2 and "does not exist" in result.stderr and calls == []

@@ -76,6 +76,26 @@ def apply_docker_host(context: Context) -> None:
         os.environ["DOCKER_HOST"] = context.config.docker_host
 
 
+def run_stack_action(
+    context: Context, action: str, own_script: tuple[str, str, list[str]], compose_tail: list[str]
+) -> int:
+    """Run `up` or `down`: the repository's own script (name, label, arguments) for its own stack, else
+    `docker compose <compose_tail>` on the configured compose file. Returns the exit code."""
+    refuse_if_read_only(context, action)
+    apply_docker_host(context)
+    if not context.config.compose_file.is_file():
+        die(f"compose file {context.config.compose_file} does not exist")
+    script_name, label, script_args = own_script
+    script = stack_script(script_name)
+    if uses_own_stack(context) and script is not None and not context.config.project:
+        return run_streaming(["bash", str(script), *script_args], label, repo_root())
+    try:
+        args = compose_args(context)
+    except ComposeError as exc:
+        die(str(exc))
+    return run_streaming([*args, *compose_tail], f"compose {action}", context.config.compose_file.parent)
+
+
 @click.command()
 @click.option(
     "--wait-timeout",
@@ -95,24 +115,13 @@ def up(ctx: click.Context, wait_timeout: int, no_build: bool) -> None:
     (--compose-file) it runs `docker compose up --detach --wait` on it. Exit code: Compose's, 2 for
     configuration problems.
     """
-    context = context_of(ctx)
-    refuse_if_read_only(context, "up")
-    apply_docker_host(context)
-    if not context.config.compose_file.is_file():
-        die(f"compose file {context.config.compose_file} does not exist")
-    script = stack_script("bring-up.sh")
-    if uses_own_stack(context) and script is not None and not context.config.project:
-        args = ["bash", str(script), "--timeout", str(wait_timeout), *(["--no-build"] if no_build else [])]
-        rc = run_streaming(args, "bring-up", repo_root())
-    else:
-        try:
-            args = compose_args(context)
-        except ComposeError as exc:
-            die(str(exc))
-        args += ["up", "--detach", "--wait", "--wait-timeout", str(wait_timeout)]
-        if no_build:
-            args.append("--no-build")
-        rc = run_streaming(args, "compose up", context.config.compose_file.parent)
+    no_build_arg = ["--no-build"] if no_build else []
+    rc = run_stack_action(
+        context_of(ctx),
+        "up",
+        ("bring-up.sh", "bring-up", ["--timeout", str(wait_timeout), *no_build_arg]),
+        ["up", "--detach", "--wait", "--wait-timeout", str(wait_timeout), *no_build_arg],
+    )
     if rc == 0:
         note("stack is up; check it with `edp-tui status` or open the dashboard with `edp-tui`")
     sys.exit(rc)
@@ -124,21 +133,12 @@ def up(ctx: click.Context, wait_timeout: int, no_build: bool) -> None:
 @with_failures
 def down(ctx: click.Context, volumes: bool) -> None:
     """Stop and remove the stack's containers (and with --volumes its data), showing progress."""
-    context = context_of(ctx)
-    refuse_if_read_only(context, "down")
-    apply_docker_host(context)
-    if not context.config.compose_file.is_file():
-        die(f"compose file {context.config.compose_file} does not exist")
-    script = stack_script("tear-down.sh")
-    if uses_own_stack(context) and script is not None and not context.config.project:
-        rc = run_streaming(
-            ["bash", str(script), *(["--volumes"] if volumes else [])], "tear-down", repo_root()
+    volumes_arg = ["--volumes"] if volumes else []
+    sys.exit(
+        run_stack_action(
+            context_of(ctx),
+            "down",
+            ("tear-down.sh", "tear-down", volumes_arg),
+            ["down", "--remove-orphans", *volumes_arg],
         )
-    else:
-        try:
-            args = compose_args(context)
-        except ComposeError as exc:
-            die(str(exc))
-        args += ["down", "--remove-orphans", *(["--volumes"] if volumes else [])]
-        rc = run_streaming(args, "compose down", context.config.compose_file.parent)
-    sys.exit(rc)
+    )
