@@ -16,28 +16,13 @@ from typing import Any
 
 import pytest
 
+from tests.support import stack_runs as sr
 from tests.support.docker_engine import STACK_TIMINGS, ComposeStack
 
-LOCATION = "etl_pipeline"
-REPOSITORY = "__repository__"
 RUN_DEADLINE_S = 1500.0  # full_refresh_job: every step imports dagster and parses dbt on a busy 2-core host
 RELOAD_DEADLINE_S = 600.0  # a reload re-imports dagster and re-parses dbt; minutes on an overloaded host
 SERVICES = {"postgres", "user-code", "dagster-webserver", "dagster-daemon"}
 
-LAUNCH = """
-mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId status } }
-    ... on PythonError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on PipelineNotFoundError { message }
-  }
-}"""
-RUN_STATUS = """
-query RunStatus($runId: ID!) {
-  runOrError(runId: $runId) { __typename ... on Run { status } ... on RunNotFoundError { message } }
-}"""
 CAPTURED_EVENTS = """
 query Captured($runId: ID!, $cursor: String) {
   logsForRun(runId: $runId, afterCursor: $cursor, limit: 1000) {
@@ -106,22 +91,9 @@ def containers(stack: ComposeStack) -> dict[str, dict[str, Any]]:
     return result
 
 
-def launch(stack: ComposeStack, job: str) -> str:
-    params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job}}
-    result = stack.graphql(LAUNCH, {"params": params})["launchRun"]
-    assert result["__typename"] == "LaunchRunSuccess", result
-    return result["run"]["runId"]
-
-
-def wait_for_run(stack: ComposeStack, run_id: str, deadline_s: float = RUN_DEADLINE_S) -> str:
-    end = time.monotonic() + deadline_s
-    status = "?"
-    while time.monotonic() < end:
-        status = stack.graphql(RUN_STATUS, {"runId": run_id})["runOrError"]["status"]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
-            return status
-        time.sleep(3)
-    pytest.fail(f"run {run_id} still {status} after {deadline_s:.0f} s")
+def ended(stack: ComposeStack, run_id: str) -> str:
+    """The run's final status, polled every 3 s."""
+    return sr.wait_for_status(stack.graphql, run_id, sr.FINISHED, RUN_DEADLINE_S, 3)
 
 
 def captured_file_keys(stack: ComposeStack, run_id: str) -> dict[str, list[str]]:
@@ -140,7 +112,7 @@ def captured_file_keys(stack: ComposeStack, run_id: str) -> dict[str, list[str]]
 def location_assets(stack: ComposeStack) -> tuple[str, set[tuple[str, ...]], str]:
     """(load status, asset keys, serverId or load error text) of the etl_pipeline location."""
     entries = stack.graphql(LOCATION_ASSETS)["workspaceOrError"]["locationEntries"]
-    entry = next(e for e in entries if e["name"] == LOCATION)
+    entry = next(e for e in entries if e["name"] == sr.LOCATION)
     loc = entry["locationOrLoadError"] or {}
     if loc.get("__typename") != "RepositoryLocation":
         return entry["loadStatus"], set(), json.dumps(loc)
@@ -152,7 +124,9 @@ def reload_until(stack: ComposeStack, present: set[tuple[str, ...]], absent: set
     """Reload the location through GraphQL; seconds until the asset graph shows `present` and not `absent`."""
     server_before = location_assets(stack)[2]
     started = time.monotonic()
-    result = stack.graphql(RELOAD, {"name": LOCATION}, timeout=RELOAD_DEADLINE_S)["reloadRepositoryLocation"]
+    result = stack.graphql(RELOAD, {"name": sr.LOCATION}, timeout=RELOAD_DEADLINE_S)[
+        "reloadRepositoryLocation"
+    ]
     assert result["__typename"] == "WorkspaceLocationEntry", result
     last: Any = None
     while time.monotonic() - started < RELOAD_DEADLINE_S:
@@ -208,8 +182,8 @@ def test_services_refuse_to_start_without_a_password(compose_stack: ComposeStack
 
 def test_full_refresh_run_succeeds_and_its_compute_logs_are_readable(compose_stack: ComposeStack) -> None:
     started = time.monotonic()
-    run_id = launch(compose_stack, "full_refresh_job")
-    assert wait_for_run(compose_stack, run_id) == "SUCCESS"
+    run_id = sr.launch(compose_stack.graphql, "full_refresh_job")
+    assert ended(compose_stack, run_id) == "SUCCESS"
     STACK_TIMINGS["full_refresh_job (launch to SUCCESS)"] = time.monotonic() - started
     keys = captured_file_keys(compose_stack, run_id)
     steps = {step for step_keys in keys.values() for step in step_keys}
@@ -277,7 +251,8 @@ def test_run_history_survives_down_and_up(compose_stack: ComposeStack) -> None:
 
     history = runs()
     if not history:  # this test alone: make some history first
-        assert wait_for_run(compose_stack, launch(compose_stack, "ingestion_job")) == "SUCCESS"
+        run_id = sr.launch(compose_stack.graphql, "ingestion_job")
+        assert ended(compose_stack, run_id) == "SUCCESS"
         history = runs()
     compose_stack.compose("down", "--timeout", "20")  # volumes kept
     assert service_states(compose_stack) == {}
