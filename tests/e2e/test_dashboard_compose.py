@@ -14,12 +14,11 @@ from edp_tui.docker.run_containers import DockerRunContainers
 from edp_tui.docker.services import DockerSource
 from edp_tui.reload_status.reader import ContainerReloadStatus
 from edp_tui.ui.app import EdpApp
-from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from tests.integration.test_dashboard_dagster import (
     SIZE,
     SMALL_INGESTION,
+    launch_from_dialog,
     on_screen,
-    open_launch_dialog,
     row_with,
     until,
 )
@@ -46,24 +45,7 @@ async def test_trigger_a_job_and_tail_its_compute_logs(compose_stack: ComposeSta
     )
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, on_screen(pilot, "● webserver", "● daemon ok"), 120, "webserver and daemon ok")
-        runs = app.query_one(RunsPanel)
-        await until(pilot, lambda: runs.populated, 60, "runs listed")
-        # Other e2e tests launch ingestion_job too: the new run is the one not listed before.
-        earlier = set(runs.runs)
-        await open_launch_dialog(pilot, "ingestion_job", SMALL_INGESTION)
-        await pilot.press("ctrl+s")
-        await until(
-            pilot,
-            lambda: (
-                runs.selected is not None
-                and runs.selected.job_name == "ingestion_job"
-                and runs.selected.run_id not in earlier
-            ),
-            60,
-            "launched run selected",
-        )
-        assert runs.selected is not None
-        run_id = runs.selected.run_id
+        run_id = await launch_from_dialog(pilot, "ingestion_job", SMALL_INGESTION, 60)
         await until(pilot, lambda: "SUCCESS" in row_with(pilot, run_id[:8]), 600, "run SUCCESS")
         await until(pilot, on_screen(pilot, "loaded raw tables with"), 120, "compute-log line of the step")
         # The run is over: the tail reads what is left and stops.

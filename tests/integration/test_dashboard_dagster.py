@@ -89,31 +89,38 @@ async def open_launch_dialog(pilot: Any, job: str, config_yaml: str) -> LaunchDi
     return dialog
 
 
+async def launch_from_dialog(pilot: Any, job: str, config_yaml: str, timeout: float) -> str:
+    """Launch ``job`` from the Runs tab's dialog; returns the new run's id, once the list selects it."""
+    runs = pilot.app.query_one(RunsPanel)
+    await until(pilot, lambda: runs.populated, timeout, "runs listed")
+    # Runs of earlier tests may be runs of the same job: the new one is the one not listed before.
+    earlier = set(runs.runs)
+    await open_launch_dialog(pilot, job, config_yaml)
+    await pilot.press("ctrl+s")
+    await until(
+        pilot, lambda: not isinstance(pilot.app.screen, LaunchDialog), timeout, "dialog closed after launch"
+    )
+    await until(
+        pilot,
+        lambda: (
+            runs.selected is not None
+            and runs.selected.job_name == job
+            and runs.selected.run_id not in earlier
+        ),
+        timeout,
+        "the new run selected",
+    )
+    assert runs.selected is not None
+    return runs.selected.run_id
+
+
 # ---- shared stack: launch, logs, invalid config, schedule toggle ---
 
 
 async def test_launched_job_reaches_success_and_its_compute_logs_appear(process_stack: ProcessStack) -> None:
     app = make_dashboard(process_stack)
     async with running(app) as pilot:
-        runs = app.query_one(RunsPanel)
-        await until(pilot, lambda: runs.populated, 30, "runs listed")
-        # Runs of earlier tests are ingestion_job runs too: the new one is the one not listed before.
-        earlier = set(runs.runs)
-        await open_launch_dialog(pilot, "ingestion_job", SMALL_INGESTION)
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: not isinstance(app.screen, LaunchDialog), 30, "dialog closed after launch")
-        await until(
-            pilot,
-            lambda: (
-                runs.selected is not None
-                and runs.selected.job_name == "ingestion_job"
-                and runs.selected.run_id not in earlier
-            ),
-            30,
-            "new run selected",
-        )
-        assert runs.selected is not None
-        run_id = runs.selected.run_id
+        run_id = await launch_from_dialog(pilot, "ingestion_job", SMALL_INGESTION, 30)
         took = await until(
             pilot, lambda: "SUCCESS" in row_with(pilot, run_id[:8]), 300, "run SUCCESS in the list"
         )
