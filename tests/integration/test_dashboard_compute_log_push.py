@@ -110,6 +110,11 @@ async def test_a_live_runs_compute_log_is_pushed_to_the_panel(process_stack: Pro
         print(f"run over -> end of compute log within {time.monotonic() - t0:.1f}s")
         assert panel.follower is None
         assert transport.counts["CapturedLogs"] > queried  # the final read
-        text = "\n".join(line.text for line in panel.view.buffer)
-        assert "end of compute log" in text and "customer_segments" in text
+
+        def text() -> str:
+            return "\n".join(line.text for line in panel.view.buffer)
+
+        # The final lines reach the view's buffer at its next flush (every 0.05 s), just after `done`.
+        await until(pilot, lambda: "end of compute log" in text(), 5, "the end of the log in the pane")
+        assert "customer_segments" in text()
     await client.aclose()
