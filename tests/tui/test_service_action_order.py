@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,85 +18,50 @@ from edp_tui.config import Config
 from edp_tui.docker.models import RunState
 from edp_tui.docker.services import DockerSource
 from edp_tui.ui.app import EdpApp
+from tests.support.docker_fakes import EndpointOver, ScriptedAPI, container_event, container_payload
 from tests.support.pilot import until
 
-CID = "d" * 64
-LABELS = {"com.docker.compose.project": "edp", "com.docker.compose.service": "web"}
 
-
-def payload(status: str, exit_code: int = 0) -> dict[str, Any]:
-    return {
-        "Id": CID,
-        "Name": "/edp-web-1",
-        "Config": {"Labels": LABELS, "Image": "img"},
-        "State": {"Status": status, "Running": status == "running", "ExitCode": exit_code},
-    }
-
-
-class ScriptedEngine:
-    """docker.APIClient's calls the source makes, answered from ``current``. The first inspect after a
-    restart (the action's own read) sees "running", then the container dies (a die event is queued) and that
-    read is held until ``release`` is set."""
+class ScriptedEngine(ScriptedAPI):
+    """The first inspect after a restart (the action's own read) sees "running", then the container dies (a
+    die event is queued) and that read is held until ``release`` is set."""
 
     def __init__(self) -> None:
-        self.current = payload("running")
+        super().__init__(container_payload("running"))
         self.restarted = False
         self.held = threading.Event()  # the action's read is being held
         self.release = threading.Event()
         self.events_queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self.closed = threading.Event()
         self.hold_next_read = False  # set by a test: hold the next inspect the same way (a refresh's read)
+        self.on_inspect = self._hold_the_read
+        self.events_script = self._queued_events
 
-    def version(self) -> dict[str, str]:
-        return {"Version": "fake"}
-
-    def containers(self, all: bool = False, filters: Any = None) -> list[dict[str, Any]]:
-        return [{"Id": CID, "State": self.current["State"]["Status"], "Labels": LABELS, "Created": 1}]
-
-    def inspect_container(self, cid: str) -> dict[str, Any]:
-        seen = self.current
+    def _hold_the_read(self, n: int, seen: dict[str, Any]) -> None:
         if (self.restarted or self.hold_next_read) and not self.held.is_set():
             self.held.set()
-            self.current = payload("exited", 1)
-            self.events_queue.put(
-                {
-                    "Type": "container",
-                    "Action": "die",
-                    "Actor": {"ID": CID, "Attributes": dict(LABELS)},
-                    "timeNano": time.time_ns(),
-                }
-            )
+            self.current = container_payload("exited", 1)
+            self.events_queue.put(container_event("die"))
             self.release.wait(timeout=30)
-        return seen
 
-    def restart(self, cid: str, timeout: int = 10) -> None:
-        self.current = payload("running")
-        self.restarted = True
-
-    def events(self, decode: bool = True, filters: Any = None) -> Iterator[dict[str, Any]]:
+    def _queued_events(self) -> Iterator[dict[str, Any]]:
         while not self.closed.is_set():
             try:
                 yield self.events_queue.get(timeout=0.05)
             except queue.Empty:
                 continue
 
+    def restart(self, cid: str, timeout: int = 10) -> None:
+        self.current = container_payload("running")
+        self.restarted = True
+
     def close(self) -> None:
         self.closed.set()
 
 
-class ScriptedEndpoint:
-    base_url = "unix:///scripted.sock"
-
-    def __init__(self, api: ScriptedEngine) -> None:
-        self.api = api
-
-    def api_client(self, timeout: float = 10.0) -> ScriptedEngine:
-        return self.api
-
-
 def dashboard_on(engine: ScriptedEngine) -> tuple[EdpApp, Callable[[], RunState | None]]:
     """The real app on the real DockerSource over ``engine``, and what its services panel shows for web."""
-    source = DockerSource("edp", ["web"], ScriptedEndpoint(engine), resync_interval=3600)  # type: ignore[arg-type]
+    source = DockerSource("edp", ["web"], EndpointOver(engine), resync_interval=3600)  # type: ignore[arg-type]
     app = EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml")),
         fake_backends(source, FakeDagster(silent=True)),

@@ -15,9 +15,7 @@ import pytest
 from edp_tui.docker.errors import DockerError
 from edp_tui.docker.models import EngineStatus, RunState, ServiceState
 from edp_tui.docker.services import DockerSource
-
-CID = "c" * 64
-LABELS = {"com.docker.compose.project": "edp", "com.docker.compose.service": "web"}
+from tests.support.docker_fakes import EndpointOver, ScriptedAPI, container_event, container_payload
 
 
 def inspect_payload(status: str, streak: int = 0, probes: int = 0) -> dict[str, Any]:
@@ -25,58 +23,12 @@ def inspect_payload(status: str, streak: int = 0, probes: int = 0) -> dict[str, 
         {"Start": f"2026-01-01T00:00:{i:02d}Z", "End": f"2026-01-01T00:00:{i:02d}.5Z", "ExitCode": 1}
         for i in range(probes)
     ]
-    health = {"Status": "starting", "FailingStreak": streak, "Log": log}
-    return {
-        "Id": CID,
-        "Name": "/edp-web-1",
-        "Config": {"Labels": LABELS, "Image": "img"},
-        "State": {"Status": status, "Running": status == "running", "ExitCode": 0, "Health": health},
-    }
+    return container_payload(status, health={"Status": "starting", "FailingStreak": streak, "Log": log})
 
 
-class FakeAPI:
-    """Scripted engine: ``inspect`` answers from ``self.current``; hooks let a test interleave threads."""
-
+class FakeAPI(ScriptedAPI):
     def __init__(self) -> None:
-        self.current = inspect_payload("running")
-        self.inspects = 0
-        self.on_inspect: Callable[[int, dict[str, Any]], None] | None = None
-        self.events_script: Callable[[], Iterator[dict[str, Any]]] = lambda: iter(())
-        self.event_filters: dict[str, Any] = {}
-        self.fail_containers: Exception | None = None
-        self.stopped = threading.Event()
-
-    def version(self) -> dict[str, str]:
-        return {"Version": "fake"}
-
-    def containers(self, all: bool = False, filters: Any = None) -> list[dict[str, Any]]:
-        if self.fail_containers is not None:
-            raise self.fail_containers
-        return [{"Id": CID, "State": self.current["State"]["Status"], "Labels": LABELS, "Created": 1}]
-
-    def inspect_container(self, cid: str) -> dict[str, Any]:
-        self.inspects += 1
-        seen = self.current  # what the engine answers is decided now, whenever it is delivered
-        if self.on_inspect is not None:
-            self.on_inspect(self.inspects, seen)
-        return seen
-
-    def events(self, decode: bool = True, filters: Any = None) -> Iterator[dict[str, Any]]:
-        self.event_filters = filters or {}
-        return self.events_script()
-
-    def close(self) -> None:
-        pass
-
-
-class FakeEndpoint:
-    base_url = "unix:///fake.sock"
-
-    def __init__(self, api: FakeAPI) -> None:
-        self.api = api
-
-    def api_client(self, timeout: float = 10.0) -> FakeAPI:
-        return self.api
+        super().__init__(inspect_payload("running"))
 
 
 class Sink:
@@ -90,15 +42,6 @@ class Sink:
     def on_states(self, states: Sequence[ServiceState]) -> None:
         with self.lock:
             self.states.extend(states)
-
-
-def event(action: str) -> dict[str, Any]:
-    return {
-        "Type": "container",
-        "Action": action,
-        "Actor": {"ID": CID, "Attributes": dict(LABELS)},
-        "timeNano": time.time_ns(),
-    }
 
 
 def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -128,14 +71,14 @@ def test_a_resync_that_lands_after_a_newer_event_is_dropped() -> None:
     def script() -> Iterator[dict[str, Any]]:
         slow_read.wait(timeout=10)
         api.current = inspect_payload("exited")
-        yield event("die")  # the watcher reads "exited" and delivers it before the resync delivers
+        yield container_event("die")  # the watcher reads "exited" and delivers it before the resync delivers
         newer_delivered.set()
         api.stopped.wait(timeout=30)
         return
 
     api.on_inspect = on_inspect
     api.events_script = script
-    source = DockerSource("edp", ["web"], FakeEndpoint(api), resync_interval=0.05)  # type: ignore[arg-type]
+    source = DockerSource("edp", ["web"], EndpointOver(api), resync_interval=0.05)  # type: ignore[arg-type]
     sink = Sink()
     stop, thread = watching(source, sink)
     try:
@@ -152,7 +95,7 @@ def test_a_resync_that_lands_after_a_newer_event_is_dropped() -> None:
 def test_engine_api_errors_are_docker_errors() -> None:
     api = FakeAPI()
     api.fail_containers = docker.errors.APIError("500 Server Error", explanation="engine is shutting down")
-    source = DockerSource("edp", ["web"], FakeEndpoint(api))  # type: ignore[arg-type]
+    source = DockerSource("edp", ["web"], EndpointOver(api))  # type: ignore[arg-type]
     with pytest.raises(DockerError, match="engine is shutting down"):
         source.snapshot()
     with pytest.raises(DockerError):
@@ -166,13 +109,13 @@ def test_a_finished_probe_refreshes_the_streak_without_the_resync() -> None:
     def script() -> Iterator[dict[str, Any]]:
         probed.wait(timeout=10)
         api.current = inspect_payload("running", streak=1, probes=1)
-        yield event("exec_die")  # no health_status event: the status ("starting") did not change
+        yield container_event("exec_die")  # no health_status event: the status ("starting") did not change
         api.stopped.wait(timeout=30)
         return
 
     api.events_script = script
     # A resync far away: only the probe's event can bring the new streak.
-    source = DockerSource("edp", ["web"], FakeEndpoint(api), resync_interval=3600)  # type: ignore[arg-type]
+    source = DockerSource("edp", ["web"], EndpointOver(api), resync_interval=3600)  # type: ignore[arg-type]
     sink = Sink()
     stop, thread = watching(source, sink)
     try:
