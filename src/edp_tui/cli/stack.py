@@ -77,18 +77,17 @@ def apply_docker_host(context: Context) -> None:
 
 
 def run_stack_action(
-    context: Context, action: str, own_script: tuple[str, str, list[str]], compose_tail: list[str]
+    context: Context, action: str, script_name: str, script_args: list[str], compose_tail: list[str]
 ) -> int:
-    """Run `up` or `down`: the repository's own script (name, label, arguments) for its own stack, else
-    `docker compose <compose_tail>` on the configured compose file. Returns the exit code."""
+    """Run `up` or `down`: the repository's own script (stack/scripts/<script_name> <script_args>) for its
+    own stack, else `docker compose <compose_tail>` on the configured compose file. Returns the exit code."""
     refuse_if_read_only(context, action)
     apply_docker_host(context)
     if not context.config.compose_file.is_file():
         die(f"compose file {context.config.compose_file} does not exist")
-    script_name, label, script_args = own_script
     script = stack_script(script_name)
     if uses_own_stack(context) and script is not None and not context.config.project:
-        return run_streaming(["bash", str(script), *script_args], label, repo_root())
+        return run_streaming(["bash", str(script), *script_args], script.stem, repo_root())
     try:
         args = compose_args(context)
     except ComposeError as exc:
@@ -119,7 +118,8 @@ def up(ctx: click.Context, wait_timeout: int, no_build: bool) -> None:
     rc = run_stack_action(
         context_of(ctx),
         "up",
-        ("bring-up.sh", "bring-up", ["--timeout", str(wait_timeout), *no_build_arg]),
+        "bring-up.sh",
+        ["--timeout", str(wait_timeout), *no_build_arg],
         ["up", "--detach", "--wait", "--wait-timeout", str(wait_timeout), *no_build_arg],
     )
     if rc == 0:
@@ -138,7 +138,8 @@ def down(ctx: click.Context, volumes: bool) -> None:
         run_stack_action(
             context_of(ctx),
             "down",
-            ("tear-down.sh", "tear-down", volumes_arg),
+            "tear-down.sh",
+            volumes_arg,
             ["down", "--remove-orphans", *volumes_arg],
         )
     )
