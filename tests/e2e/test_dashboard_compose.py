@@ -18,12 +18,10 @@ from tests.integration.test_dashboard_dagster import (
     SIZE,
     SMALL_INGESTION,
     launch_from_dialog,
-    on_screen,
     row_with,
-    until,
 )
 from tests.support.docker_engine import ComposeStack
-from tests.support.pilot import screen_text
+from tests.support.pilot import on_screen, screen_text, until
 
 SERVICES = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
 

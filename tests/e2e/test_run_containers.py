@@ -26,10 +26,10 @@ from edp_tui.ui.app import EdpApp
 from edp_tui.ui.screens.container_log import ContainerLogScreen
 from edp_tui.ui.widgets.log_view import LogView
 from edp_tui.ui.widgets.run_containers import RunContainersPanel
-from tests.e2e.test_faults import dashboard, until
+from tests.e2e.test_faults import dashboard
 from tests.support import stack_runs as sr
 from tests.support.docker_engine import STACK_TIMINGS, ComposeStack
-from tests.support.pilot import screen_text
+from tests.support.pilot import screen_text, until
 
 SMALL = {"ops": {"raw_retail_data": {"config": {"customers": 40, "products": 8, "orders": 300, "seed": 7}}}}
 RUN_DEADLINE_S = 900.0

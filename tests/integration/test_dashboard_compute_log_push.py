@@ -19,7 +19,8 @@ from edp_tui.dagster.models import LogChunk, LogKey
 from edp_tui.ui.app import EdpApp
 from edp_tui.ui.widgets.dagster.compute_logs import ComputeLogsPanel
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
-from tests.integration.test_dashboard_dagster import SIZE, show_tab, until
+from tests.integration.test_dashboard_dagster import SIZE, show_tab
+from tests.support.pilot import until
 from tests.support.process_stack import ProcessStack
 from tests.tui.shell_fakes import FakeDockerSource, fake_backends
 

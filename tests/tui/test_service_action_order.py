@@ -32,7 +32,6 @@ class ScriptedEngine(ScriptedAPI):
         self.held = threading.Event()  # the action's read is being held
         self.release = threading.Event()
         self.events_queue: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.closed = threading.Event()
         self.hold_next_read = False  # set by a test: hold the next inspect the same way (a refresh's read)
         self.on_inspect = self._hold_the_read
         self.events_script = self._queued_events
@@ -45,7 +44,7 @@ class ScriptedEngine(ScriptedAPI):
             self.release.wait(timeout=30)
 
     def _queued_events(self) -> Iterator[dict[str, Any]]:
-        while not self.closed.is_set():
+        while not self.stopped.is_set():
             try:
                 yield self.events_queue.get(timeout=0.05)
             except queue.Empty:
@@ -56,7 +55,7 @@ class ScriptedEngine(ScriptedAPI):
         self.restarted = True
 
     def close(self) -> None:
-        self.closed.set()
+        self.stopped.set()
 
 
 def dashboard_on(engine: ScriptedEngine) -> tuple[EdpApp, Callable[[], RunState | None]]:

@@ -5,8 +5,7 @@ healthcheck probe (exec_die) refreshes that one service without waiting for the 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import docker.errors
@@ -16,6 +15,7 @@ from edp_tui.docker.errors import DockerError
 from edp_tui.docker.models import EngineStatus, RunState, ServiceState
 from edp_tui.docker.services import DockerSource
 from tests.support.docker_fakes import EndpointOver, ScriptedAPI, container_event, container_payload
+from tests.support.waiting import wait_for
 
 
 def inspect_payload(status: str, streak: int = 0, probes: int = 0) -> dict[str, Any]:
@@ -42,13 +42,6 @@ class Sink:
     def on_states(self, states: Sequence[ServiceState]) -> None:
         with self.lock:
             self.states.extend(states)
-
-
-def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met within the deadline"
-        time.sleep(0.01)
 
 
 def watching(source: DockerSource, sink: Sink) -> tuple[threading.Event, threading.Thread]:
@@ -82,7 +75,8 @@ def test_a_resync_that_lands_after_a_newer_event_is_dropped() -> None:
     sink = Sink()
     stop, thread = watching(source, sink)
     try:
-        until(lambda: api.inspects >= 6)  # later resyncs ran too: the slow one was delivered or dropped
+        # Later resyncs ran too: the slow one was delivered or dropped.
+        wait_for("later resyncs", lambda: api.inspects >= 6, 10, 0.01)
     finally:
         api.stopped.set()
         stop.set()
@@ -119,9 +113,9 @@ def test_a_finished_probe_refreshes_the_streak_without_the_resync() -> None:
     sink = Sink()
     stop, thread = watching(source, sink)
     try:
-        until(lambda: len(sink.states) >= 1)
+        wait_for("the first states", lambda: len(sink.states) >= 1, 10, 0.01)
         probed.set()
-        until(lambda: any(s.failing_streak == 1 for s in sink.states), timeout=5)
+        wait_for("the new streak", lambda: any(s.failing_streak == 1 for s in sink.states), 5, 0.01)
     finally:
         api.stopped.set()
         stop.set()
