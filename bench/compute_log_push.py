@@ -20,7 +20,7 @@ written into the stack's dagster.yaml, webserver restarted):
   4. idle sub:  one subscription open on a key nobody writes to, over --window
   5. lingering: --lingering subscriptions on keys of as many run directories opened and closed, then rest
                 again over --window: Dagster 1.13.27's own manager kept polling a directory once it was
-                watched; the stack's (etl_pipeline.compute_log_manager) releases it
+                watched; the stack's (edp_platform.instance.compute_logs) releases it
 
 CPU figures are CPU seconds per second of the webserver process (all its threads, from /proc), and of this
 process (writer + client). Wall-clock latencies on a busy 2-core host are noisy: the load average and the

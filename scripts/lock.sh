@@ -2,9 +2,9 @@
 # Refreshes the lock files: the full, pinned and hashed set of Python packages, resolved from the projects'
 # own dependency ranges (pyproject.toml files) on Python 3.11.
 #
-#   requirements/image.txt   etl_pipeline (the code location) and its build backend: stack/Dockerfile installs it
-#   requirements/dev.txt     edp-tui with its dev extra + etl_pipeline, the same versions as image.txt for what
-#                            they share: scripts/setup.sh installs it into .venv
+#   requirements/image.txt   the platform (stack/platform) and its build backend: stack/Dockerfile installs it
+#   requirements/dev.txt     edp-tui with its dev extra + the platform + the demo (etl_pipeline), the same
+#                            versions as image.txt for what they share: scripts/setup.sh installs it into .venv
 #
 # Usage: bash scripts/lock.sh [--upgrade]   (--upgrade: newest versions the ranges allow; default: keep the
 #                                           current pins where they still fit, add or drop only what changed)
@@ -42,15 +42,15 @@ compile() {
     --no-emit-index-url --no-emit-find-links --no-emit-trusted-host "$@"
 }
 mkdir -p requirements
-say "resolving requirements/image.txt (etl_pipeline)"
-compile --output-file requirements/image.txt etl_pipeline/pyproject.toml
-say "resolving requirements/dev.txt (edp-tui[dev] + etl_pipeline, constrained to image.txt)"
+say "resolving requirements/image.txt (the platform)"
+compile --output-file requirements/image.txt stack/platform/pyproject.toml
+say "resolving requirements/dev.txt (edp-tui[dev] + the platform + the demo, constrained to image.txt)"
 # Extras stay in the locks (`gql[requests]==4.0.0`): pip 23.0 (Debian's) refuses in hash-checking mode a
 # dependency's extra whose plain name alone is pinned. Constraints may not name extras: a stripped copy.
 constraint=.build/image-constraints.txt # a fixed path: the lock's "via" notes name it
 sed -E 's/^([A-Za-z0-9._-]+)\[[^]]*\]==/\1==/' requirements/image.txt >"$constraint"
 compile --extra dev --constraint "$constraint" --output-file requirements/dev.txt \
-  pyproject.toml etl_pipeline/pyproject.toml
+  pyproject.toml stack/platform/pyproject.toml etl_pipeline/pyproject.toml
 if grep -n -E -- '--(extra-)?index-url|--find-links|--trusted-host|://' requirements/*.txt >&2; then
   echo "a lock file names an index or a URL (lines above): it must not" >&2
   exit 1

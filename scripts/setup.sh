@@ -13,7 +13,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 lock=requirements/dev.txt
 [ -f "$lock" ] || { echo "missing $lock: run bash scripts/lock.sh" >&2; exit 1; }
 # The stamp follows the projects' metadata and the lock: a changed lock reinstalls.
-want=$(cat pyproject.toml etl_pipeline/pyproject.toml "$lock" | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml stack/platform/pyproject.toml etl_pipeline/pyproject.toml "$lock" | sha256sum | cut -c1-16)
 case "${1:-}" in
   --stamp) echo "$want"; exit 0 ;;
   "") ;;
@@ -48,7 +48,7 @@ if [ ! -x .venv/bin/python ] || [ ! -x .venv/bin/pip ]; then
   say "creating virtual environment .venv"
   "$py" -m venv --clear .venv
 fi
-say "installing Python packages from $lock (edp-tui, etl_pipeline and every dependency, pinned)"
+say "installing Python packages from $lock (edp-tui, the platform, the demo and every dependency, pinned)"
 start=$(date +%s)
 # The host's pip configuration may list local indexes that do not exist for every package: hide that noise.
 quiet() {
@@ -63,7 +63,7 @@ quiet() {
 # projects themselves, editable, with the locked build backend (setuptools is in the lock): nothing more is
 # resolved or downloaded.
 quiet .venv/bin/pip install -q --require-hashes --no-deps -r "$lock"
-quiet .venv/bin/pip install -q --no-deps --no-build-isolation -e . -e ./etl_pipeline
+quiet .venv/bin/pip install -q --no-deps --no-build-isolation -e . -e ./stack/platform -e ./etl_pipeline
 .venv/bin/pip check >/dev/null || { .venv/bin/pip check; exit 1; }
 echo "$want" > "$stamp"
 say "Python packages ready in $(( $(date +%s) - start )) s"

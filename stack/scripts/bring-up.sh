@@ -9,7 +9,8 @@
 # Usage: bring-up.sh [--no-build] [--timeout SECONDS]
 # Environment: COMPOSE_PROJECT_NAME (default edp) and every variable of .env.example override stack/.env.
 #   EDP_RUN_CONTAINERS=1: the scale-out mode, every run in a container of its own
-#   (adds docker-compose.run-containers.yaml and sets EDP_REPO_DIR, the repository's path for its bind mounts).
+#   (adds docker-compose.run-containers.yaml and sets EDP_CODE_DIR_ABS, the code folder's absolute path for its
+#   bind mounts: EDP_CODE_DIR resolved, by default the repository).
 set -euo pipefail
 EDP_LOG_TAG=bring-up
 # shellcheck source=lib.sh
@@ -33,9 +34,10 @@ cd "$edp_stack_dir" # Compose reads .env (and COMPOSE_FILE in it) from the proje
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 # Debian's engine has no buildx: the classic builder
 case "${EDP_RUN_CONTAINERS:-0}" in
   1 | true | yes)
-    EDP_REPO_DIR=${EDP_REPO_DIR:-$(cd .. && pwd)}
-    export EDP_REPO_DIR COMPOSE_FILE="docker-compose.yaml${COMPOSE_PATH_SEPARATOR:-:}docker-compose.run-containers.yaml"
-    say "mode: a container per run (docker-compose.run-containers.yaml; code mounted from $EDP_REPO_DIR)"
+    code_dir=${EDP_CODE_DIR:-$(sed -n 's/^EDP_CODE_DIR=//p' .env 2>/dev/null | tail -n1)}
+    EDP_CODE_DIR_ABS=${EDP_CODE_DIR_ABS:-$(cd "${code_dir:-..}" && pwd)}
+    export EDP_CODE_DIR_ABS COMPOSE_FILE="docker-compose.yaml${COMPOSE_PATH_SEPARATOR:-:}docker-compose.run-containers.yaml"
+    say "mode: a container per run (docker-compose.run-containers.yaml; code mounted from $EDP_CODE_DIR_ABS)"
     ;;
   0 | false | no | '') ;;
   *) die "EDP_RUN_CONTAINERS must be 1 (a container per run) or 0 (runs beside the code server), not '$EDP_RUN_CONTAINERS'" ;;
@@ -47,12 +49,17 @@ bash "$edp_stack_dir/scripts/ensure-engine.sh"
 
 # 2. settings ------------------------------------------------------------------------------------------
 say "step 2/5: settings (stack/.env)"
-if [ ! -f .env ]; then
+if [ ! -f .env ] || ! grep -q '^DAGSTER_PG_PASSWORD=' .env; then
+  # Missing, or holding only settings a user added (README "Bring your own code"): the example with a generated
+  # password first, the user's lines after it (later lines win in Compose's .env).
   password=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
   umask 077
-  sed "s/^DAGSTER_PG_PASSWORD=.*/DAGSTER_PG_PASSWORD=$password/" .env.example >.env
+  own=$(cat .env 2>/dev/null || true)
+  { sed "s/^DAGSTER_PG_PASSWORD=.*/DAGSTER_PG_PASSWORD=$password/" .env.example
+    [ -z "$own" ] || printf '\n# Added before the first bring-up:\n%s\n' "$own"; } >.env.new
+  mv .env.new .env
   umask 022
-  say "created stack/.env with a generated database password (mode 600)"
+  say "created stack/.env with a generated database password (mode 600)${own:+, keeping the settings it had}"
 fi
 config_json=$(docker compose config --format json 2>&1) || {
   printf '%s\n' "$config_json" >&2

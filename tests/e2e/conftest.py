@@ -79,14 +79,35 @@ def _seconds(pattern: str, text: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
+# The shared stack serves the user's own code beside the demo, set up as the README's "Bring your own code"
+# says: lines in stack/.env naming the locations (here the fixture projects of the repository copy).
+OWN_CODE_SETTINGS = """
+EDP_CODE_LOCATIONS=etl_pipeline shop plain
+EDP_LOCATION_SHOP_DBT_PROJECT=tests/fixtures/projects/shop_dbt
+EDP_LOCATION_PLAIN_FILE=tests/fixtures/projects/plain/definitions.py
+"""
+
+
+def write_settings(repo: Path, extra: str) -> None:
+    """stack/.env as bring-up.sh would create it (the example with a generated password), plus `extra`."""
+    example = (repo / "stack" / ".env.example").read_text()
+    password = secrets.token_hex(16)
+    text = re.sub(r"(?m)^DAGSTER_PG_PASSWORD=.*$", f"DAGSTER_PG_PASSWORD={password}", example)
+    env_file = repo / "stack" / ".env"
+    env_file.write_text(text + extra)
+    env_file.chmod(0o600)
+
+
 @contextlib.contextmanager
-def _stack(prefix: str, extra_env: dict[str, str], label: str) -> Iterator[ComposeStack]:
+def _stack(prefix: str, extra_env: dict[str, str], label: str, settings: str = "") -> Iterator[ComposeStack]:
     """A stack from a temporary copy of the repository under a unique project, port and image tag, through
     stack/scripts/bring-up.sh; always torn down (run containers of the run-per-container mode first)."""
     workdir = Path(tempfile.mkdtemp(prefix="edp-e2e-"))
     project = f"{prefix}{secrets.token_hex(4)}"
     port = free_port()
     repo = copy_repository(workdir / "repo")
+    if settings:
+        write_settings(repo, settings)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DAGSTER_", "EDP_"))}
     # An image tag of its own: two e2e sessions (two checkouts) never run each other's build. The layer cache
     # is shared, so an unchanged build costs nothing; the tag is removed at tear-down.
@@ -153,18 +174,19 @@ def _stack(prefix: str, extra_env: dict[str, str], label: str) -> Iterator[Compo
 
 @pytest.fixture(scope="session")
 def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
-    with _stack("edpe2e", {}, "") as stack:
+    """The stack serving the demo and two locations of the user's own code (OWN_CODE_SETTINGS)."""
+    with _stack("edpe2e", {}, "", OWN_CODE_SETTINGS) as stack:
         yield stack
 
 
 @pytest.fixture(scope="session")
 def run_container_stack(docker_engine: None) -> Iterator[ComposeStack]:
     """The stack in its run-per-container mode (stack/docker-compose.run-containers.yaml), a second project.
-    Its env also names the override (COMPOSE_FILE) and the repository copy (EDP_REPO_DIR), so that
+    Its env also names the override (COMPOSE_FILE) and the repository copy (EDP_CODE_DIR_ABS), so that
     `stack.compose(...)` keeps the mode."""
     extra = {
         "EDP_RUN_CONTAINERS": "1",
-        "EDP_REPO_DIR": "{repo}",
+        "EDP_CODE_DIR_ABS": "{repo}",
         "COMPOSE_FILE": "docker-compose.yaml:docker-compose.run-containers.yaml",
     }
     with _stack("edprc", extra, " (run containers)") as stack:

@@ -126,10 +126,10 @@ async def test_a_run_gets_its_own_container_and_survives_the_code_server(
             assert labels["edp.project"] == stack.project and labels["edp.role"] == "run-worker"
             assert container["HostConfig"]["AutoRemove"] is True
             mounts = {m["Destination"]: m for m in container["Mounts"]}
-            assert mounts["/opt/dagster/app/etl_pipeline/src"]["Source"] == str(
-                stack.repo / "etl_pipeline" / "src"
-            )
-            assert mounts["/opt/dagster/app/dbt_project"]["Source"] == str(stack.repo / "dbt_project")
+            # The user's code as user-code mounts it (read-only), so the run loads what the location serves.
+            assert mounts["/opt/dagster/app"]["Source"] == str(stack.repo)
+            assert mounts["/opt/dagster/app"]["RW"] is False
+            assert mounts["/opt/dagster/dbt"]["Name"] == f"{stack.project}_dbt_target"
             assert (
                 mounts["/opt/dagster/dagster_home/compute_logs"]["Name"]
                 == f"{stack.project}_dagster_compute_logs"

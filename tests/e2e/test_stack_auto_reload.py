@@ -24,7 +24,7 @@ from tests.support import auto_reload
 from tests.support.auto_reload import PY_PROBE
 from tests.support.docker_engine import STACK_TIMINGS, ComposeStack
 
-STATUS_PATH = "/opt/dagster/reload/status.json"
+STATUS_PATH = "/opt/dagster/reload/etl_pipeline.json"  # one status file per code location
 DEADLINE_S = 300.0
 LAUNCH = """
 mutation Launch($params: ExecutionParams!) {

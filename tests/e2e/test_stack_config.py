@@ -56,13 +56,21 @@ def test_compose_accepts_the_file_without_any_env() -> None:
     image = services["user-code"]["image"]
     assert services["dagster-webserver"]["image"] == services["dagster-daemon"]["image"] == image
     assert Path(services["user-code"]["build"]["context"]) == REPO_ROOT
-    # The code server that really reloads code, checking before it replaces; reload on save by default.
-    assert services["user-code"]["command"][:3] == ["python", "-m", "etl_pipeline.reload.supervisor"]
+    # The platform's code servers (one per location) that really reload code, checking before they replace;
+    # reload on save by default; the user's code mounted read-only where the location settings say it is.
+    assert services["user-code"]["command"] == ["python", "-m", "edp_platform.code_server"]
     env = services["user-code"]["environment"]
     assert (env["EDP_AUTO_RELOAD"], env["EDP_RELOAD_POLLING"]) == ("1", "auto")
-    assert env["EDP_RELOAD_STATUS_PATH"] == "/opt/dagster/reload/status.json"
-    watched = {v["target"] for v in services["user-code"]["volumes"] if v["type"] == "bind"}
-    assert set(env["EDP_RELOAD_PATHS"].split(":")) <= watched
+    assert env["EDP_RELOAD_STATUS_DIR"] == "/opt/dagster/reload"
+    assert env["EDP_CODE_LOCATIONS"] == "etl_pipeline"
+    binds = [v for v in services["user-code"]["volumes"] if v["type"] == "bind"]
+    assert [(Path(v["source"]), v["target"], v.get("read_only")) for v in binds] == [
+        (REPO_ROOT, env["EDP_CODE_ROOT"], True)
+    ]
+    # The webserver and the daemon write their workspace from the same settings at every start.
+    for name in ("dagster-webserver", "dagster-daemon"):
+        assert services[name]["environment"]["EDP_WRITE_WORKSPACE"] == "1"
+        assert services[name]["environment"]["EDP_CODE_LOCATIONS"] == env["EDP_CODE_LOCATIONS"]
     # Runs execute in user-code: compute logs and artifacts must be shared with it.
     for name in ("user-code", "dagster-webserver", "dagster-daemon"):
         targets = {v["target"]: v.get("source") for v in services[name]["volumes"]}

@@ -2,9 +2,9 @@
 
 - `process_stack`: one stack for the whole session, shared by every integration test. Tests must leave it as
   they found it (no stopping processes, no breaking code): tests that break things use `make_process_stack`.
-- `make_process_stack(copy_code=False, code_root=None, start_daemon=True)`: a stack of one's own, stopped at
-  the end of the test; with `copy_code=True` it runs a temporary copy of the repository (etl_pipeline,
-  dbt_project, stack) that the test may edit (hot reload).
+- `make_process_stack(copy_code=False, code_root=None, start_daemon=True, auto_reload=True)`: a stack of one's
+  own, stopped at the end of the test; with `copy_code=True` it runs a temporary copy of the repository
+  (etl_pipeline, dbt_project, stack) that the test may edit (hot reload).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.process_stack import REPO_ROOT, ProcessStack
 
-COPIED_PATHS = ("etl_pipeline/src", "dbt_project", "stack/dagster.yaml", "stack/workspace.yaml")
+COPIED_PATHS = ("etl_pipeline/src", "dbt_project", "stack/dagster.yaml")
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", "target", "logs", "dbt_packages")
 
 
@@ -55,12 +55,18 @@ def make_process_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mak
     stacks: list[ProcessStack] = []
 
     def make(
-        *, copy_code: bool = False, code_root: Path | None = None, start_daemon: bool = True
+        *,
+        copy_code: bool = False,
+        code_root: Path | None = None,
+        start_daemon: bool = True,
+        auto_reload: bool = True,
     ) -> ProcessStack:
         workdir = tmp_path_factory.mktemp("own-stack")
         if copy_code:
             code_root = copy_repository(workdir / "repo")
-        stack = ProcessStack(workdir / "run", code_root or REPO_ROOT, start_daemon=start_daemon)
+        stack = ProcessStack(
+            workdir / "run", code_root or REPO_ROOT, start_daemon=start_daemon, auto_reload=auto_reload
+        )
         stacks.append(stack)  # registered before start: a failed start is cleaned up too
         return stack.start()
 

@@ -58,13 +58,14 @@ async def test_materialize_from_the_assets_tab_and_see_the_checks(process_stack:
             await until(pilot, lambda: panel.populated, timeout=60)
             assert {"raw", "staging", "marts", "analytics"} <= {a.group for a in panel.assets.values()}
             orders = panel.assets[("staging", "stg_orders")]
-            assert ("raw", "orders") in orders.upstream and orders.checks
+            assert ("retail_raw", "orders") in orders.upstream and orders.checks
 
-            # raw/orders and everything downstream. On an empty warehouse a single dbt model cannot be built
+            # retail_raw/orders and everything downstream. On an empty warehouse a single dbt model cannot be
+            # built
             # alone: dbt's eager test selection adds relationships tests that read models not built yet.
-            # raw/orders is one table of a multi-asset that cannot be subset: Dagster answers
+            # retail_raw/orders is one table of a multi-asset that cannot be subset: Dagster answers
             # InvalidSubsetError and the tab retries with all five tables and what is downstream of them.
-            run_id = await materialize_from_tab(pilot, panel, "raw/orders", "L")
+            run_id = await materialize_from_tab(pilot, panel, "retail_raw/orders", "L")
             status = await run_status(pilot, client, run_id)
             assert status == "SUCCESS", status
             assert (await client.run(run_id)).run.job_name == ASSET_JOB

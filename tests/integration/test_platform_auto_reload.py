@@ -1,5 +1,5 @@
 """Reload on save on the process stack running the compose stack's user-code entry point
-(etl_pipeline.reload.supervisor) over a temporary copy of the repository.
+(edp_platform.code_server.supervisor) over a temporary copy of the repository.
 
 Every wait polls GraphQL or the supervisor's status document (status.json) until a deadline. Deadlines are
 generous (a busy 2-core host); the figures that matter are in bench/reload_bench.py.
@@ -76,7 +76,7 @@ def has_assets(stack: ProcessStack, *keys: str) -> Callable[[], bool]:
 def auto_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessStack]:
     workdir = tmp_path_factory.mktemp("auto-reload")
     code_root = copy_repository(workdir / "repo")
-    with ProcessStack(workdir / "run", code_root, supervisor=True) as stack:
+    with ProcessStack(workdir / "run", code_root) as stack:
         wait_for("first load published", lambda: status(stack).get("serving"))
         yield stack
 
@@ -265,9 +265,7 @@ def test_a_save_while_the_webserver_is_down_is_served_once_it_is_back(
 
 def test_with_auto_reload_off_nothing_reloads_by_itself(tmp_path: Path) -> None:
     code_root = copy_repository(tmp_path / "repo")
-    with ProcessStack(
-        tmp_path / "run", code_root, supervisor=True, auto_reload=False, start_daemon=False
-    ) as stack:
+    with ProcessStack(tmp_path / "run", code_root, auto_reload=False, start_daemon=False) as stack:
         wait_for("first load published", lambda: status(stack).get("serving"))
         assert status(stack)["watch"]["state"] == "off"
         definitions = code_root / "etl_pipeline" / "src" / "etl_pipeline" / "definitions.py"

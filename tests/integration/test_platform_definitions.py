@@ -33,8 +33,8 @@ def test_asset_graph_connects_raw_to_analytics(process_stack: ProcessStack) -> N
 
     # Every staging model reads exactly its raw table (the translator maps dbt sources onto ingestion assets).
     for table in ("customers", "products", "orders", "order_items", "payments"):
-        assert nodes[f"raw/{table}"]["groupName"] == "raw"
-        assert deps[f"staging/stg_{table}"] == {f"raw/{table}"}
+        assert nodes[f"retail_raw/{table}"]["groupName"] == "raw"
+        assert deps[f"staging/stg_{table}"] == {f"retail_raw/{table}"}
     assert deps["marts/fct_orders"] == {
         "staging/stg_orders",
         "staging/stg_order_items",
@@ -60,13 +60,12 @@ def test_asset_graph_connects_raw_to_analytics(process_stack: ProcessStack) -> N
                     todo.append(parent)
         return seen
 
-    raw = {k for k in nodes if k.startswith("raw/")}
+    raw = {k for k in nodes if k.startswith("retail_raw/")}
     assert len(raw) == 5
     marts = [k for k in nodes if k.startswith("marts/")]
     assert raw <= set().union(*(ancestors(m) for m in marts))
-    assert {"raw/customers", "raw/orders", "raw/order_items", "raw/payments"} <= ancestors(
-        "analytics/customer_segments"
-    )
+    tables = ("customers", "orders", "order_items", "payments")
+    assert {f"retail_raw/{t}" for t in tables} <= ancestors("analytics/customer_segments")
 
     # dbt tests are attached as asset checks of the models they test.
     checks = {

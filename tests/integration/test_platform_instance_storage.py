@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 import psycopg2
 import pytest
-from etl_pipeline.instance_storage import PooledPostgresEventLogStorage, PooledPostgresRunStorage
+from edp_platform.instance.storage import PooledPostgresEventLogStorage, PooledPostgresRunStorage
 
 from tests.support.process_stack import DAGSTER_DB, PG_USER, ProcessStack
 

@@ -97,7 +97,7 @@ def test_ingestion_creates_a_missing_warehouse_database(
         assert (counts["customers"], counts["orders"]) == (3, 4)
         assert ensure_database() == name  # already there: nothing to do
         with connect() as conn, conn.cursor() as cur:
-            cur.execute("select count(*) from raw.products")
+            cur.execute("select count(*) from retail_raw.products")
             assert cur.fetchone() == (2,)
     finally:
         admin = psycopg2.connect(**connection_params(process_stack.env["DAGSTER_PG_DB"]))

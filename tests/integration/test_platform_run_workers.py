@@ -1,10 +1,9 @@
-"""lost_run_worker_sensor's logic against a real Dagster instance (temporary, default run launcher) and real
+"""The code server's lost-worker watch against a real Dagster instance (temporary, default run launcher), real
 processes: a live worker is left alone, a dead one or a reused pid ends the run with a readable reason."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,21 +14,19 @@ import pytest
 from dagster._core.events import DagsterEventType, EngineEventData
 from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._core.test_utils import instance_for_test
-from etl_pipeline.run_workers import (
+from edp_platform.code_server.lost_workers import (
     LOST_WORKER_TAG,
+    LostWorkerWatch,
     ReportedWorker,
     end_lost_runs,
-    lost_run_worker_sensor,
     worker_gone_reason,
 )
 
-CODE_SERVER = {"DAGSTER_CODE_SERVER_HOST": "user-code", "DAGSTER_CODE_SERVER_PORT": "4000"}
+HOST, PORT = "user-code", 4000  # the code server's name in the workspace, and its port
 
 
 @pytest.fixture
-def instance(monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
-    for key, value in CODE_SERVER.items():
-        monkeypatch.setenv(key, value)
+def instance() -> Iterator[dg.DagsterInstance]:
     with instance_for_test() as inst:
         yield inst
 
@@ -96,8 +93,8 @@ def test_a_run_whose_worker_died_is_failed_with_the_reason_and_a_tag(instance: d
     canceling = add_run(instance, dead_proc.pid, status=dg.DagsterRunStatus.CANCELING)
     elsewhere = add_run(instance, dead_proc.pid, host="other-code-server")
     try:
-        done = end_lost_runs(instance)
-        again = end_lost_runs(instance)
+        done = end_lost_runs(instance, HOST, PORT)
+        again = end_lost_runs(instance, HOST, PORT)
     finally:
         proc.kill()
         proc.wait()
@@ -122,16 +119,36 @@ def test_a_run_whose_worker_died_is_failed_with_the_reason_and_a_tag(instance: d
     assert "detected at" in lost_events[0] and "reported at" in lost_events[0]
 
 
-def test_the_sensor_reports_what_it_did(instance: dg.DagsterInstance) -> None:
+def test_the_watch_ends_lost_runs_quietly_and_survives_a_failing_instance(
+    instance: dg.DagsterInstance, caplog: pytest.LogCaptureFixture
+) -> None:
     dead_proc = sleeper()
     dead_proc.kill()
     dead_proc.wait()
     run = add_run(instance, dead_proc.pid)
-    with dg.build_sensor_context(instance=instance) as context:
-        result = lost_run_worker_sensor.evaluate_tick(context)
-    assert result.run_requests == []
-    assert result.skip_message is not None and run.run_id in result.skip_message
-    with dg.build_sensor_context(instance=instance) as context:
-        again = lost_run_worker_sensor.evaluate_tick(context)
-    assert again.skip_message == "every run worker of this code server is alive"
-    assert os.environ["DAGSTER_CODE_SERVER_HOST"] == "user-code"
+    watch = LostWorkerWatch(HOST, PORT, interval=60)
+    watch._instance = instance
+    caplog.set_level("INFO", logger="edp.lost_workers")
+    assert [line.split(":")[0] for line in watch.check_once()] == [run.run_id]
+    assert [r.levelname for r in caplog.records] == ["WARNING"] and run.run_id in caplog.records[0].message
+    caplog.clear()
+    assert watch.check_once() == []
+    assert caplog.records == []  # nothing lost, nothing in the log (the old sensor wrote two lines a tick)
+
+    class Broken:
+        def get_runs(self, **_: object) -> object:
+            raise ConnectionError("server closed the connection unexpectedly")
+
+        def dispose(self) -> None:
+            pass
+
+    for _ in range(3):
+        watch._instance = Broken()  # type: ignore[assignment]
+        assert watch.check_once() == []
+    # Said once, not once a pass; then said again when it works.
+    assert [r.message for r in caplog.records] == [
+        "lost-worker watch: ConnectionError: server closed the connection unexpectedly (retried every 60 s)"
+    ]
+    watch._instance = instance
+    assert watch.check_once() == []
+    assert caplog.records[-1].message == "lost-worker watch: working again"

@@ -26,7 +26,7 @@ IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 MULTIPROCESS = {"execution": {"config": {"multiprocess": {}}}}
 REVENUE_STATUSES = {"placed", "shipped", "completed"}
 VIP_FROM_CENTS = 1_000_000  # the segment rule documented in etl_pipeline.analytics
-WAREHOUSE_SCHEMAS = ("raw", "staging", "marts", "analytics")
+WAREHOUSE_SCHEMAS = ("retail_raw", "staging", "marts", "analytics")
 
 REPO_CHECKS = """
 query Checks($selector: RepositorySelector!) {
@@ -103,7 +103,7 @@ def query(stack: ProcessStack, sql: str) -> list[tuple[Any, ...]]:
 
 def raw_counts(stack: ProcessStack) -> dict[str, int]:
     tables = ("customers", "products", "orders", "order_items", "payments")
-    return {t: query(stack, f"select count(*) from raw.{t}")[0][0] for t in tables}
+    return {t: query(stack, f"select count(*) from retail_raw.{t}")[0][0] for t in tables}
 
 
 def actual_marts(stack: ProcessStack, *, with_segments: bool = True) -> dict[str, Any]:

@@ -1,7 +1,12 @@
-"""The stack as local processes: PostgreSQL, `dagster code-server start`, dagster-webserver, dagster-daemon.
+"""The stack as local processes: PostgreSQL, the platform's code servers, dagster-webserver, dagster-daemon.
 
 Used by the integration tests of the platform, the dashboard and the CLI. The processes get the repository's
-own stack/dagster.yaml and stack/workspace.yaml; only the environment differs from the compose stack.
+own stack/dagster.yaml, user-code's own command (`python -m edp_platform.code_server`: one checking code
+server per code location) and a workspace written by the platform from the same location settings
+(edp_platform.workspace); only the environment differs from the compose stack. The code locations are the
+demo (from `code_root`, the repository or a copy of it) unless `locations` names others:
+
+    ProcessStack(workdir, locations={"shop": {"DBT_PROJECT": "/path/to/dbt"}, "etl_pipeline": {}})
 
     with ProcessStack(tmp_path) as stack:
         stack.graphql("query { version }")
@@ -30,6 +35,8 @@ from typing import IO, Any
 
 import httpx
 import psycopg2
+from edp_platform.settings import location_key
+from edp_platform.workspace import write_workspace
 
 from tests.support.ports import free_port
 
@@ -156,25 +163,30 @@ class ProcessStack:
         code_root: Path = REPO_ROOT,
         *,
         start_daemon: bool = True,
-        supervisor: bool = False,
         auto_reload: bool = True,
+        locations: dict[str, dict[str, str]] | None = None,
+        may_fail: tuple[str, ...] = (),
     ) -> None:
-        """`supervisor`: run the compose stack's user-code entry point (etl_pipeline.reload.supervisor:
-        checked reloads, reload on save when `auto_reload`) instead of `dagster code-server start`."""
+        """`locations`: code location name -> its EDP_LOCATION_<NAME>_* settings without the prefix (paths
+        relative to `code_root`); the first one is `location_name`. Default: the demo alone, with its default
+        settings. `may_fail`: locations expected not to load (a start does not wait for them to load, only to
+        be listed). `auto_reload`: reload on save (EDP_AUTO_RELOAD)."""
         self.workdir = Path(workdir).resolve()
         self.code_root = Path(code_root).resolve()
         self.with_daemon = start_daemon
-        self.supervisor = supervisor
         self.auto_reload = auto_reload
-        self.reload_status_path = self.workdir / "reload" / "status.json"
-        self.location_name = LOCATION_NAME
+        self.locations = dict(locations or {LOCATION_NAME: {}})
+        self.may_fail = set(may_fail)
+        self.location_name = next(iter(self.locations))
+        self.reload_status_dir = self.workdir / "reload"
         self.landing_dir = self.workdir / "landing"
         self.dagster_home = self.workdir / "dagster_home"
         self.logs_dir = self.workdir / "logs"
-        self.workspace_file = self.code_root / "stack" / "workspace.yaml"
+        self.workspace_file = self.workdir / "workspace.yaml"
         self.pg_port = free_port()
         self.webserver_port = free_port()
-        self.code_server_port = free_port()
+        self.code_server_ports = {name: free_port() for name in self.locations}
+        self.code_server_port = self.code_server_ports[self.location_name]
         self.webserver_url = f"http://127.0.0.1:{self.webserver_port}"
         self.graphql_url = f"{self.webserver_url}/graphql"
         self.pg_password = secrets.token_hex(12)
@@ -219,29 +231,22 @@ class ProcessStack:
         self._http.close()
         atexit.unregister(self.stop)
 
+    def reload_status_path_of(self, location: str) -> Path:
+        return self.reload_status_dir / f"{location}.json"
+
+    @property
+    def reload_status_path(self) -> Path:
+        return self.reload_status_path_of(self.location_name)
+
     def start_code_server(self) -> None:
         t0 = time.monotonic()
-        entry = (
-            [str(self._bin / "python"), "-m", "etl_pipeline.reload.supervisor"]
-            if self.supervisor
-            else [str(self._bin / "dagster"), "code-server", "start"]
-        )
         self._spawn(
             "code-server",
-            [
-                *entry,
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.code_server_port),
-                "-m",
-                "etl_pipeline.definitions",
-                "--location-name",
-                self.location_name,
-            ],
+            [str(self._bin / "python"), "-m", "edp_platform.code_server", "--host", "127.0.0.1"],
         )
-        # The proxy binds its port only after the first load finished (successfully or not).
-        self._wait("code-server", CODE_SERVER_DEADLINE_S, lambda: _port_open(self.code_server_port))
+        # Each proxy binds its port only after its first load finished (successfully or not).
+        ports = list(self.code_server_ports.values())
+        self._wait("code-server", CODE_SERVER_DEADLINE_S, lambda: all(_port_open(p) for p in ports))
         self.timings["code-server"] = time.monotonic() - t0
         if "webserver" in self._procs:
             self._wait_location_loaded()
@@ -305,14 +310,23 @@ class ProcessStack:
 
     @property
     def repository_selector(self) -> dict[str, str]:
-        return {"repositoryLocationName": self.location_name, "repositoryName": "__repository__"}
+        return self.repository_selector_of(self.location_name)
+
+    @staticmethod
+    def repository_selector_of(location: str) -> dict[str, str]:
+        return {"repositoryLocationName": location, "repositoryName": "__repository__"}
 
     def launch_run(
-        self, job_name: str, run_config: dict[str, Any] | None = None, tags: dict[str, str] | None = None
+        self,
+        job_name: str,
+        run_config: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        *,
+        location: str | None = None,
     ) -> dict[str, Any]:
         """The `launchRun` payload (`__typename` LaunchRunSuccess, RunConfigValidationInvalid, ...)."""
         params: dict[str, Any] = {
-            "selector": {**self.repository_selector, "jobName": job_name},
+            "selector": {**self.repository_selector_of(location or self.location_name), "jobName": job_name},
             "runConfigData": run_config or {},
         }
         if tags:
@@ -470,14 +484,12 @@ class ProcessStack:
     # ---- Dagster -------------------------------------------------------------------------------------------
     def _prepare_instance(self) -> None:
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.code_root / "stack" / "dagster.yaml", self.dagster_home / "dagster.yaml")
-        dbt_dir = self.code_root / "dbt_project"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "DBT_"))}
+        # The platform's instance (stack/ of this repository), whatever code it serves.
+        shutil.copyfile(REPO_ROOT / "stack" / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "DBT_", "EDP_"))}
         env.update(
             {
                 "PATH": f"{self._bin}{os.pathsep}{os.environ.get('PATH', '')}",
-                # Ahead of the editable install's path: a temporary copy of the repository gets imported.
-                "PYTHONPATH": str(self.code_root / "etl_pipeline" / "src"),
                 "PYTHONUNBUFFERED": "1",
                 "DAGSTER_HOME": str(self.dagster_home),
                 "DAGSTER_PG_HOST": "127.0.0.1",
@@ -488,25 +500,27 @@ class ProcessStack:
                 "WAREHOUSE_DB": WAREHOUSE_DB,
                 "DAGSTER_COMPUTE_LOGS_DIR": str(self.workdir / "compute_logs"),
                 "DAGSTER_LOCAL_ARTIFACT_STORAGE_DIR": str(self.workdir / "storage"),
-                "DAGSTER_CODE_SERVER_HOST": "127.0.0.1",
-                "DAGSTER_CODE_SERVER_PORT": str(self.code_server_port),
                 "DAGSTER_DBT_PARSE_PROJECT_ON_LOAD": "1",
-                "DBT_PROJECT_DIR": str(dbt_dir),
-                "DBT_PROFILES_DIR": str(dbt_dir),
-                # Own target/log folders: several stacks may share one checkout.
-                "DBT_TARGET_PATH": str(self.workdir / "dbt_target"),
-                "DBT_LOG_PATH": str(self.workdir / "dbt_logs"),
+                # The code locations, as stack/.env gives them to the compose stack (edp_platform.settings).
+                "EDP_CODE_ROOT": str(self.code_root),
+                "EDP_CODE_LOCATIONS": " ".join(self.locations),
+                "EDP_CODE_SERVER_HOST": "127.0.0.1",
+                # The platform's dbt folders: own ones, several stacks may share one checkout.
+                "EDP_DBT_WORK_DIR": str(self.workdir / "dbt"),
+                "EDP_DBT_LOG_DIR": str(self.workdir / "dbt_logs"),
                 "LANDING_DIR": str(self.landing_dir),
                 "LANDING_SENSOR_INTERVAL_SECONDS": "5",
-                # Read by etl_pipeline.reload.supervisor only.
                 "EDP_AUTO_RELOAD": "1" if self.auto_reload else "0",
-                "EDP_RELOAD_PATHS": os.pathsep.join(
-                    [str(self.code_root / "etl_pipeline" / "src"), str(dbt_dir)]
-                ),
-                "EDP_RELOAD_STATUS_PATH": str(self.reload_status_path),
+                "EDP_RELOAD_STATUS_DIR": str(self.reload_status_dir),
             }
         )
+        for name, own in self.locations.items():
+            key = location_key(name)
+            env[f"EDP_LOCATION_{key}_PORT"] = str(self.code_server_ports[name])
+            for field, value in own.items():
+                env[f"EDP_LOCATION_{key}_{field}"] = value
         self.env = env
+        write_workspace(self.workspace_file, env)
 
     def _server_info_ok(self) -> bool:
         try:
@@ -514,14 +528,15 @@ class ProcessStack:
         except httpx.HTTPError:
             return False
 
-    def _location_state(self) -> tuple[str, str]:
-        """('loaded' | 'error' | 'waiting', detail)."""
+    def location_state(self, name: str | None = None) -> tuple[str, str]:
+        """('loaded' | 'error' | 'waiting', detail) of a location (default: the first)."""
+        name = name or self.location_name
         try:
             data = self.graphql(LOCATION_QUERY, timeout=10)
         except (httpx.HTTPError, ValueError, ProcessStackError) as exc:
             return "waiting", str(exc)
         entries = data["workspaceOrError"].get("locationEntries", [])
-        entry = next((e for e in entries if e["name"] == self.location_name), None)
+        entry = next((e for e in entries if e["name"] == name), None)
         if entry is None or entry["locationOrLoadError"] is None:
             return "waiting", "location not listed yet"
         result = entry["locationOrLoadError"]
@@ -536,18 +551,27 @@ class ProcessStack:
         return "error", detail
 
     def _wait_location_loaded(self) -> None:
+        """Every location loaded (an error raises, naming the location)."""
         t0 = time.monotonic()
         last = ""
 
         def check() -> bool:
             nonlocal last
-            state, last = self._location_state()
-            if state == "error":
-                raise ProcessStackError(
-                    f"code-server: location {self.location_name} failed to load:\n{last}\n"
-                    f"--- tail of {self.log_path('code-server')} ---\n{tail(self.log_path('code-server'))}"
-                )
-            return state == "loaded"
+            for name in self.locations:
+                state, last = self.location_state(name)
+                if name in self.may_fail:
+                    if state == "waiting" and "not listed" in last:
+                        return False
+                    continue
+                if state == "error":
+                    raise ProcessStackError(
+                        f"code-server: location {name} failed to load:\n{last}\n"
+                        f"--- tail of {self.log_path('code-server')} ---\n"
+                        f"{tail(self.log_path('code-server'))}"
+                    )
+                if state != "loaded":
+                    return False
+            return True
 
         self._wait("webserver", WEBSERVER_DEADLINE_S, check, detail=lambda: last)
         self.timings["location-loaded"] = time.monotonic() - t0

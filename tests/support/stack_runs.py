@@ -96,9 +96,11 @@ class RunWaitError(AssertionError):
     pass
 
 
-def launch(graphql: GraphQL, job: str, run_config: dict[str, Any] | None = None) -> str:
+def launch(
+    graphql: GraphQL, job: str, run_config: dict[str, Any] | None = None, *, location: str = LOCATION
+) -> str:
     params = {
-        "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job},
+        "selector": {"repositoryLocationName": location, "repositoryName": REPOSITORY, "jobName": job},
         "runConfigData": run_config or {},
     }
     result = graphql(LAUNCH, {"params": params})["launchRun"]
@@ -171,11 +173,11 @@ def in_progress(graphql: GraphQL) -> list[dict[str, Any]]:
     return list(graphql(RUNS_IN_PROGRESS, {"statuses": IN_PROGRESS})["runsOrError"]["results"])
 
 
-def location_loaded(graphql: GraphQL) -> str | None:
+def location_loaded(graphql: GraphQL, location: str = LOCATION) -> str | None:
     """The code location's server id once it is loaded, else None."""
     entries = graphql(LOCATION_STATE)["workspaceOrError"].get("locationEntries") or []
     for entry in entries:
         loaded = entry.get("locationOrLoadError") or {}
-        if entry["name"] == LOCATION and loaded.get("__typename") == "RepositoryLocation":
+        if entry["name"] == location and loaded.get("__typename") == "RepositoryLocation":
             return str(loaded["serverId"])
     return None

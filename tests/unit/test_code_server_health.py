@@ -1,5 +1,5 @@
-"""The code server's healthcheck (etl_pipeline.reload.health): Dagster's question, SERVING for "DagsterApi"
-on the standard gRPC health service, asked of a real gRPC server without importing dagster."""
+"""user-code's healthcheck (edp_platform.code_server.health): Dagster's question, SERVING for "DagsterApi" on
+the standard gRPC health service, asked of real gRPC servers (every location's) without importing dagster."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from concurrent import futures
 
 import grpc
 import pytest
-from etl_pipeline.reload import health
+from edp_platform.code_server import health
 from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -66,11 +66,41 @@ def test_nothing_listening_is_unhealthy_with_a_reason(capsys: pytest.CaptureFixt
 
 def test_bad_arguments_are_a_usage_error() -> None:
     assert health.main(["not-a-port"]) == 2
-    assert health.main(["1", "2"]) == 2
+    assert health.main(["1", "x"]) == 2
+
+
+def test_every_location_must_answer(
+    server: tuple[int, grpc_health.HealthServicer],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without ports, every configured location's (user-code's healthcheck): one that does not answer is
+    unhealthy, and the output names it."""
+    port, servicer = server
+    servicer.set("DagsterApi", health_pb2.HealthCheckResponse.SERVING)
+    monkeypatch.setenv("EDP_CODE_LOCATIONS", "shop, demo")
+    monkeypatch.setenv("EDP_LOCATION_SHOP_DBT_PROJECT", "shop")
+    monkeypatch.setenv("EDP_LOCATION_SHOP_PORT", str(port))
+    monkeypatch.setenv("EDP_LOCATION_DEMO_MODULE", "demo.definitions")
+    monkeypatch.setenv("EDP_LOCATION_DEMO_PORT", str(free_port()))
+    assert health.main([]) == 1
+    out = capsys.readouterr().out
+    assert "shop: SERVING" in out and "demo: no answer" in out
+    monkeypatch.setenv("EDP_CODE_LOCATIONS", "shop")
+    assert health.main([]) == 0
+
+
+def test_a_settings_mistake_is_unhealthy_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EDP_CODE_LOCATIONS", "shop shop")
+    monkeypatch.setenv("EDP_LOCATION_SHOP_DBT_PROJECT", "shop")
+    assert health.main([]) == 1
+    assert "names the location 'shop' twice" in capsys.readouterr().out
 
 
 def test_the_check_does_not_import_dagster() -> None:
-    probe = "import sys, etl_pipeline.reload.health; print('dagster' in sys.modules)"
+    probe = "import sys, edp_platform.code_server.health; print('dagster' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

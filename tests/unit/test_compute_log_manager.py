@@ -1,4 +1,4 @@
-"""The instance's compute log manager (etl_pipeline.compute_log_manager): a run's log directory is watched
+"""The instance's compute log manager (edp_platform.instance.compute_logs): a run's log directory is watched
 while someone subscribes to it and no longer after, where Dagster's own manager keeps watching for good."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dagster._core.storage.compute_log_manager import ComputeIOType
 from dagster._core.storage.local_compute_log_manager import IO_TYPE_EXTENSION, LocalComputeLogManager
-from etl_pipeline.compute_log_manager import ReleasingComputeLogManager
+from edp_platform.instance.compute_logs import ReleasingComputeLogManager
 
 from tests.support import waiting
 

@@ -1,4 +1,4 @@
-"""The daemon container's liveness (etl_pipeline.daemon_liveness): Dagster's question asked in one
+"""The daemon container's liveness (edp_platform.daemon_liveness): Dagster's question asked in one
 long-lived process beside the daemon, the healthcheck reading its answer, the daemon's exit and signals
 passed through."""
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from dagster._core.test_utils import instance_for_test
 from dagster._daemon.types import DaemonHeartbeat
+from edp_platform import daemon_liveness as dl
 
-from etl_pipeline import daemon_liveness as dl
 from tests.support import waiting
 
 DEADLINE_S = 60.0
@@ -89,7 +89,7 @@ def test_check_reads_the_file_without_importing_dagster(tmp_path: Path) -> None:
     path = tmp_path / "status.json"
     dl.write_status(True, "Daemon live", path)
     probe = (
-        "import sys, etl_pipeline.daemon_liveness as d; r = d.main(['check']); "
+        "import sys, edp_platform.daemon_liveness as d; r = d.main(['check']); "
         "print('dagster' in sys.modules); sys.exit(r)"
     )
     env = {**os.environ, "EDP_DAEMON_LIVENESS_FILE": str(path)}
@@ -104,7 +104,7 @@ def wrapper(tmp_path: Path, child: str) -> subprocess.Popen[str]:
     env = {**os.environ, "EDP_DAEMON_LIVENESS_FILE": str(tmp_path / "status.json")}
     env.pop("DAGSTER_HOME", None)  # the question fails (no instance): the wrapper must not care
     return subprocess.Popen(
-        [sys.executable, "-m", "etl_pipeline.daemon_liveness", "run", "--", sys.executable, "-c", child],
+        [sys.executable, "-m", "edp_platform.daemon_liveness", "run", "--", sys.executable, "-c", child],
         stdout=subprocess.PIPE,
         text=True,
         env=env,

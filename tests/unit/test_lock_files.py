@@ -50,12 +50,15 @@ def assert_satisfied(lock: Path, requirements: list[Requirement]) -> None:
         )
 
 
-def test_the_image_lock_covers_the_code_location() -> None:
+def test_the_image_lock_covers_the_platform_and_the_demo() -> None:
+    assert_satisfied(IMAGE_LOCK, project_requirements(REPO_ROOT / "stack" / "platform" / "pyproject.toml"))
+    # The demo is served by the image without being installed: what it imports must be there.
     assert_satisfied(IMAGE_LOCK, project_requirements(REPO_ROOT / "etl_pipeline" / "pyproject.toml"))
 
 
-def test_the_dev_lock_covers_the_dashboard_its_dev_extra_and_the_code_location() -> None:
+def test_the_dev_lock_covers_the_dashboard_its_dev_extra_the_platform_and_the_demo() -> None:
     assert_satisfied(DEV_LOCK, project_requirements(REPO_ROOT / "pyproject.toml", "dev"))
+    assert_satisfied(DEV_LOCK, project_requirements(REPO_ROOT / "stack" / "platform" / "pyproject.toml"))
     assert_satisfied(DEV_LOCK, project_requirements(REPO_ROOT / "etl_pipeline" / "pyproject.toml"))
 
 
@@ -89,7 +92,13 @@ def test_lock_names_no_index_and_no_host(lock: Path) -> None:
 
 def test_setup_reinstalls_when_the_lock_changes(tmp_path: Path) -> None:
     """setup.sh skips the install while its stamp matches: the stamp follows the lock, not only pyproject."""
-    for rel in ("scripts/setup.sh", "pyproject.toml", "etl_pipeline/pyproject.toml", "requirements/dev.txt"):
+    for rel in (
+        "scripts/setup.sh",
+        "pyproject.toml",
+        "stack/platform/pyproject.toml",
+        "etl_pipeline/pyproject.toml",
+        "requirements/dev.txt",
+    ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes((REPO_ROOT / rel).read_bytes())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from etl_pipeline.reload.coalesce import Coalescer
+from edp_platform.code_server.coalesce import Coalescer
 from hypothesis import given
 from hypothesis import strategies as st
 

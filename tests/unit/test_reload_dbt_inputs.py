@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl_pipeline.reload.dbt_inputs import (
+from edp_platform.dbt.inputs import (
     inputs_hash,
     read_stored_hash,
     referenced_env_vars,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from etl_pipeline.reload.errors import dbt_error, display_path, python_error
-from etl_pipeline.reload.watcher import mount_fstype, use_polling
+from edp_platform.code_server.errors import dbt_error, display_path, python_error
+from edp_platform.code_server.watcher import mount_fstype, use_polling
 
 ROOTS = {
     "/opt/dagster/app/etl_pipeline/src": "etl_pipeline/src",

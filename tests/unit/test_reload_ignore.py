@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import watchfiles
-from etl_pipeline.reload.ignore import ReloadFilter, is_ignored
+from edp_platform.code_server.ignore import ReloadFilter, is_ignored
 
 ROOT = "/opt/dagster/app/dbt_project"
 

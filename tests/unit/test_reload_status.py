@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from etl_pipeline.reload.status import SCHEMA, StatusBook, diff_names
+from edp_platform.code_server.status import SCHEMA, StatusBook, diff_names
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reload"
 NAMES = {"assets": ["raw/orders"], "jobs": ["ingestion_job"], "schedules": [], "sensors": ["landing"]}
@@ -90,7 +90,7 @@ def test_a_first_load_whose_dbt_project_does_not_parse_serves_the_last_manifest(
     book = StatusBook(tmp_path / "s.json", "etl_pipeline", auto_reload=True)
     record = book.begin("startup", [], time.time(), time.monotonic())
     error = {"kind": "dbt", "file": "dbt_project/models/x.sql", "line": None, "text": "t", "detail": "t"}
-    book.finish_failed(record, error, served_stale=(NAMES, "server-0"))
+    book.finish_failed(record, error, served_stale=(NAMES, "server-0", []))
     doc = json.loads((tmp_path / "s.json").read_text())
     assert doc["serving"]["server_id"] == "server-0" and doc["serving"]["definitions"] == NAMES
     assert doc["pending_failure"]["message"].startswith(

@@ -1,5 +1,5 @@
-"""The instance's run coordinator (etl_pipeline.run_coordinator): Dagster's queue, looked at every 0.5 s
-instead of Dagster's whole seconds, built the way the daemon builds it from the stack's configuration."""
+"""The instance's run coordinator (edp_platform.instance.run_coordinator): Dagster's queue, looked at every
+0.5 s instead of Dagster's whole seconds, built as the daemon builds it from the stack's configuration."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.test_utils import instance_for_test
 from dagster._daemon.controller import create_daemon_of_type
 from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
-from etl_pipeline.run_coordinator import PromptQueuedRunCoordinator
+from edp_platform.instance.run_coordinator import PromptQueuedRunCoordinator
 
 STACK = Path(__file__).resolve().parents[2] / "stack"
 
@@ -48,7 +48,7 @@ def test_the_stack_configuration_builds_a_daemon_that_looks_every_half_second(na
 
 
 def test_whole_seconds_still_work_and_the_default_is_dagsters() -> None:
-    config = {"module": "etl_pipeline.run_coordinator", "class": "PromptQueuedRunCoordinator"}
+    config = {"module": "edp_platform.instance.run_coordinator", "class": "PromptQueuedRunCoordinator"}
     with instance_with({**config, "config": {"dequeue_interval_seconds": 2}}) as instance:
         assert instance.run_coordinator.dequeue_interval_seconds == 2.0
     with instance_with({**config, "config": {}}) as instance:
@@ -62,7 +62,7 @@ def test_an_interval_under_the_daemon_loops_step_is_refused() -> None:
 
 
 def test_a_non_number_is_a_config_error() -> None:
-    config = {"module": "etl_pipeline.run_coordinator", "class": "PromptQueuedRunCoordinator"}
+    config = {"module": "edp_platform.instance.run_coordinator", "class": "PromptQueuedRunCoordinator"}
     with pytest.raises(DagsterInvalidConfigError, match="dequeue_interval_seconds"):
         with instance_with({**config, "config": {"dequeue_interval_seconds": "soon"}}) as instance:
             instance.run_coordinator  # noqa: B018 (built on first use)

@@ -54,7 +54,7 @@ def interpolate(text: str, env: dict[str, str]) -> str:
 def test_run_containers_mount_what_user_code_mounts() -> None:
     base = load("docker-compose.yaml")
     override = load("docker-compose.run-containers.yaml")
-    env = {"COMPOSE_PROJECT_NAME": "proj", "EDP_REPO_DIR": "/host/repo"}
+    env = {"COMPOSE_PROJECT_NAME": "proj", "EDP_CODE_DIR_ABS": "/host/repo"}
     context = json.loads(
         interpolate(override["services"]["user-code"]["environment"]["DAGSTER_CONTAINER_CONTEXT"], env)
     )["docker"]
@@ -67,8 +67,10 @@ def test_run_containers_mount_what_user_code_mounts() -> None:
         """target -> source, with named volumes as Docker names them and host paths made absolute."""
         out = {}
         for entry in entries:
-            source, target = entry.split(":")[:2]
-            if source.startswith("../"):
+            source, target = interpolate(entry, {}).split(":")[:2]
+            if source == "..":
+                source = host_root
+            elif source.startswith("../"):
                 source = f"{host_root}/{source[3:]}"
             elif not source.startswith("/"):
                 source = f"{named}{source}"
@@ -78,6 +80,6 @@ def test_run_containers_mount_what_user_code_mounts() -> None:
     user_code = mounts(base["services"]["user-code"]["volumes"], "proj_", "/host/repo")
     run_container = mounts(volumes, "", "/host/repo")
     assert run_container == user_code
-    assert set(user_code.values()) - {"/host/repo/etl_pipeline/src", "/host/repo/dbt_project"} <= {
-        f"proj_{name}" for name in base["volumes"]
-    }
+    assert user_code["/opt/dagster/app"] == "/host/repo"  # the code, read-only in both (checked below)
+    assert all(e.endswith(":ro") for e in volumes if e.startswith("/host/repo:"))
+    assert set(user_code.values()) - {"/host/repo"} <= {f"proj_{name}" for name in base["volumes"]}

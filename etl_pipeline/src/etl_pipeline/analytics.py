@@ -4,7 +4,7 @@ import dagster as dg
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from etl_pipeline.warehouse import connect
+from etl_pipeline.warehouse import connect, own_table
 
 CLV_KEY = dg.AssetKey(["marts", "customer_lifetime_value"])
 SEGMENT_SCHEMA = "analytics"
@@ -26,16 +26,11 @@ def segment_for(lifetime_value_cents: int) -> str:
     description="vip / regular / inactive customers by lifetime value.",
 )
 def customer_segments(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    table = sql.Identifier(SEGMENT_SCHEMA, SEGMENT_TABLE)
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select customer_id, lifetime_value_cents from marts.customer_lifetime_value")
         rows = [(customer_id, segment_for(int(ltv))) for customer_id, ltv in cur.fetchall()]
-        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(SEGMENT_SCHEMA)))
-        cur.execute(
-            sql.SQL(
-                "create table if not exists {} (customer_id integer primary key, segment text not null)"
-            ).format(table)
-        )
+        ddl = "customer_id integer primary key, segment text not null"
+        table = own_table(cur, SEGMENT_SCHEMA, SEGMENT_TABLE, ddl)
         cur.execute(sql.SQL("truncate {}").format(table))
         execute_values(
             cur, sql.SQL("insert into {} values %s").format(table).as_string(cur), rows, page_size=5000

@@ -25,7 +25,7 @@ class IngestionConfig(dg.Config):
 @dg.multi_asset(
     name="raw_retail_data",
     specs=[
-        dg.AssetSpec(key, group_name="raw", kinds={"python", "postgres"}, description=f"raw.{table}")
+        dg.AssetSpec(key, group_name="raw", kinds={"python", "postgres"}, description=f"{RAW_SCHEMA}.{table}")
         for table, key in RAW_ASSET_KEYS.items()
     ],
 )

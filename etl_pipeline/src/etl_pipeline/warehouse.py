@@ -1,6 +1,10 @@
 """The warehouse database: same PostgreSQL server and credentials as Dagster's storage, database WAREHOUSE_DB.
 
-The same variables feed dagster.yaml and dbt's profiles.yml, so one environment configures all three.
+The same variables feed dagster.yaml and the platform's dbt profile, so one environment configures all three.
+
+The demo writes only tables it created itself: each carries OWNER_MARK as its comment, and a table of the same
+name that lacks it (a user's project's, say) is refused with a message instead of truncated
+(`own_table`). Its raw tables live in a schema of their own, RAW_SCHEMA.
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ from psycopg2.extensions import connection as Connection
 
 from etl_pipeline.generator import TABLE_COLUMNS, RetailData
 
-RAW_SCHEMA = "raw"
+RAW_SCHEMA = "retail_raw"
+OWNER_MARK = "created by the etl_pipeline demo (edp): its runs replace this table's rows"
+
+
+class NotOurTable(RuntimeError):
+    """A table the demo would write exists and was not created by the demo."""
+
 
 RAW_DDL: dict[str, str] = {
     "customers": "customer_id integer primary key, full_name text not null, email text not null, "
@@ -74,6 +84,29 @@ def ensure_database() -> str:
     return name
 
 
+def own_table(cur, schema: str, table: str, ddl: str) -> sql.Composed:
+    """The demo's table schema.table, created with OWNER_MARK when missing; NotOurTable when it exists without
+    the mark, so that nothing the demo runs touches a table it did not create."""
+    ident = sql.Identifier(schema, table)
+    cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+    cur.execute(
+        "select obj_description(c.oid, 'pg_class') from pg_class c "
+        "join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relname = %s",
+        (schema, table),
+    )
+    found = cur.fetchone()
+    if found is None:
+        cur.execute(sql.SQL("create table {} ({})").format(ident, sql.SQL(ddl)))
+        cur.execute(sql.SQL("comment on table {} is {}").format(ident, sql.Literal(OWNER_MARK)))
+    elif found[0] != OWNER_MARK:
+        raise NotOurTable(
+            f"{schema}.{table} exists in the warehouse and was not created by the demo: the demo leaves it "
+            f"alone. Drop or rename it if it is the demo's from before, or turn the demo location off "
+            "(EDP_CODE_LOCATIONS in stack/.env)."
+        )
+    return ident
+
+
 def _copy_text(rows: Iterable[tuple[object, ...]]) -> io.StringIO:
     """Rows as PostgreSQL COPY text. Generated values never hold tabs, newlines or backslashes."""
     buf = io.StringIO()
@@ -89,10 +122,9 @@ def load_raw(data: RetailData) -> dict[str, int]:
     counts: dict[str, int] = {}
     ensure_database()
     with connect() as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA)))
+        idents = {table: own_table(cur, RAW_SCHEMA, table, RAW_DDL[table]) for table in TABLE_COLUMNS}
         for table, columns in TABLE_COLUMNS.items():
-            ident = sql.Identifier(RAW_SCHEMA, table)
-            cur.execute(sql.SQL("create table if not exists {} ({})").format(ident, sql.SQL(RAW_DDL[table])))
+            ident = idents[table]
             cur.execute(sql.SQL("truncate {}").format(ident))
             copy = sql.SQL("copy {} ({}) from stdin").format(
                 ident, sql.SQL(", ").join(map(sql.Identifier, columns))

@@ -1,0 +1,201 @@
+"""Any dbt project as Dagster assets: every model, seed and snapshot an asset, every test an asset check, and
+one job that builds everything with run config for select, exclude, vars, full refresh and target.
+
+    from edp_platform.dbt import dbt_definitions
+    defs = dbt_definitions()                  # the location's project, dagster-dbt's default keys
+
+Keys are dagster-dbt's defaults (`meta.dagster.asset_key` honoured; sources [source name, table]) unless the
+location passes a translator of its own. The run config is validated at launch where Dagster can (`target` is
+one of the platform profile's targets, `vars` a mapping) and at the step's start for the rest (a `select` that
+selects nothing fails the run with that reason before dbt starts).
+"""
+
+# No `from __future__ import annotations`: Dagster reads the op's config annotation as a class.
+import json
+import os
+import shutil
+import uuid
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+from dagster_dbt.utils import select_unique_ids
+from pydantic import Field
+
+from edp_platform.dbt.profile import TARGETS
+from edp_platform.dbt.project import location_project
+from edp_platform.dbt.resource import PlatformDbtCliResource
+
+DEFAULT_OP_NAME = "dbt_models"
+BUILD_JOB_NAME = "dbt_build_job"
+# Every dbt invocation writes its own <target>/<op>-<run>-<uuid> folder; keep only the newest few.
+KEEP_INVOCATION_DIRS = 5
+
+# The platform profile's targets as an Enum: Dagster refuses any other value when the run is launched.
+DbtTarget = Enum("DbtTarget", {name: name for name in TARGETS})  # type: ignore[misc]
+
+
+class DbtBuildConfig(dg.Config):
+    """Run config of a dbt build; every field optional (the launch dialog's scaffold offers them)."""
+
+    select: str = Field(default="", description="dbt node selection, as `dbt build --select`; empty: all")
+    exclude: str = Field(default="", description="dbt nodes left out, as `dbt build --exclude`")
+    vars: dict[str, Any] = Field(default_factory=dict, description="dbt vars, as `dbt build --vars`")
+    full_refresh: bool = Field(default=False, description="rebuild incremental models from scratch")
+    target: Optional[DbtTarget] = Field(  # noqa: UP045 (Dagster's config types need Optional here)
+        default=None,
+        description=f"the warehouse profile's target: {' or '.join(TARGETS)}; empty: its default",
+    )
+
+
+def prune_invocation_dirs(target_dir: Path, op_name: str) -> None:
+    dirs = sorted((p for p in target_dir.glob(f"{op_name}-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in dirs[:-KEEP_INVOCATION_DIRS]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def check_selection(config: DbtBuildConfig, project: DbtProject) -> None:
+    """A select/exclude that leaves nothing to build fails the step with that reason before dbt starts (dbt
+    itself would report success with nothing done)."""
+    if not (config.select.strip() or config.exclude.strip()):
+        return
+    manifest = json.loads(Path(project.manifest_path).read_text())
+    chosen = select_unique_ids(
+        config.select.strip() or "fqn:*", config.exclude.strip(), "", project, manifest
+    )
+    if not chosen:
+        raise dg.Failure(
+            description=f"the run config's select {config.select!r} / exclude {config.exclude!r} selects "
+            f"nothing in the dbt project {Path(project.project_dir).name}: nothing was built"
+        )
+
+
+def narrowed_build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    project: DbtProject,
+    config: DbtBuildConfig,
+    args: list[str],
+    op_name: str,
+):
+    """`dbt build` narrowed by the run config's select/exclude.
+
+    dagster-dbt always adds its own selection for the step (everything, `--select fqn:*`, when the run is not
+    a subset), and dbt takes several --select flags as their union: a runtime --select could never narrow it.
+    So dbt runs with exactly the run config's selection, without the step's context, and its events (asset
+    materializations, check evaluations) become the step's outputs and check results here, as dagster-dbt
+    makes them with a context. A run that is already a subset of the assets is refused: the two selections
+    would have to be intersected, which neither dbt nor dagster-dbt offers.
+    """
+    if context.is_subset:
+        raise dg.Failure(
+            description="select/exclude in the run config narrow a build of all the dbt assets; this run "
+            "materializes a subset of them: launch the job itself, or drop select/exclude"
+        )
+    check_selection(config, project)
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    unique = f"{op_name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    invocation = dbt.cli(
+        args,
+        manifest=manifest,
+        dagster_dbt_translator=translator,
+        target_path=Path(os.environ.get("DBT_TARGET_PATH", "target")) / unique,
+    )
+    try:
+        for event in invocation.stream():
+            if isinstance(event, dg.AssetMaterialization):
+                yield dg.Output(
+                    None, output_name=event.asset_key.to_python_identifier(), metadata=event.metadata
+                )
+            elif isinstance(event, AssetCheckEvaluation):
+                yield dg.AssetCheckResult(
+                    asset_key=event.asset_key,
+                    check_name=event.check_name,
+                    passed=event.passed,
+                    severity=event.severity,
+                    metadata=event.metadata,
+                )
+            else:
+                yield event
+    finally:
+        prune_invocation_dirs(invocation.target_path.parent, op_name)
+
+
+def build_args(config: DbtBuildConfig) -> list[str]:
+    """`dbt build` arguments from the run config (select/exclude reach dagster-dbt, which narrows its own
+    selection with them)."""
+    args = ["build"]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    if config.select.strip():
+        args += ["--select", config.select.strip()]
+    if config.exclude.strip():
+        args += ["--exclude", config.exclude.strip()]
+    if config.vars:
+        args += ["--vars", json.dumps(config.vars)]
+    if config.target is not None:
+        args += ["--target", config.target.value]
+    return args
+
+
+def build_dbt_assets(
+    project: DbtProject | None = None,
+    *,
+    translator: DagsterDbtTranslator | None = None,
+    name: str = DEFAULT_OP_NAME,
+    select: str = "fqn:*",
+    exclude: str | None = None,
+) -> dg.AssetsDefinition:
+    """The project's nodes as one multi-asset whose step runs `dbt build` with DbtBuildConfig."""
+    project = project or location_project()
+
+    @dbt_assets(
+        name=name,
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=translator or DagsterDbtTranslator(),
+        select=select,
+        exclude=exclude,
+    )
+    def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+        args = build_args(config)
+        if config.select.strip() or config.exclude.strip():
+            yield from narrowed_build(context, dbt, project, config, args, name)
+            return
+        invocation = dbt.cli(args, context=context)
+        try:
+            yield from invocation.stream()
+        finally:
+            prune_invocation_dirs(invocation.target_path.parent, name)
+
+    return _dbt_models
+
+
+def dbt_resource(project: DbtProject) -> PlatformDbtCliResource:
+    return PlatformDbtCliResource(
+        project_dir=str(project.project_dir), profiles_dir=str(project.profiles_dir), profile=project.profile
+    )
+
+
+def dbt_definitions(
+    project: DbtProject | None = None,
+    *,
+    translator: DagsterDbtTranslator | None = None,
+    name: str = DEFAULT_OP_NAME,
+    job_name: str = BUILD_JOB_NAME,
+) -> dg.Definitions:
+    """The project's assets, `dbt_build_job` over all of them, and the `dbt` resource."""
+    project = project or location_project()
+    assets = build_dbt_assets(project, translator=translator, name=name)
+    job = dg.define_asset_job(
+        job_name,
+        selection=dg.AssetSelection.assets(assets),
+        description="dbt build of the project (models, seeds, snapshots and tests); run config narrows it.",
+        # Every step in the run worker's own process (no process per step: docs/scaling.md).
+        config={"execution": {"config": {"in_process": {}}}},
+    )
+    return dg.Definitions(assets=[assets], jobs=[job], resources={"dbt": dbt_resource(project)})
