@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 import docker  # noqa: E402
 import httpx  # noqa: E402
+from harness import headless_backends  # noqa: E402
 from textual.widgets import Static  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
@@ -45,7 +46,6 @@ from edp_tui.ui.widgets.dagster.assets import AssetsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.runs import RunsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel  # noqa: E402
-from tests.tui.shell_fakes import FakeDockerSource, fake_backends  # noqa: E402
 
 SIZE = (160, 45)
 TABS = {
@@ -100,7 +100,7 @@ def dashboard(url: str, transport: CountingTransport) -> EdpApp:
     client = DagsterClient(url.rstrip("/") + "/graphql", read_only=True, transport=transport)
     return EdpApp(
         config,
-        fake_backends(FakeDockerSource(), client, project="bench", webserver_url=url),
+        headless_backends(client, url),
         logs_panel_factory=lambda: Static("(logs)"),
     )
 

@@ -245,7 +245,7 @@ def main() -> None:
         sys.setswitchinterval(args.switch_interval)
     image = args.image
     if image is None:
-        from tests.support.docker_engine import base_image
+        from harness import base_image
 
         image = base_image()
     client = docker.from_env()
