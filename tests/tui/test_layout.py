@@ -165,6 +165,15 @@ async def test_m_maximizes_the_focused_panel_and_restores_it(size: tuple[int, in
         await pilot.press("m")
         await until(pilot, lambda: app.screen.maximized is None)
         assert inside(app.focused, compute)
+        # The services panel too, from its table; and the container logs from their lines.
+        app.services_panel.table.focus()
+        await pilot.press("m")
+        await until(pilot, lambda: app.screen.maximized is app.services_panel)
+        await pilot.press("m", "1")
+        logs = app.query_one(LogsPanel)
+        await until(pilot, lambda: app.screen.maximized is None and inside(app.focused, logs))
+        await pilot.press("m")
+        await until(pilot, lambda: app.screen.maximized is logs)
 
 
 async def test_home_end_g_and_shift_g_move_the_cursor_in_tables() -> None:

@@ -26,7 +26,6 @@ from edp_tui.backends import Backends
 from edp_tui.config import Config
 from edp_tui.docker.errors import DockerError
 from edp_tui.docker.models import ServiceState
-from edp_tui.ui.focus import focus_first_in, panel_of
 from edp_tui.ui.keymap import known_binding_ids
 from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, MessageSink, ServiceStatesChanged
 from edp_tui.ui.notify import report
@@ -34,6 +33,7 @@ from edp_tui.ui.palette import panel_commands
 from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.help import HelpScreen, help_for
 from edp_tui.ui.screens.service_detail import ServiceDetailScreen
+from edp_tui.ui.widgets.dagster.health import DaemonHealthWatch
 from edp_tui.ui.widgets.dagster.tabs import dagster_panes
 from edp_tui.ui.widgets.header import BackendHeader, Level
 from edp_tui.ui.widgets.logs_panel import LogsPanel
@@ -109,6 +109,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         # Service -> the action running on it: a second press while one is in flight is refused.
         self._in_flight: dict[str, str] = {}
         self.unknown_keymap_ids: list[str] = []
+        self.daemon_health = DaemonHealthWatch(backends.dagster, self, webserver_label=self.webserver_url)
 
     # --- layout ---------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -120,17 +121,10 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         yield Footer()
 
     def compose_main_panes(self) -> Iterable[TabPane]:
-        """The tabs of the main area, in the order of the digit keys (1 Logs, 2 Runs, 3 Code locations,
-        4 Schedules & sensors). A new tab (Assets) is yielded here, after the Dagster panes, with an id
-        ``tab-<name>`` and a ``show_tab('tab-<name>')`` binding on the next digit."""
+        """The tabs of the main area in the order of the digit keys, each with an id ``tab-<name>`` that a
+        ``show_tab('tab-<name>')`` binding names: 1 Logs, 2 Runs, 3 Code locations, 4 Schedules, 5 Assets."""
         yield TabPane("Logs", self.make_logs_panel(), id="tab-logs")
-        yield from self.make_dagster_panes()
-
-    def make_dagster_panes(self) -> list[TabPane]:
-        backends = self.backends
-        return dagster_panes(
-            backends.dagster, self.webserver_url, backends.reload_status, read_only=self.read_only
-        )
+        yield from dagster_panes(self.backends.dagster, self.backends.reload_status, read_only=self.read_only)
 
     def make_logs_panel(self) -> Widget:
         if self._logs_panel_factory is not None:
@@ -156,6 +150,9 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         self.query_one(ServicesTable).focus()
         self.set_interval(UPTIME_REFRESH_SECONDS, self.services_panel.refresh_uptimes)
         self._watch_docker()
+        # After the first refresh, as the panels' polls (the header's initial states are set by then).
+        health = self.daemon_health.loop
+        self.call_after_refresh(lambda: self.run_worker(health.run(), group="health", exit_on_error=False))
 
     def _fit_height(self, height: int | None = None) -> None:
         """Short terminal: the services panel becomes a strip and the tab bar loses its underline row."""
@@ -329,16 +326,18 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         self.call_after_refresh(self._focus_tab, tab_id)
 
     def _focus_tab(self, tab_id: str) -> None:
-        focus_first_in(self.query_one("#main", TabbedContent).get_pane(tab_id))
+        pane = self.query_one("#main", TabbedContent).get_pane(tab_id)
+        target = next((w for w in pane.query("*") if w.focusable), None)
+        if target is not None:
+            target.focus()
 
     def action_toggle_maximize(self) -> None:
         screen = self.screen
         if screen.maximized is not None:
             screen.minimize()
-            return
-        panel = panel_of(screen.focused)
-        if panel is not None:
-            screen.maximized = panel
+        elif screen.focused is not None:
+            # The panel around the focus fills the screen: the nearest ancestor that sets ALLOW_MAXIMIZE.
+            screen.maximize(screen.focused)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

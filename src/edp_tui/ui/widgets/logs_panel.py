@@ -36,6 +36,9 @@ MAX_BYTES = 16 * 1024 * 1024
 class LogsPanel(Vertical):
     """Container logs. The shell calls `show_service` when the selected service changes."""
 
+    # The focus inside makes `m` maximize the whole panel (Textual's Screen.maximize).
+    ALLOW_MAXIMIZE = True
+
     HELP = """\
 ## Container logs
 

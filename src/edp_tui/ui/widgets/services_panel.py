@@ -168,6 +168,9 @@ shows that service's logs. On a short terminal the panel is a one-line strip tha
 class ServicesPanel(Vertical):
     """Banner (engine state when it is not fine) above the services table."""
 
+    # The focus inside makes `m` maximize the whole panel (Textual's Screen.maximize).
+    ALLOW_MAXIMIZE = True
+
     class ServiceHighlighted(Message):
         """The service whose logs should be shown (None: all services)."""
 

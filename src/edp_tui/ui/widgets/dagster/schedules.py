@@ -168,7 +168,7 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         # Off screen nobody looks: the poll on Show re-arms the timer.
         if self.is_on_screen:
             self._tick_poll = True
-            self._wake.set()
+            self.poller.wake()
 
     async def poll_once(self) -> None:
         now = self.clock()

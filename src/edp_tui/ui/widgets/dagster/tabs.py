@@ -7,7 +7,6 @@ from textual.widgets import TabPane
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.reload_status.reader import ReloadStatusSource
 from edp_tui.ui.widgets.dagster.assets import AssetsPanel
-from edp_tui.ui.widgets.dagster.health import DagsterHealthProbe
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel
 from edp_tui.ui.widgets.dagster.reload_status import ReloadStatusPanel
 from edp_tui.ui.widgets.dagster.runs_tab import RunsTab
@@ -15,12 +14,11 @@ from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 
 
 def dagster_panes(
-    client: DagsterApi, webserver_url: str, reload_status: ReloadStatusSource, *, read_only: bool = False
+    client: DagsterApi, reload_status: ReloadStatusSource, *, read_only: bool = False
 ) -> list[TabPane]:
     """The tab panes for ``App.compose_main_panes``; the App owns (and closes) the backends."""
-    probe = DagsterHealthProbe(client, webserver_label=webserver_url, id="dagster-health")
     return [
-        TabPane("Runs", RunsTab(client, read_only=read_only, id="runs-tab"), probe, id="tab-runs"),
+        TabPane("Runs", RunsTab(client, read_only=read_only, id="runs-tab"), id="tab-runs"),
         TabPane(
             "Code locations",
             LocationsPanel(client, read_only=read_only, id="locations"),
