@@ -143,7 +143,7 @@ async def test_read_only_refuses_materialize() -> None:
         await select(pilot, panel, "raw/orders")
         await pilot.press("l", "L")
         await until(
-            pilot, lambda: "read-only mode: materialization of raw/orders refused" in screen_text(pilot.app)
+            pilot, lambda: "Read-only mode: materialization of raw/orders refused" in screen_text(pilot.app)
         )
         assert not isinstance(pilot.app.screen, ConfirmScreen)
         assert fake.materialized == [] and not any(c[0] == "materialize" for c in fake.calls)

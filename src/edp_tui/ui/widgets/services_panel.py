@@ -2,15 +2,19 @@
 
 On a short terminal (``compact``) the panel is a one-line strip (a mark, the name and, when not fine, the
 state of each service) that expands into the full table while it has the focus.
+
+The panel owns the service actions (restart, stop, start: `ActionGuard`), the detail screen and the manual
+refresh, as the runs panel owns the run actions; the App only routes what the Docker watcher learns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,8 +22,15 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from edp_tui.docker.errors import DockerError
 from edp_tui.docker.models import EngineStatus, Health, RunState, ServiceState
+from edp_tui.docker.services import ServiceSource
 from edp_tui.text import printable
+from edp_tui.ui.actions import ActionGuard
+from edp_tui.ui.messages import ServiceStatesChanged
+from edp_tui.ui.notify import report
+from edp_tui.ui.screens.service_detail import ServiceDetailScreen
+from edp_tui.ui.widgets.service_rows import row_cells
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util import fmt
 
@@ -35,58 +46,17 @@ COLUMNS = (
     ("ports", "Ports"),
 )
 
-_STATE_STYLE = {
-    RunState.RUNNING: "green",
-    RunState.EXITED: "bold red",
-    RunState.DEAD: "bold red",
-    RunState.RESTARTING: "bold yellow",
-    RunState.PAUSED: "yellow",
-    RunState.CREATED: "dim",
-    RunState.REMOVING: "dim",
-    RunState.MISSING: "dim italic",
-    RunState.UNKNOWN: "dim",
+# action -> (verb, under way, done)
+ACTIONS = {
+    "restart": ("Restart", "Restarting", "restarted"),
+    "stop": ("Stop", "Stopping", "stopped"),
+    "start": ("Start", "Starting", "started"),
 }
-_HEALTH_STYLE = {
-    Health.HEALTHY: "green",
-    Health.UNHEALTHY: "bold red",
-    Health.STARTING: "yellow",
-    Health.NONE: "dim",
+# Asks first: both interrupt a running service.
+CONFIRM = {
+    "restart": "Restart service {service}? Whatever runs in its container is interrupted.",
+    "stop": "Stop service {service}? Its container stops until started again.",
 }
-PROBE_WIDTH = 30
-
-
-def probe_summary(state: ServiceState, width: int = PROBE_WIDTH) -> Text:
-    """The last health probe in one line: exit code and the start of its output, shown literally."""
-    probe = state.last_probe
-    if probe is None:
-        return Text("")
-    output = printable(" ".join(probe.output.split()))
-    if len(output) > width:
-        output = output[: width - 1] + "…"
-    return Text.assemble(
-        (f"exit {probe.exit_code}", "green" if probe.passed else "bold red"),
-        (": " if output else ""),
-        output,
-    )
-
-
-def row_cells(state: ServiceState, now: datetime) -> dict[str, Text]:
-    health = state.health.value if state.health is not Health.NONE else "-"
-    return {
-        "service": Text(printable(state.service), style="bold"),
-        "state": Text(
-            state.state_label + (" OOM" if state.oom_killed else ""), style=_STATE_STYLE[state.state]
-        ),
-        "health": Text(health, style=_HEALTH_STYLE[state.health]),
-        "streak": Text(str(state.failing_streak), style="bold red") if state.failing_streak else Text(""),
-        "probe": probe_summary(state),
-        "restarts": Text("")
-        if state.state is RunState.MISSING
-        else Text(str(state.restart_count), style="yellow" if state.restart_count else "dim"),
-        "uptime": Text(fmt.duration(state.uptime(now), coarse=True)),
-        "image": Text(printable(state.image or "")),
-        "ports": Text(", ".join(str(p) for p in state.ports)),
-    }
 
 
 def strip_item(state: ServiceState) -> Text:
@@ -230,18 +200,22 @@ class ServicesPanel(Vertical):
 
     def __init__(
         self,
-        services: Sequence[str],
+        source: ServiceSource,
         *,
+        read_only: bool = False,
         now: Callable[[], datetime] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self._expected = tuple(services)
+        self.source = source
+        self._expected = tuple(source.services)
         self._states: dict[str, ServiceState] = {s: ServiceState.missing(s) for s in self._expected}
         self._now = now or (lambda: datetime.now(UTC))
         self.engine_status: EngineStatus | None = None
         self._populated = False
         self._last_announced: str | None = None
+        # One action per service at a time (restart, stop, start), none in read-only mode.
+        self.actions = ActionGuard(self, read_only=read_only)
 
     def compose(self) -> ComposeResult:
         yield Static(id="engine-banner")
@@ -279,7 +253,12 @@ class ServicesPanel(Vertical):
         self.table.add_row(*(cells[key] for key, _ in COLUMNS), key=state.service)
 
     def update_states(self, states: Iterable[ServiceState]) -> None:
-        """Apply fresh states; only cells whose text changed are touched."""
+        """Apply fresh states (and to an open detail screen); only cells whose text changed are touched."""
+        states = tuple(states)
+        screen = self.app.screen
+        if isinstance(screen, ServiceDetailScreen):
+            for state in states:
+                screen.update_state(state)
         table = self.table
         now = self._now()
         self._populated = True
@@ -291,6 +270,52 @@ class ServicesPanel(Vertical):
                 continue
             update_changed_cells(table, state.service, row_cells(state, now), update_width=True)
         self._update_strip()
+
+    # --- actions -------------------------------------------------------------------------------------------
+    def on_services_panel_action_requested(self, message: ServicesPanel.ActionRequested) -> None:
+        message.stop()
+        self.request_action(message.action, message.service)
+
+    def on_services_panel_details_requested(self, message: ServicesPanel.DetailsRequested) -> None:
+        message.stop()
+        self.show_details(message.service)
+
+    def request_action(self, action: str, service: str) -> None:
+        """Every service action (keys, palette): read-only and in-flight refusals, a question, a worker."""
+        _, under_way, past = ACTIONS[action]
+
+        def done(state: ServiceState) -> None:
+            # Not applied here: the source hands the new state to the watch's sink, ordered with the events.
+            report(self, f"{service} {past} ({state.state_label})", title="Done")
+
+        self.actions.start(
+            f"{action} {service}",
+            lambda: asyncio.to_thread(getattr(self.source, action), service),
+            key=service,
+            confirm=CONFIRM[action].format(service=service) if action in CONFIRM else None,
+            done=done,
+            started=f"{under_way} {service}…",
+        )
+
+    def show_details(self, service: str | None = None) -> None:
+        """The detail screen (state, health log) of ``service``, else of the highlighted one."""
+        service = service or self.selected_service
+        if service is not None:
+            state = self.state_of(service) or ServiceState.missing(service)
+            self.app.push_screen(ServiceDetailScreen(state, now=self._now))
+
+    @work(thread=True, exclusive=True, group="docker-refresh", exit_on_error=False)
+    def _refresh_worker(self) -> None:
+        try:
+            states = self.source.refresh()  # ordered with the watch's events (None: delivered there)
+        except DockerError as exc:
+            return self.app.call_from_thread(report, self, exc, title="Refresh failed")
+        if states is not None:
+            self.post_message(ServiceStatesChanged(states))
+
+    def refresh_services(self) -> None:
+        """Ask the engine for every service's state now (ctrl+l, the palette)."""
+        self._refresh_worker()
 
     # --- compact strip ---------------------------------------------------------------------------------
     @property

@@ -5,7 +5,6 @@ it and everything downstream) on a key, after a confirmation."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
@@ -20,10 +19,11 @@ from edp_tui.dagster.assets import (
     with_op_siblings,
 )
 from edp_tui.dagster.changes import AssetChangeProbe
-from edp_tui.dagster.errors import DagsterError, DagsterRequestRejected
+from edp_tui.dagster.errors import DagsterRequestRejected
+from edp_tui.dagster.models import RunSummary
 from edp_tui.text import printable
-from edp_tui.ui.notify import report
-from edp_tui.ui.screens.confirm import ConfirmScreen
+from edp_tui.ui.actions import ActionGuard
+from edp_tui.ui.notify import literal, report
 from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.ui.widgets.tables import cursor_row_key, update_changed_cells
 from edp_tui.util.cadence import Cadence
@@ -146,6 +146,9 @@ first and are refused in read-only mode.
         self.populated = False
         self.changes = AssetChangeProbe()
         self.cadence = Cadence(PROBE_FAST_S, PROBE_SLOW_S)
+        # Materialize: refused in read-only mode, one at a time (two confirmations launched two runs);
+        # refusals and failures also on the status line.
+        self.actions = ActionGuard(self, read_only=read_only, on_message=self.set_status)
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -227,7 +230,7 @@ first and are refused in read-only mode.
     def set_status(self, message: str) -> None:
         """The outcome of the last action, on a line of its own (toasts go away)."""
         status = self.query_one("#asset-status", Static)
-        status.update(Text(message))
+        status.update(literal(message))
         status.set_class(bool(message), "-shown")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -238,21 +241,29 @@ first and are refused in read-only mode.
         asset = self.selected
         if asset is None:
             return
-        if self.read_only:
-            self.set_status(f"read-only mode: materialization of {printable(asset.name)} refused")
-            report(self, f"Read-only mode: materialization of {asset.name} refused", severity="warning")
+        what = f"materialization of {asset.name}"
+        if self.actions.refused(what):
             return
         if not asset.materializable:
             report(self, f"{asset.name} is not materializable from here", severity="warning")
             return
         keys = self._selection(asset, [asset.key], downstream)
-        what = asset.name if len(keys) == 1 else f"{asset.name} and {len(keys) - 1} downstream asset(s)"
+        which = asset.name if len(keys) == 1 else f"{asset.name} and {len(keys) - 1} downstream asset(s)"
 
-        def confirmed(answer: bool | None) -> None:
-            if answer:
-                self._materialize(asset, keys, downstream)
+        def launched(result: tuple[RunSummary, list[AssetKey]]) -> None:
+            run, chosen = result
+            self.pending_runs[run.run_id] = self.clock()
+            message = f"materializing {len(chosen)} asset(s) from {asset.name}: run {run.run_id[:8]}"
+            self.set_status(message)
+            report(self, message, title="Materialize")
+            self.wake()
 
-        self.app.push_screen(ConfirmScreen(f"Materialize {what}?"), confirmed)
+        self.actions.start(
+            what,
+            lambda: self._materialize(asset, keys, downstream),
+            confirm=f"Materialize {which}?",
+            done=launched,
+        )
 
     def _selection(self, asset: AssetInfo, roots: list[AssetKey], downstream: bool) -> list[AssetKey]:
         """``roots`` (and what is downstream of them), only what this location can run (an external
@@ -264,28 +275,16 @@ first and are refused in read-only mode.
             k for k in keys if (a := self.assets.get(k)) and a.materializable and a.location == asset.location
         ]
 
-    @work(group="asset-actions", exit_on_error=False)
-    async def _materialize(self, asset: AssetInfo, keys: list[AssetKey], downstream: bool) -> None:
+    async def _materialize(
+        self, asset: AssetInfo, keys: list[AssetKey], downstream: bool
+    ) -> tuple[RunSummary, list[AssetKey]]:
         try:
-            try:
-                run = await self.client.materialize(asset.location, asset.repository, keys)
-            except DagsterRequestRejected as exc:
-                # Part of a multi-asset that cannot be subset: Dagster wants all of its assets at once (and,
-                # when asked, what is downstream of each of them).
-                wider = self._selection(asset, with_op_siblings(self.assets, keys), downstream)
-                if exc.typename != "InvalidSubsetError" or set(wider) <= set(keys):
-                    raise
-                self.set_status(
-                    f"{printable(asset.name)} is computed with {len(wider) - len(keys)} other asset(s)"
-                )
-                keys = wider
-                run = await self.client.materialize(asset.location, asset.repository, keys)
-        except DagsterError as exc:
-            self.set_status(f"materialization of {printable(asset.name)} failed: {printable(str(exc))}")
-            report(self, exc, title="Materialize failed", severity="error")
-            return
-        self.pending_runs[run.run_id] = self.clock()
-        message = f"materializing {len(keys)} asset(s) from {asset.name}: run {run.run_id[:8]}"
-        self.set_status(printable(message))
-        report(self, message, title="Materialize")
-        self.wake()
+            return await self.client.materialize(asset.location, asset.repository, keys), keys
+        except DagsterRequestRejected as exc:
+            # Part of a multi-asset that cannot be subset: Dagster wants all of its assets at once (and, when
+            # asked, what is downstream of each of them).
+            wider = self._selection(asset, with_op_siblings(self.assets, keys), downstream)
+            if exc.typename != "InvalidSubsetError" or set(wider) <= set(keys):
+                raise
+            self.set_status(f"{asset.name} is computed with {len(wider) - len(keys)} other asset(s)")
+            return await self.client.materialize(asset.location, asset.repository, wider), wider

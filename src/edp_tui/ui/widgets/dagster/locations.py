@@ -15,9 +15,10 @@ from textual.widgets import DataTable, Static
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import LocationEvent, LocationInfo
-from edp_tui.dagster.reload import reload_location
+from edp_tui.dagster.reload import ReloadOutcome, reload_location
 from edp_tui.text import printable, safe_text
-from edp_tui.ui.notify import report
+from edp_tui.ui.actions import ActionGuard
+from edp_tui.ui.notify import literal
 from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 from edp_tui.util.backoff import Backoff
@@ -73,6 +74,8 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
         self.read_only = read_only
         self.locations: dict[str, LocationInfo] = {}
         self.reloading: str | None = None
+        # Reload: refused in read-only mode, one at a time; refusals and failures also on the status line.
+        self.actions = ActionGuard(self, read_only=read_only, on_message=self.set_status)
         # The outcome of the last reload and the last pushed location event, shown on two lines.
         self.status_message = ""
         self.event_message = ""
@@ -156,7 +159,7 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     def _show_status(self) -> None:
         lines = [m for m in (self.status_message, self.event_message) if m]
-        self.query_one("#location-status", Static).update(Text("\n".join(lines)))
+        self.query_one("#location-status", Static).update(literal("\n".join(lines)))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -170,36 +173,31 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
         loc = self.selected
         if loc is None:
             return
-        if self.read_only:
-            self.set_status(f"read-only mode: reload of {loc.name} refused")
-            report(self, "Read-only mode: reload refused", severity="warning")
-            return
-        if self.reloading is not None:
-            return
-        self.reloading = loc.name
-        self.set_status(f"reloading {loc.name}…")
-        self.show_locations(list(self.locations.values()))
-        self._reload(loc.name)
+        name = loc.name
 
-    @work(exclusive=True, group="reload", exit_on_error=False)
-    async def _reload(self, name: str) -> None:
-        try:
-            outcome = await reload_location(
-                self.client,
-                name,
-                timeout=RELOAD_WAIT_S,
-                before=self.locations.get(name),
-                on_progress=self.set_status,
-            )
-            fresh = await self.client.locations()
-        except DagsterError as exc:
-            self.reloading = None
-            self.set_status(f"reload of {name} failed: {printable(str(exc))}")
+        async def reload() -> tuple[ReloadOutcome, list[LocationInfo]]:
+            self.reloading = name
+            self.set_status(f"reloading {name}…")
             self.show_locations(list(self.locations.values()))
-            return
-        self.reloading = None
-        self.set_status(f"reloaded {printable(outcome.summary(RELOAD_WAIT_S))}")
-        self.show_locations(fresh)
+            try:
+                outcome = await reload_location(
+                    self.client,
+                    name,
+                    timeout=RELOAD_WAIT_S,
+                    before=self.locations.get(name),
+                    on_progress=self.set_status,
+                )
+                return outcome, await self.client.locations()
+            finally:
+                self.reloading = None
+                self.show_locations(list(self.locations.values()))
+
+        def reloaded(result: tuple[ReloadOutcome, list[LocationInfo]]) -> None:
+            outcome, fresh = result
+            self.set_status(f"reloaded {outcome.summary(RELOAD_WAIT_S)}")
+            self.show_locations(fresh)
+
+        self.actions.start(f"reload of {name}", reload, done=reloaded)
 
     @work(exclusive=True, group="location-events", exit_on_error=False)
     async def watch_events(self) -> None:
@@ -221,8 +219,7 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
             self.last_event_error = error
             delay = backoff.failed()
             self.event_message = (
-                f"location events: {type(error).__name__}: {printable(str(error))}; "
-                f"resubscribing in {delay:.0f}s"
+                f"location events: {type(error).__name__}: {error}; resubscribing in {delay:.0f}s"
             )
             self._show_status()
             await asyncio.sleep(delay)
@@ -233,8 +230,6 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     def on_location_event(self, event: LocationEvent) -> None:
         what = event.event_type.removeprefix("LOCATION_").lower()
-        self.event_message = (
-            f"last event: {printable(event.location_name)} {what}: {printable(event.message)}"
-        )
+        self.event_message = f"last event: {event.location_name} {what}: {event.message}"
         self._show_status()
         self.wake()

@@ -11,7 +11,7 @@ state.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import events, work
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -19,14 +19,13 @@ from textual.widgets import DataTable, Input
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.changes import RunChangeProbe
-from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import RunSummary
 from edp_tui.dagster.run_push import RunStatusChange, RunStatusWatcher, apply_change
 from edp_tui.dagster.runs_query import RunsQuery, parse_runs_query
 from edp_tui.dagster.trouble import run_trouble
 from edp_tui.text import printable
+from edp_tui.ui.actions import ActionGuard
 from edp_tui.ui.notify import report
-from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.launch_dialog import LaunchDialog
 from edp_tui.ui.screens.reexecute import ReexecuteDialog, Reexecution
 from edp_tui.ui.widgets.dagster.status import status_text
@@ -119,8 +118,8 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         super().__init__(id=id)
         self.client = client
         self.read_only = read_only
-        # The run action (terminate, re-execute) in flight: a second one is refused until it is answered.
-        self._acting: str | None = None
+        # Launch, terminate, re-execute: refused in read-only mode, one at a time.
+        self.actions = ActionGuard(self, read_only=read_only)
         self.runs: dict[str, RunSummary] = {}
         self.order: list[str] = []
         # Cursors of the pages before the current one (a cursor is the last run id of the previous page).
@@ -361,17 +360,8 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         self.table.focus()
 
     # ---- actions -------------------------------------------------------------------------------------------
-    def _refuse(self, what: str) -> bool:
-        if self.read_only:
-            report(self, f"Read-only mode: {what} refused", title="Read-only", severity="warning")
-            return True
-        if self._acting is not None:
-            report(self, f"{self._acting} already in progress: {what} refused", severity="warning")
-            return True
-        return False
-
     def action_launch(self) -> None:
-        if self._refuse("launch"):
+        if self.actions.refused("launch"):
             return
 
         def launched(run: RunSummary | None) -> None:
@@ -399,7 +389,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
 
     def action_terminate(self) -> None:
         run = self.selected
-        if run is None or self._refuse("terminate"):
+        if run is None or self.actions.refused("terminate"):
             return
         trouble = run_trouble(run, self.clock())
         # A run whose worker is gone never gets past CANCELING by itself: offer the forced terminate.
@@ -416,28 +406,21 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         else:
             question = f"Terminate run {run.run_id[:8]} of {run.job_name}?"
 
-        def confirmed(answer: bool | None) -> None:
-            if answer and not self._refuse("terminate"):
-                self._acting = f"terminate of {run.run_id[:8]}"
-                self._terminate(run.run_id, force)
+        def terminated(_: None) -> None:
+            verb = "Marked canceled" if force else "Terminating"
+            report(self, f"{verb} {run.run_id[:8]}…", title="Terminate")
+            self.wake()
 
-        self.app.push_screen(ConfirmScreen(question), confirmed)
-
-    @work(group="run-actions", exit_on_error=False)
-    async def _terminate(self, run_id: str, force: bool = False) -> None:
-        try:
-            await self.client.terminate_run(run_id, force=force)
-        except DagsterError as exc:
-            report(self, exc, title="Terminate failed", severity="error")
-            return
-        finally:
-            self._acting = None
-        report(self, f"{'Marked canceled' if force else 'Terminating'} {run_id[:8]}…", title="Terminate")
-        self.wake()
+        self.actions.start(
+            f"terminate of {run.run_id[:8]}",
+            lambda: self.client.terminate_run(run.run_id, force=force),
+            confirm=question,
+            done=terminated,
+        )
 
     def action_reexecute(self) -> None:
         run = self.selected
-        if run is None or self._refuse("re-execute"):
+        if run is None or self.actions.refused("re-execute"):
             return
         if not run.is_terminal:
             report(
@@ -447,24 +430,18 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             )
             return
 
-        def chosen(choice: Reexecution | None) -> None:
-            if choice is not None and not self._refuse("re-execute"):
-                self._acting = f"re-execution of {run.run_id[:8]}"
-                self._reexecute(run.run_id, choice)
+        async def reexecute(choice: Reexecution) -> tuple[Reexecution, RunSummary]:
+            steps = list(choice.step_keys) or None
+            return choice, await self.client.reexecute_run(run.run_id, choice.strategy, step_keys=steps)
 
-        self.app.push_screen(ReexecuteDialog(run, self.selected_step), chosen)
-
-    @work(group="run-actions", exit_on_error=False)
-    async def _reexecute(self, run_id: str, choice: Reexecution) -> None:
-        try:
-            new_run = await self.client.reexecute_run(
-                run_id, choice.strategy, step_keys=list(choice.step_keys) or None
-            )
-        except DagsterError as exc:
-            report(self, exc, title="Re-execute failed", severity="error")
-            return
-        else:
-            report(self, f"Re-executing {run_id[:8]} ({choice.describe()})", title="Re-execute")
+        def reexecuted(outcome: tuple[Reexecution, RunSummary]) -> None:
+            choice, new_run = outcome
+            report(self, f"Re-executing {run.run_id[:8]} ({choice.describe()})", title="Re-execute")
             self.select_run(new_run)
-        finally:
-            self._acting = None
+
+        self.actions.choose(
+            f"re-execution of {run.run_id[:8]}",
+            ReexecuteDialog(run, self.selected_step),
+            reexecute,
+            done=reexecuted,
+        )
