@@ -186,14 +186,15 @@ async def bench_dashboard(
             rss0 = rss_kib()
             lines = panel.view.lines_widget
             lines.focus()
-            original = lines.set_timestamps
+            original = lines.watch_show_timestamps
             ran_at: list[float] = []
 
-            def timed(on: bool) -> None:
-                original(on)
+            def timed() -> None:
+                # The key's work: the toggle's watcher lays the rows out again.
+                original()
                 ran_at.append(time.perf_counter())
 
-            lines.set_timestamps = timed  # type: ignore[method-assign]
+            lines.watch_show_timestamps = timed  # type: ignore[method-assign]
             view = panel.view
 
             def handled() -> int:

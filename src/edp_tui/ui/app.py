@@ -142,7 +142,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         """Short terminal: the services panel becomes a strip and the tab bar loses its underline row."""
         short = (height if height is not None else self.size.height) < COMPACT_BELOW_ROWS
         try:
-            self.services_panel.set_compact(short)
+            self.services_panel.compact = short
             self.query_one("#main", TabbedContent).set_class(short, "-short")
         except NoMatches:  # resized before the panels are mounted
             pass

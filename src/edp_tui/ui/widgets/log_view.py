@@ -174,7 +174,7 @@ Search and filter ignore case unless the text has a capital letter.
 
     @show_service_tags.setter
     def show_service_tags(self, on: bool) -> None:
-        self.lines_widget.set_service_tags(on)
+        self.lines_widget.show_service_tags = on
 
     @property
     def buffer(self) -> LogBuffer:
@@ -258,10 +258,10 @@ Search and filter ignore case unless the text has a capital letter.
         return True
 
     def action_toggle_timestamps(self) -> None:
-        self.lines_widget.set_timestamps(not self.lines_widget.show_timestamps)
+        self.lines_widget.show_timestamps = not self.lines_widget.show_timestamps
 
     def action_toggle_wrap(self) -> None:
-        self.lines_widget.set_wrap(not self.lines_widget.wrap)
+        self.lines_widget.wrap = not self.lines_widget.wrap
 
     def action_follow(self) -> None:
         self.lines_widget.follow()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -20,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import DataTable, Static
 
 from edp_tui.docker.errors import DockerError
@@ -140,24 +142,27 @@ class ServicesPanel(Vertical):
 
     # The focus inside makes `m` maximize the whole panel (Textual's Screen.maximize).
     ALLOW_MAXIMIZE = True
+    # A one-line strip (short terminal) instead of the full table.
+    compact: var[bool] = var(False, init=False, toggle_class="-compact")
 
+    @dataclass
     class ServiceHighlighted(Message):
         """The service whose logs should be shown (None: all services)."""
 
-        def __init__(self, service: str | None) -> None:
-            super().__init__()
-            self.service = service
+        service: str | None
 
+        def can_replace(self, message: Message) -> bool:
+            # The cursor ran over several rows: only where it stopped opens a log stream.
+            return isinstance(message, ServicesPanel.ServiceHighlighted)
+
+    @dataclass
     class ActionRequested(Message):
-        def __init__(self, action: str, service: str) -> None:
-            super().__init__()
-            self.action = action
-            self.service = service
+        action: str
+        service: str
 
+    @dataclass
     class DetailsRequested(Message):
-        def __init__(self, service: str) -> None:
-            super().__init__()
-            self.service = service
+        service: str
 
     DEFAULT_CSS = """
     ServicesPanel {
@@ -311,22 +316,15 @@ class ServicesPanel(Vertical):
         except DockerError as exc:
             return self.app.call_from_thread(report, self, exc, title="Refresh failed")
         if states is not None:
-            self.post_message(ServiceStatesChanged(states))
+            self.post_message(ServiceStatesChanged(tuple(states)))
 
     def refresh_services(self) -> None:
         """Ask the engine for every service's state now (ctrl+l, the palette)."""
         self._refresh_worker()
 
     # --- compact strip ---------------------------------------------------------------------------------
-    @property
-    def compact(self) -> bool:
-        return self.has_class("-compact")
-
-    def set_compact(self, compact: bool) -> None:
-        """Strip (short terminal) or full table; the strip opens into the table while it has the focus."""
-        if compact == self.compact:
-            return
-        self.set_class(compact, "-compact")
+    def watch_compact(self, compact: bool) -> None:
+        # The strip opens into the table while it has the focus.
         self.set_class(compact and self.table.has_focus, "-expanded")
         self._update_strip()
 

@@ -9,7 +9,6 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from edp_tui.dagster.api import DagsterApi
@@ -63,11 +62,6 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
     # State changes are pushed (locationStateChangeEvents wakes the loop); the poll is a safety net.
     poll_interval = 30.0
 
-    class LocationsChanged(Message):
-        def __init__(self, locations: tuple[LocationInfo, ...]) -> None:
-            super().__init__()
-            self.locations = locations
-
     def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.client = client
@@ -116,7 +110,6 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
             if row_key.value not in self.locations:
                 table.remove_row(row_key)
         self._show_selected()
-        self.post_message(self.LocationsChanged(tuple(locations)))
 
     def _cells(self, loc: LocationInfo) -> dict[str, Text]:
         state = loc.state

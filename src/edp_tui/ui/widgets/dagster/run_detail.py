@@ -3,10 +3,13 @@ events."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import DataTable, RichLog, Static
 
 from edp_tui.dagster.api import DagsterApi
@@ -82,19 +85,27 @@ Keys: **c** shows the run config (YAML) in place of the events, and back.
     """
 
     poll_interval = 0.5
+    # The run config shown in place of the events.
+    show_config: var[bool] = var(False, toggle_class="-config")
 
+    @dataclass
     class LogKeys(Message):
-        def __init__(self, run_id: str, keys: tuple[LogKey, ...], finished: bool) -> None:
-            super().__init__()
-            self.run_id = run_id
-            self.keys = keys
-            self.finished = finished
+        """Every log key of the run found so far (a newer message of the same run holds them all)."""
 
+        run_id: str
+        keys: tuple[LogKey, ...]
+        finished: bool
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RunDetailPanel.LogKeys) and message.run_id == self.run_id
+
+    @dataclass
     class StepSelected(Message):
-        def __init__(self, run_id: str, step_key: str) -> None:
-            super().__init__()
-            self.run_id = run_id
-            self.step_key = step_key
+        run_id: str
+        step_key: str
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RunDetailPanel.StepSelected)
 
     def __init__(self, client: DagsterApi, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -151,7 +162,7 @@ Keys: **c** shows the run config (YAML) in place of the events, and back.
         self.wake()
 
     def action_toggle_config(self) -> None:
-        self.toggle_class("-config")
+        self.show_config = not self.show_config
 
     def _title(self) -> None:
         title = self.query_one("#run-title", Static)

@@ -10,6 +10,8 @@ state.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -109,10 +111,15 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
     # The Duration cells of live runs tick without asking anything.
     clock_tick_s = 1.0
 
+    @dataclass
     class RunSelected(Message):
-        def __init__(self, run: RunSummary | None) -> None:
-            super().__init__()
-            self.run = run
+        """The highlighted run (None: none): the detail and the compute logs follow it."""
+
+        run: RunSummary | None
+
+        def can_replace(self, message: Message) -> bool:
+            # The cursor ran over several rows: only where it stopped is read in detail.
+            return isinstance(message, RunsPanel.RunSelected)
 
     def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
