@@ -174,7 +174,7 @@ def row_of(screen: str, name: str) -> str:
 class StaticServices:
     """A `ServiceSource` whose services are all running and healthy, and stay so (no engine, no threads)."""
 
-    endpoint = "unix:///bench/in-memory-docker.sock"
+    engine_url = "unix:///bench/in-memory-docker.sock"
 
     def __init__(self, services: Sequence[str] = STACK_SERVICES) -> None:
         from edp_tui.docker.models import Health, RunState, ServiceState
@@ -191,7 +191,7 @@ class StaticServices:
     def run_watch(self, sink: Any, stop: threading.Event) -> None:
         from edp_tui.docker.models import EngineStatus
 
-        sink.on_status(EngineStatus(self.endpoint, True, version="bench"))
+        sink.on_status(EngineStatus(self.engine_url, True, version="bench"))
         sink.on_states(list(self._states))
         stop.wait()
 

@@ -63,7 +63,7 @@ class Config:
     project: str | None = None
     # None: derived from the port the compose file publishes for the webserver, else DEFAULT_WEBSERVER_URL.
     webserver_url: str | None = None
-    # None: DOCKER_HOST, then the current docker context, then the default socket (see docker_source).
+    # None: DOCKER_HOST, then the current docker context, then the default socket (docker/endpoint.py).
     docker_host: str | None = None
     read_only: bool = False
     # Seconds without a daemon heartbeat before the header flags it stale (the scheduler gets 60 s more).

@@ -1,4 +1,4 @@
-"""In-memory stand-in for DockerSource that TUI tests drive directly (no engine, no threads of its own)."""
+"""In-memory stand-in for DockerServices that TUI tests drive directly (no engine, no threads of its own)."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ def stack_states() -> list[ServiceState]:
 SERVICES = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
 
 
-class FakeDockerSource:
-    endpoint = ENDPOINT
+class FakeServices:
+    engine_url = ENDPOINT
 
     def __init__(
         self, services: Sequence[str] = SERVICES, states: Iterable[ServiceState] | None = None
@@ -121,7 +121,7 @@ class FakeDockerSource:
         return list(self.states.values())
 
     def refresh(self) -> list[ServiceState] | None:
-        # As DockerSource with a watch running: the snapshot goes through the sink.
+        # As DockerServices with a watch running: the snapshot goes through the sink.
         self.push_states(*self.snapshot())
         return None
 
@@ -131,7 +131,7 @@ class FakeDockerSource:
             self.gate.wait(timeout=30)
         if action in self.failures:
             raise self.failures[action]
-        # As DockerSource: the result reaches the watch's sink, in order with the pushed states.
+        # As DockerServices: the result reaches the watch's sink, in order with the pushed states.
         self.push_states(result)
         return result
 
@@ -228,9 +228,13 @@ def fake_backends(
     return Backends(
         project=project,
         webserver_url=webserver_url,
-        services=source or FakeDockerSource(),  # type: ignore[arg-type]
+        services=source or FakeServices(),  # type: ignore[arg-type]
         logs=logs or SilentLogSource(),  # type: ignore[arg-type]
         dagster=dagster,  # type: ignore[arg-type]
         reload_status=reload_status or FakeReloadStatus(),  # type: ignore[arg-type]
         run_containers=run_containers or FakeRunContainers(),  # type: ignore[arg-type]
     )
+
+
+# The old name, for scripts/screenshot.py until it says FakeServices.
+FakeDockerSource = FakeServices

@@ -8,7 +8,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster  # noqa: E402
-from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
+from shell_fakes import FakeServices, fake_backends, fixed_now  # noqa: E402
 from textual.widgets import Static, TabbedContent  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
@@ -23,7 +23,7 @@ SIZE = (130, 32)
 def make_app(fake: FakeDagster) -> EdpApp:
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml")),
-        fake_backends(FakeDockerSource(), fake),
+        fake_backends(FakeServices(), fake),
         now=fixed_now,
         logs_panel_factory=lambda: Static("(logs panel)", id="logs-static"),
     )

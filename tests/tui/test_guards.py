@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from dagster_fake import FakeDagster, run
-from shell_fakes import FakeDockerSource, fake_backends, fixed_now
+from shell_fakes import FakeServices, fake_backends, fixed_now
 from textual.app import App
 
 from edp_tui.config import Config
@@ -32,7 +32,7 @@ def messages(app: App[None]) -> list[str]:
 
 
 async def test_second_restart_while_one_is_in_flight_is_refused() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     source.gate = threading.Event()
     app = EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml")),

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from dagster_fake import FakeDagster
-from shell_fakes import FakeDockerSource, fake_backends, fixed_now
+from shell_fakes import FakeServices, fake_backends, fixed_now
 from textual.widget import Widget
 from textual.widgets import TabbedContent
 
@@ -37,7 +37,7 @@ TABS = [
 def make_app(fake: FakeDagster | None = None, **config: Any) -> EdpApp:
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml"), **config),
-        fake_backends(FakeDockerSource(), fake or FakeDagster()),
+        fake_backends(FakeServices(), fake or FakeDagster()),
         now=fixed_now,
     )
 

@@ -76,7 +76,7 @@ def docker_section(context: Context, now: datetime) -> dict[str, Any]:
     import docker.errors
 
     from edp_tui.docker.errors import DockerError
-    from edp_tui.docker.services import DockerSource
+    from edp_tui.docker.services import DockerServices
 
     section: dict[str, Any] = {
         "checked": True,
@@ -93,8 +93,8 @@ def docker_section(context: Context, now: datetime) -> dict[str, Any]:
         section["error"] = str(exc)
         return section
     section["project"] = compose.name
-    source = DockerSource(compose.name, compose.service_names, backends.docker_endpoint(context.config))
-    section["endpoint"] = source.endpoint
+    source = DockerServices(compose.name, compose.service_names, backends.docker_endpoint(context.config))
+    section["endpoint"] = source.engine_url
     try:
         section["engine_version"] = source.version()
         states = source.snapshot()

@@ -1,8 +1,8 @@
 """Async client for the Dagster webserver's GraphQL API (httpx for queries, websockets for subscriptions).
 
-Deliberately does not import ``dagster`` or ``dagster_graphql``: importing them costs close to a
-second and the dashboard must start fast. Documents are the ``.graphql`` files beside this module,
-sent with variables only.
+Deliberately does not import ``dagster`` or ``dagster_graphql``: they are far heavier to import than the
+whole dashboard (docs/performance.md), and the dashboard must start fast. Documents are the ``.graphql``
+files beside this module, sent with variables only.
 
 Long module: one method per GraphQL operation the dashboard and the CLI use (locations, runs, logs, assets,
 schedules/sensors, daemon), each a few lines over the shared transport; splitting them would split the API.

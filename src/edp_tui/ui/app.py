@@ -126,7 +126,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         return self.query_one(ServicesPanel)
 
     def on_mount(self) -> None:
-        self.header.set_backend("docker", Level.UNKNOWN, f"{self.source.endpoint} (connecting…)")
+        self.header.set_backend("docker", Level.UNKNOWN, f"{self.source.engine_url} (connecting…)")
         self.header.set_backend("webserver", Level.UNKNOWN, self.webserver_url)
         self.header.set_backend("daemon", Level.UNKNOWN, "not checked")
         self.apply_keymap(self.config.keymap)

@@ -8,7 +8,7 @@
   counts "+N new lines"; End (or G) follows again.
 - Search (`/`, `n`, `N`) highlights every match and jumps between matching lines; filter (`f` or `|`) hides
   the lines that do not match; `t` toggles timestamps, `w` wrapping. Each service's tag has its own colour.
-- Outside text is never interpreted: lines are sanitized `LogLine`s (edp_tui.logtext) rendered from plain
+- Outside text is never interpreted: lines are sanitized `LogLine`s (edp_tui.text) rendered from plain
   `Text` objects; the status line is built the same way.
 
 Public API for other panels: `append_lines(lines)`, `append_message(text)`, `clear()`,

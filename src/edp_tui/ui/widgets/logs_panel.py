@@ -1,6 +1,6 @@
 """LogsPanel: container logs of the selected compose service, or of all services interleaved.
 
-A `LogView` plus a title line and the "how far back" choice. The follower (edp_tui.container_logs) runs in a
+A `LogView` plus a title line and the "how far back" choice. The follower (edp_tui.docker.logs) runs in a
 Textual thread worker and hands batches over with ``call_from_thread``, which blocks until the event loop took
 them: that is the backpressure (a flood cannot queue up unbounded work on the screen). Stream ends,
 removed containers and an unreachable engine are shown inline (a line in the log and the title line).
