@@ -28,7 +28,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the harness imports edp_tui where it is used: importing a bench stays cheap
+    from edp_tui.backends import Backends
+    from edp_tui.dagster.api import DagsterApi
+    from edp_tui.docker.logs.model import Backlog, Follower, LogEvent
+    from edp_tui.docker.models import ServiceState
+    from edp_tui.docker.run_containers import RunContainer
+    from edp_tui.docker.services import StatusSink
+    from edp_tui.text import LogLine
 
 REPO = Path(__file__).resolve().parents[1]
 EDP_TUI = REPO / ".venv" / "bin" / "edp-tui"
@@ -188,30 +197,40 @@ class StaticServices:
             for s in self.services
         ]
 
-    def run_watch(self, sink: Any, stop: threading.Event) -> None:
+    def run_watch(self, sink: StatusSink, stop: threading.Event) -> None:
         from edp_tui.docker.models import EngineStatus
 
         sink.on_status(EngineStatus(self.engine_url, True, version="bench"))
         sink.on_states(list(self._states))
         stop.wait()
 
-    def snapshot(self) -> list[Any]:
+    def snapshot(self) -> list[ServiceState]:
         return list(self._states)
 
     def refresh(self) -> None:
         return None
 
-    def restart(self, service: str) -> Any:
+    def restart(self, service: str) -> ServiceState:
         raise NotImplementedError("benches do not act on services")
 
-    stop = start = restart
+    def stop(self, service: str) -> ServiceState:
+        raise NotImplementedError("benches do not act on services")
+
+    def start(self, service: str) -> ServiceState:
+        raise NotImplementedError("benches do not act on services")
 
     def close(self) -> None:
         pass
 
 
 class _SilentLogs:
-    def follow(self, service: Any, backlog: Any, on_lines: Any, on_event: Any) -> _SilentFollower:
+    def follow(
+        self,
+        service: str | None,
+        backlog: Backlog,
+        on_lines: Callable[[list[LogLine]], None],
+        on_event: Callable[[LogEvent], None],
+    ) -> Follower:
         return _SilentFollower()
 
 
@@ -235,7 +254,7 @@ class _NoReloadStatus:
 
 
 class _NoRunContainers:
-    def run_containers(self) -> list[Any]:
+    def run_containers(self) -> list[RunContainer]:
         return []
 
     def logs(self, container_id: str, tail: int = 200) -> bytes:
@@ -245,18 +264,18 @@ class _NoRunContainers:
         pass
 
 
-def headless_backends(dagster: Any, webserver_url: str, *, project: str = "bench") -> Any:
+def headless_backends(dagster: DagsterApi, webserver_url: str, *, project: str = "bench") -> Backends:
     """The dashboard's `Backends` with a real Dagster client and an in-memory Docker side."""
     from edp_tui.backends import Backends
 
     return Backends(
         project=project,
         webserver_url=webserver_url,
-        services=StaticServices(),  # type: ignore[arg-type]
-        logs=_SilentLogs(),  # type: ignore[arg-type]
+        services=StaticServices(),
+        logs=_SilentLogs(),
         dagster=dagster,
-        reload_status=_NoReloadStatus(),  # type: ignore[arg-type]
-        run_containers=_NoRunContainers(),  # type: ignore[arg-type]
+        reload_status=_NoReloadStatus(),
+        run_containers=_NoRunContainers(),
     )
 
 

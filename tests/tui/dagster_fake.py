@@ -1,4 +1,8 @@
-"""In-memory stand-in for DagsterClient that TUI tests drive: same methods, same models, no network."""
+"""In-memory stand-in for DagsterClient that TUI tests drive: same methods, same models, no network.
+
+Typed against `DagsterApi` (`as_api` below): mypy checks that the fake has every method of the protocol with
+a compatible signature (tests/unit/test_architecture.py runs it), so a method added to the client and the
+protocol cannot be missing here."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.assets import (
     ASSET_JOB,
     AssetChangeSignals,
@@ -562,3 +567,8 @@ class FakeDagster:
         )
         # The fake's own clock, not the caller's: snapshots must not depend on the time they are taken.
         return DaemonHealth.evaluate(daemons, self.now, self.stale_after_s)
+
+
+def as_api(fake: FakeDagster) -> DagsterApi:
+    """The fake where the protocol is expected (the check mypy makes is the point of this function)."""
+    return fake
