@@ -170,7 +170,10 @@ def sample_assets() -> list[AssetInfo]:
             last_materialization=mat,
             stale_status="FRESH",
             checks=checks(
-                ("not_null_stg_orders_order_id", "SUCCEEDED"), ("accepted_values_stg_orders_status", "FAILED")
+                ("not_null_stg_orders_order_id", "SUCCEEDED"),
+                ("accepted_values_stg_orders_status", "FAILED"),
+                # As wide as a 16-column cell: it once ran into the check's name.
+                ("not_null_stg_orders_order_date", "EXECUTION_FAILED"),
             ),
         ),
         asset(

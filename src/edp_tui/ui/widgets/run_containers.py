@@ -17,7 +17,7 @@ from edp_tui.text import printable
 from edp_tui.ui.notify import report
 from edp_tui.ui.screens.container_log import ContainerLogScreen
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import cursor_row_key
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 
 COLUMNS = (
     ("name", "Run container", 30),
@@ -78,7 +78,7 @@ The panel hides itself while there are none.
 
     def compose(self) -> ComposeResult:
         yield self.banner()
-        yield DataTable(cursor_type="row", id="run-containers-table")
+        yield NavTable(cursor_type="row", id="run-containers-table")
 
     def on_mount(self) -> None:
         self.border_title = "Run containers"

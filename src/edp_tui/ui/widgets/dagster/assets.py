@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.assets import (
+    AssetCheck,
     AssetInfo,
     AssetKey,
     by_group,
@@ -25,7 +26,7 @@ from edp_tui.text import printable
 from edp_tui.ui.actions import ActionGuard
 from edp_tui.ui.notify import literal, report
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import cursor_row_key, update_changed_cells
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
@@ -52,6 +53,13 @@ CHECK_STYLE = {
     "EXECUTION_FAILED": "bold red",
     "IN_PROGRESS": "cyan",
 }
+CHECK_COLUMNS = (
+    ("outcome", "Outcome", 16),
+    ("check", "Check", 44),
+    ("severity", "Severity", 8),
+    ("run", "Run", 8),
+    ("when", "When", 14),
+)
 # The Assets query is the costliest read the dashboard makes (an event-log read and a staleness computation
 # per asset): at rest only a cheap "could anything have changed?" is asked (`AssetChangeProbe`), every
 # PROBE_FAST_S after a change, slowing down to PROBE_SLOW_S while nothing does; a full read when it says so
@@ -82,7 +90,7 @@ def keys_text(keys: tuple[AssetKey, ...]) -> str:
 
 
 def asset_detail(asset: AssetInfo) -> Text:
-    """Upstream, downstream, why it is stale, and every check with its last outcome."""
+    """Upstream, downstream, why it is stale (its checks are rows of a table of their own)."""
     text = Text.assemble((printable(asset.name), "bold"), f"  ({printable(asset.location)})")
     if not asset.materializable:
         text.append("  external: not materializable here", style="dim")
@@ -95,14 +103,20 @@ def asset_detail(asset: AssetInfo) -> Text:
         text.append(printable("; ".join(asset.stale_causes)))
     if asset.checks_error:
         text.append(f"\nchecks unavailable: {printable(asset.checks_error)}", style="red")
-    for check in asset.checks:
-        status = check.status or "not run"
-        text.append("\n  ")
-        text.append(f"{status:<16}", style=CHECK_STYLE.get(status, "dim"))
-        text.append(printable(check.name))
-        if check.severity and check.failed:
-            text.append(f" ({check.severity})", style="red")
     return text
+
+
+def check_cells(check: AssetCheck) -> dict[str, Text]:
+    """One check as cells: its outcome and its name never run into each other (EXECUTION_FAILED is as wide
+    as a fixed-width column of 16 was)."""
+    status = check.status or "not run"
+    return {
+        "outcome": Text(status, style=CHECK_STYLE.get(status, "dim")),
+        "check": Text(printable(check.name)),
+        "severity": Text(check.severity or "", style="red" if check.failed else "dim"),
+        "run": Text(printable((check.run_id or "-")[:8])),
+        "when": Text(timestamp(check.timestamp) if check.timestamp else "-"),
+    }
 
 
 class AssetsPanel(PollingPanel):
@@ -120,18 +134,21 @@ class AssetsPanel(PollingPanel):
 Every asset of the loaded code locations, by group: its state (**missing**: never materialized, **stale**:
 code or an upstream asset changed since, **failed**: a check failed on the last materialization, **fresh**),
 when it was last materialized and by which run, and its checks (the dbt tests are asset checks). The
-highlighted asset's upstream and downstream assets and each check's outcome are shown below the table.
+highlighted asset's upstream and downstream assets are shown below the table, and its checks in a table of
+their own: outcome against the latest materialization, check, severity, run and when.
 
 Keys: **l** materializes the highlighted asset, **L** it and everything downstream of it; both ask
-first and are refused in read-only mode.
+first and are refused in read-only mode. **home**/**g**, **end**/**G** first/last row.
 """
 
     DEFAULT_CSS = """
     AssetsPanel { height: 1fr; }
-    AssetsPanel > DataTable { height: 1fr; }
+    AssetsPanel > #assets-table { height: 1fr; }
     AssetsPanel > #asset-status { height: auto; padding: 0 1; display: none; }
     AssetsPanel > #asset-status.-shown { display: block; }
-    AssetsPanel > #asset-detail { height: auto; max-height: 45%; padding: 0 1; overflow-y: auto; }
+    AssetsPanel > #asset-detail { height: auto; max-height: 30%; padding: 0 1; overflow-y: auto; }
+    AssetsPanel > #asset-checks { height: auto; max-height: 30%; overflow-x: hidden; }
+    AssetsPanel > #asset-checks.-none { display: none; }
     """
 
     poll_interval = PROBE_FAST_S
@@ -152,18 +169,25 @@ first and are refused in read-only mode.
 
     def compose(self) -> ComposeResult:
         yield self.banner()
-        yield DataTable(cursor_type="row", id="assets-table")
+        yield NavTable(cursor_type="row", id="assets-table")
         yield Static(id="asset-status")
         yield Static(Text("loading assets…", style="dim"), id="asset-detail")
+        yield NavTable(cursor_type="row", id="asset-checks", classes="-none")
 
     @property
     def table(self) -> DataTable[Text]:
         return self.query_one("#assets-table", DataTable)
 
+    @property
+    def checks_table(self) -> DataTable[Text]:
+        return self.query_one("#asset-checks", DataTable)
+
     def on_mount(self) -> None:
         self.border_title = "Assets"
         for key, label, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
+        for key, label, width in CHECK_COLUMNS:
+            self.checks_table.add_column(label, key=key, width=width)
 
     def current_interval(self) -> float:
         busy = self.pending_runs or any(
@@ -226,6 +250,16 @@ first and are refused in read-only mode.
             detail.update(Text("no assets in the loaded code locations", style="dim"))
         else:
             detail.update(asset_detail(asset))
+        checks = self.checks_table
+        rows = {c.name: check_cells(c) for c in asset.checks} if asset is not None else {}
+        if list(rows) != [k.value for k in checks.rows]:
+            checks.clear()
+            for name, cells in rows.items():
+                checks.add_row(*cells.values(), key=name)
+        else:
+            for name, cells in rows.items():
+                update_changed_cells(checks, name, cells)
+        checks.set_class(not rows, "-none")
 
     def set_status(self, message: str) -> None:
         """The outcome of the last action, on a line of its own (toasts go away)."""
@@ -235,7 +269,8 @@ first and are refused in read-only mode.
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
-        self._show_selected()
+        if event.data_table is self.table:  # not a row of the checks below it
+            self._show_selected()
 
     def action_materialize(self, downstream: bool) -> None:
         asset = self.selected
