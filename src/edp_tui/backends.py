@@ -15,6 +15,9 @@ from edp_tui.compose import ComposeProject
 from edp_tui.config import DEFAULT_WEBSERVER_URL, Config
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.client import DagsterClient
+from edp_tui.dagster.daemon_errors import DaemonErrorHistory
+
+DAEMON_ERRORS_FILE = "daemon-errors.json"
 
 # The Docker side (the docker SDK and requests, heavy imports: docs/performance.md) is imported where it is
 # built, so the CLI's Dagster commands (`launch --wait`, `runs`, `reload`) start without it.
@@ -60,11 +63,14 @@ def webserver_url(config: Config, compose: ComposeProject | None) -> str:
 
 
 def dagster_client(config: Config, url: str, *, timeout: float = 10.0) -> DagsterClient:
+    graphql_url = url.rstrip("/") + "/graphql"
     return DagsterClient(
-        url.rstrip("/") + "/graphql",
+        graphql_url,
         timeout=timeout,
         read_only=config.read_only,
         stale_after_s=config.daemon_stale_after_s,
+        # Beside the log file: what the dashboard saw of the daemons' errors tells the CLI's `status` too.
+        error_history=DaemonErrorHistory(graphql_url, config.log_file.parent / DAEMON_ERRORS_FILE),
     )
 
 

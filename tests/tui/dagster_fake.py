@@ -20,6 +20,7 @@ from edp_tui.dagster.assets import (
     AssetKey,
     Materialization,
 )
+from edp_tui.dagster.daemon_errors import DaemonErrorHistory
 from edp_tui.dagster.errors import (
     DagsterRequestRejected,
     DagsterUnreachable,
@@ -226,6 +227,9 @@ class FakeDagster:
         self.stream_failure: BaseException | None = None
         self.log_limits: list[int] = []  # the limit of each capturedLogs query
         self.heartbeat = T0 - 5
+        # Errors in the daemons' last heartbeats (daemon type -> messages, newest first), as Dagster has them.
+        self.daemon_errors: dict[str, tuple[str, ...]] = {}
+        self.error_history = DaemonErrorHistory(self.graphql_url)
         self.now = T0
         self.down = False
         # silent: no call ever answers (a webserver that hangs); for tests of other parts of the screen.
@@ -564,12 +568,15 @@ class FakeDagster:
 
     async def daemon_health(self, now: float | None = None) -> DaemonHealth:
         await self._call("daemon_health")
+        errors = self.daemon_errors
         daemons = tuple(
-            DaemonStatus(t, True, True, self.heartbeat)
+            DaemonStatus(t, True, not errors.get(t), self.heartbeat, errors.get(t, ()))
             for t in ("SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR")
         )
+        history = self.error_history
+        seen = {d.daemon_type: history.observe(d.daemon_type, d.last_heartbeat, d.errors) for d in daemons}
         # The fake's own clock, not the caller's: snapshots must not depend on the time they are taken.
-        return DaemonHealth.evaluate(daemons, self.now, self.stale_after_s)
+        return DaemonHealth.evaluate(daemons, self.now, self.stale_after_s, seen)
 
 
 def as_api(fake: FakeDagster) -> DagsterApi:

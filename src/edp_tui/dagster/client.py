@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from edp_tui.dagster.assets import ASSET_JOB, AssetChangeSignals, AssetInfo, AssetKey
+from edp_tui.dagster.daemon_errors import DaemonErrorHistory
 from edp_tui.dagster.errors import (
     DagsterError,
     DagsterGraphQLError,
@@ -125,8 +126,11 @@ class DagsterClient:
         read_only: bool = False,
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
         transport: httpx.AsyncBaseTransport | None = None,
+        error_history: DaemonErrorHistory | None = None,
     ) -> None:
         self.graphql_url = graphql_url
+        # What the daemons' heartbeats told of their errors (in memory unless the caller shares a file).
+        self.error_history = error_history or DaemonErrorHistory(graphql_url)
         self.ws_url = "ws" + graphql_url[4:] if graphql_url.startswith("http") else graphql_url
         self.read_only = read_only
         self.stale_after_s = stale_after_s
@@ -452,7 +456,11 @@ class DagsterClient:
         data = await self.execute("DaemonHealth")
         statuses = ((data.get("instance") or {}).get("daemonHealth") or {}).get("allDaemonStatuses") or []
         daemons = tuple(DaemonStatus.from_graphql(d) for d in statuses)
-        return DaemonHealth.evaluate(daemons, time.time() if now is None else now, self.stale_after_s)
+        seen = {
+            d.daemon_type: self.error_history.observe(d.daemon_type, d.last_heartbeat, d.errors)
+            for d in daemons
+        }
+        return DaemonHealth.evaluate(daemons, time.time() if now is None else now, self.stale_after_s, seen)
 
 
 __all__ = ["DagsterClient", "DagsterError", "document", "expect"]
