@@ -246,8 +246,8 @@ class _SilentFollower:
 
 
 class _NoReloadStatus:
-    def read(self) -> None:
-        return None
+    def read(self) -> dict[str, Any]:
+        return {}
 
     def close(self) -> None:
         pass

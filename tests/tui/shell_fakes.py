@@ -193,15 +193,26 @@ class _SilentFollower:
 
 
 class FakeReloadStatus:
-    """The code server's reload status as a test sets it (None: the supervisor wrote none)."""
+    """The code server's reload statuses as a test sets them: by location (empty: the supervisor wrote
+    none); a single status stands for its own location."""
 
-    def __init__(self, status: ReloadStatus | None = None) -> None:
-        self.status = status
+    def __init__(self, statuses: ReloadStatus | dict[str, ReloadStatus] | None = None) -> None:
+        self.statuses = statuses
         self.reads = 0
 
-    def read(self) -> ReloadStatus | None:
+    @property
+    def statuses(self) -> dict[str, ReloadStatus]:
+        return dict(self._statuses)
+
+    @statuses.setter
+    def statuses(self, statuses: ReloadStatus | dict[str, ReloadStatus] | None) -> None:
+        if isinstance(statuses, ReloadStatus):
+            statuses = {statuses.location: statuses}
+        self._statuses = dict(statuses or {})
+
+    def read(self) -> dict[str, ReloadStatus]:
         self.reads += 1
-        return self.status
+        return self.statuses
 
     def close(self) -> None:
         pass

@@ -44,10 +44,15 @@ def evaluate(docker: Mapping[str, Any], dagster: Mapping[str, Any]) -> tuple[int
             if not svc["healthy"]:
                 health = f", {svc['health']}" if svc["health"] != "none" else ""
                 problems.append(f"service {svc['service']}: {svc['state']}{health}")
-        pending = (docker.get("reload") or {}).get("pending_failure")
-        if pending:
-            # The location serves its last good load, but the files on disk are broken: new runs fail.
-            problems.append(f"hot reload: change not served: {pending['message']}")
+        by_location = docker.get("reload_locations")
+        if by_location is None:  # a section of one location only
+            by_location = {"": docker.get("reload") or {}}
+        for name, reload in by_location.items():
+            pending = reload.get("pending_failure")
+            if pending:
+                # The location serves its last good load, but the files on disk are broken: new runs fail.
+                which = f" ({name})" if len(by_location) > 1 else ""
+                problems.append(f"hot reload: change not served: {pending['message']}{which}")
     if not dagster.get("reachable"):
         unreachable = True
         problems.append(f"webserver: {dagster.get('error') or 'unreachable'}")
@@ -85,6 +90,11 @@ def status_report(
             return await asyncio.gather(docker_task, dagster_section(client, runs_limit, heartbeat_wait))
 
     docker, dagster = asyncio.run(gather())
+    reloads = docker.get("reload_locations") or {}
+    for loc in dagster["locations"]:
+        # Each location with its own reload state and load warnings, side by side.
+        loc["reload"] = reloads.get(loc["name"])
+        loc["warnings"] = (reloads.get(loc["name"]) or {}).get("warnings") or []
     code, problems = evaluate(docker, dagster)
     return {
         "schema": STATUS_SCHEMA,
@@ -98,6 +108,15 @@ def status_report(
         "daemon": dagster["daemon"],
         "runs": dagster["runs"],
     }
+
+
+def reload_state(reload: Mapping[str, Any] | None) -> str:
+    """A location's reload state in one cell: its watcher, or that a saved change is not served."""
+    if not reload or not reload.get("available"):
+        return "-"
+    if reload.get("pending_failure"):
+        return "change not served"
+    return "on request" if not reload.get("auto_reload") else printable(str(reload.get("watch")))
 
 
 def render_status(report: Mapping[str, Any]) -> list[str]:
@@ -132,7 +151,11 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
             )
         if rows:
             lines += table(["", "SERVICE", "STATE", "HEALTH", "UPTIME", "RESTARTS", "NOTE"], rows)
-    if docker.get("reload"):
+    reloads = docker.get("reload_locations") or {}
+    if len(reloads) > 1:
+        for name, reload in reloads.items():
+            lines += hot_reload.render(reload, location=name)
+    elif docker.get("reload"):
         lines += hot_reload.render(docker["reload"])
     web = report["webserver"]
     if web["reachable"]:
@@ -146,15 +169,20 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
         rows = []
         for loc in report["locations"]:
             error = (loc["error"] or "").strip().splitlines()
+            pending = (loc.get("reload") or {}).get("pending_failure")
             rows.append(
                 [
-                    "ok" if loc["healthy"] else "!!",
+                    "ok" if loc["healthy"] and not pending else "!!",
                     printable(loc["name"]),
                     loc["state"],
+                    reload_state(loc.get("reload")),
                     f"{len(loc['jobs'])} jobs" if loc["healthy"] else printable(error[-1] if error else ""),
                 ]
             )
-        lines += table(["", "LOCATION", "STATE", "DETAIL"], rows)
+        lines += table(["", "LOCATION", "STATE", "RELOAD", "DETAIL"], rows)
+        for loc in report["locations"]:
+            for warning in loc.get("warnings") or []:
+                lines.append(f"  {printable(loc['name'])} load warning: {shorten(warning, 200)}")
     daemon = report["daemon"]
     if daemon:
         mark = "" if daemon["healthy"] else "!! "
@@ -166,7 +194,7 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
                     what = f"past error, none since {fmt.clock(d['no_new_error_since'])}"
                 else:
                     what = "error"
-                lines.append(f"  {d['type']} {what} ({when}): {shorten(message, 160)}")
+                lines.append(f"  {printable(d['type'])} {what} ({when}): {shorten(message, 160)}")
     if report["runs"]:
         lines.append("Recent runs")
         lines += runs_table(report["runs"])

@@ -90,7 +90,11 @@ def docker_section(context: Context, now: datetime) -> dict[str, Any]:
         source.close()
     section["reachable"] = True
     section["services"] = [service_json(s, now) for s in states]
-    section["reload"] = hot_reload.section(*hot_reload.read(context))
+    statuses, error = hot_reload.read(context)
+    section["reload_locations"] = {name: hot_reload.section(s, None) for name, s in sorted(statuses.items())}
+    # Kept for readers of the document before there were several locations: the first location's section.
+    first = min(statuses, default=None)
+    section["reload"] = hot_reload.section(statuses[first] if first is not None else None, error)
     return section
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from edp_tui.dagster.api import DagsterApi
@@ -62,6 +64,15 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
     # State changes are pushed (locationStateChangeEvents wakes the loop); the poll is a safety net.
     poll_interval = 30.0
 
+    @dataclass
+    class LocationSelected(Message):
+        """The location highlighted in the table (None: none): the hot-reload panel shows its details."""
+
+        name: str | None
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LocationsPanel.LocationSelected)
+
     def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.client = client
@@ -74,6 +85,7 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
         self.status_message = ""
         self.event_message = ""
         self.last_event_error: Exception | None = None
+        self._announced: str | None = None
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -139,6 +151,10 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     def _show_selected(self) -> None:
         loc = self.selected
+        name = loc.name if loc is not None else None
+        if name != self._announced:
+            self._announced = name
+            self.post_message(self.LocationSelected(name))
         error = self.query_one("#location-error", Static)
         if loc is not None and loc.error is not None:
             error.display = True
