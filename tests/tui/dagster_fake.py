@@ -29,6 +29,7 @@ from edp_tui.dagster.errors import (
     RunConfigProblem,
 )
 from edp_tui.dagster.models import (
+    CODE_LOCATION_TAG,
     DaemonHealth,
     DaemonStatus,
     EventPage,
@@ -81,10 +82,24 @@ def broken_location(name: str = "scratch") -> LocationInfo:
 
 
 def run(
-    run_id: str, job: str, status: str, created: float, started: float | None, ended: float | None
+    run_id: str,
+    job: str,
+    status: str,
+    created: float,
+    started: float | None,
+    ended: float | None,
+    location: str = "etl_pipeline",
 ) -> RunSummary:
     return RunSummary(
-        run_id, job, status, created, started, ended, status in ("QUEUED", "STARTED", "STARTING")
+        run_id,
+        job,
+        status,
+        created,
+        started,
+        ended,
+        status in ("QUEUED", "STARTED", "STARTING"),
+        location=location,
+        repository=REPO,
     )
 
 
@@ -238,6 +253,7 @@ class FakeDagster:
         self.location_event_queue: asyncio.Queue[LocationEvent] | None = None
         self.reload_result: LocationInfo | None = None
         self.launched: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.launched_from: list[tuple[str, str, str]] = []  # (location, repository, job) of each launch
         self.default_config = "ops:\n  extract:\n    config:\n      limit: 100\n"
         self.config_errors: tuple[RunConfigProblem, ...] = ()
         # gates[name] set: calls of that name wait for it (an action or a poll in flight).
@@ -367,12 +383,16 @@ class FakeDagster:
             if (not statuses or r.status in statuses)
             and (not job_name or r.job_name == job_name)
             and (not run_ids or r.run_id in run_ids)
-            and all(self.run_tags.get(r.run_id, {}).get(k) == v for k, v in dict(tags or {}).items())
+            and all(self.tags_of(r).get(k) == v for k, v in dict(tags or {}).items())
         ]
         if cursor is not None:
             ids = [r.run_id for r in runs]
             runs = runs[ids.index(cursor) + 1 :] if cursor in ids else []
         return runs[:limit]
+
+    def tags_of(self, run: RunSummary) -> dict[str, str]:
+        """A run's tags as the webserver filters on them: the test's, and the location Dagster adds."""
+        return {**self.run_tags.get(run.run_id, {}), CODE_LOCATION_TAG: run.location or ""}
 
     async def run_status_changes(self, run_id: str) -> AsyncIterator[list[RunStatusChange]]:
         self.calls.append(("run_status_changes", run_id))
@@ -476,9 +496,16 @@ class FakeDagster:
         if self.config_errors:
             raise RunConfigInvalid(job, self.config_errors)
         new = run(
-            f"e{len(self.launched):07d}-1111-1111-1111-111111111111", job, "QUEUED", self.now, None, None
+            f"e{len(self.launched):07d}-1111-1111-1111-111111111111",
+            job,
+            "QUEUED",
+            self.now,
+            None,
+            None,
+            location,
         )
         self.launched.append((job, dict(run_config or {}), dict(tags or {})))
+        self.launched_from.append((location, repository, job))
         self.runs_list.insert(0, new)
         return new
 
@@ -489,7 +516,15 @@ class FakeDagster:
         await self._call("reexecute_run", run_id)
         self.reexecutions.append((run_id, strategy, tuple(step_keys or ())))
         parent = next(r for r in self.runs_list if r.run_id == run_id)
-        new = run("f0000000-2222-2222-2222-222222222222", parent.job_name, "QUEUED", self.now, None, None)
+        new = run(
+            "f0000000-2222-2222-2222-222222222222",
+            parent.job_name,
+            "QUEUED",
+            self.now,
+            None,
+            None,
+            parent.location or "etl_pipeline",
+        )
         self.runs_list.insert(0, new)
         return new
 

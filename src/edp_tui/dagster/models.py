@@ -34,6 +34,8 @@ RUN_STATUSES = (
     "CANCELED",
 )
 TERMINAL_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+# The tag Dagster puts on every run launched from a code location: its name (RunsFilter has no location).
+CODE_LOCATION_TAG = "dagster/code_location"
 
 # Daemons heartbeat every 30 s, the scheduler every 60 s; GraphQL `healthy` lags by 30 minutes.
 DEFAULT_STALE_AFTER_S = 90.0
@@ -160,9 +162,15 @@ class RunSummary:
     can_terminate: bool = False
     update_time: float | None = None
     tags: tuple[tuple[str, str], ...] = ()
+    # Where its job lives (None: not known, a run of a job no location defines any more).
+    location: str | None = None
+    repository: str | None = None
 
     @classmethod
     def from_graphql(cls, obj: JSON) -> RunSummary:
+        origin: JSON = obj.get("repositoryOrigin") or {}
+        tags = tuple((t["key"], t["value"]) for t in obj.get("tags") or [] if isinstance(t, dict))
+        location = origin.get("repositoryLocationName") or dict(tags).get(CODE_LOCATION_TAG)
         return cls(
             run_id=obj["runId"],
             job_name=obj.get("jobName") or "",
@@ -172,8 +180,15 @@ class RunSummary:
             end_time=_opt_float(obj.get("endTime")),
             can_terminate=bool(obj.get("canTerminate")),
             update_time=_opt_float(obj.get("updateTime")),
-            tags=tuple((t["key"], t["value"]) for t in obj.get("tags") or [] if isinstance(t, dict)),
+            tags=tags,
+            location=location,
+            repository=origin.get("repositoryName"),
         )
+
+    @property
+    def job_ref(self) -> tuple[str | None, str | None, str]:
+        """(location, repository, job): a job name alone may be defined by several locations."""
+        return self.location, self.repository, self.job_name
 
     def tag(self, key: str) -> str | None:
         return next((value for k, value in self.tags if k == key), None)

@@ -28,7 +28,7 @@ from edp_tui.dagster.trouble import run_trouble
 from edp_tui.text import printable
 from edp_tui.ui.actions import ActionGuard
 from edp_tui.ui.notify import report
-from edp_tui.ui.screens.launch_dialog import LaunchDialog
+from edp_tui.ui.screens.launch_dialog import JobChoice, LaunchDialog
 from edp_tui.ui.screens.reexecute import ReexecuteDialog, Reexecution
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
@@ -48,8 +48,12 @@ COLUMNS = (
 PAGE_SIZE = 50
 
 
-def run_cells(run: RunSummary, now: float) -> dict[str, Text]:
+def run_cells(run: RunSummary, now: float, *, with_location: bool = False) -> dict[str, Text]:
+    """``with_location``: the job's code location before its name (two locations may have jobs of the same
+    name; the page shows runs of several)."""
     job = Text(printable(run.job_name), style="bold")
+    if with_location:
+        job = Text.assemble((f"{printable(run.location or '?')}: ", "dim"), job)
     trouble = run_trouble(run, now)
     if trouble is not None:
         # First, so that a narrow column still shows it (the job name is cut instead).
@@ -91,6 +95,8 @@ Keys: **l** launch a job · **X** terminate the highlighted run (asks first) · 
 steps, tags, run config, events and compute logs.
 
 The filter line takes words: `status:failure,canceled` · `job:ingestion_job` (or a bare job name) ·
+`location:etl_pipeline` (the code location of the run's job; when the page holds runs of several locations,
+each job name says its location) ·
 `tag:team=data` (or bare `team=data`) · `id:<run id>` (or a bare id; a full id is looked up by the webserver,
 a prefix matches among the runs listed). An empty line clears the filter; escape leaves it as it was.
 """
@@ -139,7 +145,10 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         self.query_filter = RunsQuery()
         # The step highlighted in the run detail (offered by re-execute) and the job launched last.
         self.selected_step: str | None = None
-        self.last_launched_job: str | None = None
+        # (location, repository, job): the same job name may be defined by several locations.
+        self.last_launched_job: JobChoice | None = None
+        # The page holds runs of several code locations: each job name says its location.
+        self.with_location = False
         # Statuses pushed for the live runs shown; a pushed status stays until a read catches up with it.
         self.push = RunStatusWatcher(client.run_status_changes, self._pushed_change, self._show_subtitle)
         self._pushed: dict[str, RunStatusChange] = {}
@@ -151,7 +160,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         yield self.banner()
         yield NavTable(cursor_type="row", id="runs-table")
         yield Input(
-            placeholder="status:failure job:NAME tag:key=value id:RUN  (enter applies, escape)",
+            placeholder="status:failure job:NAME location:NAME tag:key=value id:RUN  (enter applies, escape)",
             id="runs-filter",
         )
 
@@ -201,7 +210,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             cursor=self._page_cursors[-1],
             statuses=list(query.statuses) or None,
             job_name=query.job_name,
-            tags=dict(query.tags) or None,
+            tags=query.run_tags() or None,
             run_ids=list(query.run_ids) or None,
         )
         if query is not self.query_filter:
@@ -258,7 +267,8 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             self._clock.pause()
 
     def _update_row(self, run: RunSummary, now: float) -> None:
-        update_changed_cells(self.table, run.run_id, run_cells(run, now), update_width=True)
+        cells = run_cells(run, now, with_location=self.with_location)
+        update_changed_cells(self.table, run.run_id, cells, update_width=True)
 
     def _tick_durations(self) -> None:
         if not self.is_on_screen:
@@ -280,11 +290,13 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         ids = [r.run_id for r in runs]
         selected = self._select_next or self.selected_id
         self.runs = {r.run_id: r for r in runs}
-        if ids != self.order:
+        with_location = len({r.location for r in runs}) > 1
+        if ids != self.order or with_location != self.with_location:
+            self.with_location = with_location
             # Order changed (new run on top): rebuild this page, keep the highlighted run highlighted.
             table.clear()
             for run in runs:
-                table.add_row(*run_cells(run, now).values(), key=run.run_id)
+                table.add_row(*run_cells(run, now, with_location=with_location).values(), key=run.run_id)
             self.order = ids
         else:
             for run in runs:
@@ -373,11 +385,11 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
 
         def launched(run: RunSummary | None) -> None:
             if run is not None:
-                self.last_launched_job = run.job_name
+                self.last_launched_job = run.job_ref
                 self.select_run(run)
 
         # The dialog starts on the job launched last (this session, else the newest run's job).
-        newest = self.runs[self.order[0]].job_name if self.order and not self._filtered_page else None
+        newest = self.runs[self.order[0]].job_ref if self.order and not self._filtered_page else None
         self.app.push_screen(
             LaunchDialog(self.client, initial_job=self.last_launched_job or newest), launched
         )
