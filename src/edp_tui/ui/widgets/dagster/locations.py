@@ -159,7 +159,9 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
         if loc is not None and loc.error is not None:
             error.display = True
             error.update(
-                Text.assemble((f"{loc.name} failed to load:\n", "bold red"), safe_text(loc.error.text))
+                Text.assemble(
+                    (f"{printable(loc.name)} failed to load:\n", "bold red"), safe_text(loc.error.text)
+                )
             )
         else:
             error.display = False

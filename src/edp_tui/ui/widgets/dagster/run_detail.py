@@ -15,6 +15,7 @@ from textual.widgets import DataTable, RichLog, Static
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.models import LogKey, RunDetail, RunEvent, RunSummary, log_keys_from_events
 from edp_tui.text import printable, safe_text
+from edp_tui.ui.notify import literal
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
@@ -172,7 +173,7 @@ Keys: **c** shows the run config (YAML) in place of the events, and back.
             title.update(Text("no run selected", style="dim"))
             return
         # The full id in the border (cut on a narrow pane), the short one on the title line.
-        self.border_title = f"Run {run.run_id}"
+        self.border_title = literal(f"Run {run.run_id}")
         title.update(
             Text.assemble(
                 (printable(run.job_name), "bold"),

@@ -27,7 +27,7 @@ from edp_tui.dagster.runs_query import RunsQuery, parse_runs_query
 from edp_tui.dagster.trouble import run_trouble
 from edp_tui.text import printable
 from edp_tui.ui.actions import ActionGuard
-from edp_tui.ui.notify import report
+from edp_tui.ui.notify import literal, report
 from edp_tui.ui.screens.launch_dialog import JobChoice, LaunchDialog
 from edp_tui.ui.screens.reexecute import ReexecuteDialog, Reexecution
 from edp_tui.ui.widgets.dagster.status import status_text
@@ -313,7 +313,8 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         # In the border, not on a line of its own: on a small terminal every row counts.
         shown = f"{self.query_filter.describe()} · " if not self.query_filter.empty else ""
         lost = " · status push lost: polling" if self.push.errors else ""
-        self.border_subtitle = (
+        # literal: the filter is typed text (a job name like "[/]x" would be read as markup, and raise).
+        self.border_subtitle = literal(
             f"{shown}page {len(self._page_cursors)} · {len(self.order)} runs · ] older [ newer{lost}"
         )
 

@@ -244,7 +244,8 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
             box.display = True
             box.update(
                 Text.assemble(
-                    (f"{item.name} last tick failed:\n", "bold red"), safe_text(item.last_tick.error)
+                    (f"{printable(item.name)} last tick failed:\n", "bold red"),
+                    safe_text(item.last_tick.error),
                 )
             )
         else:
