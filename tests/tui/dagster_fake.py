@@ -213,6 +213,40 @@ def sample_assets() -> list[AssetInfo]:
     ]
 
 
+def many_assets(count: int) -> list[AssetInfo]:
+    """A dbt project of realistic size: ``count`` assets in ten groups, each a chain raw -> staging -> mart
+    of a model per group member, every model with two checks (the dbt tests), half of them materialized."""
+    mat = Materialization("b2c3d4e5-0000-0000-0000-000000000002", T0 - 540)
+    assets: list[AssetInfo] = []
+    for i in range(count):
+        group = f"group_{i % 10:02d}"
+        layer = ("raw", "staging", "marts")[i % 3]
+        key = (layer, f"model_{i:05d}")
+        upstream = (("raw" if layer == "staging" else "staging", f"model_{i - 1:05d}"),) if i % 3 else ()
+        downstream = (("staging" if layer == "raw" else "marts", f"model_{i + 1:05d}"),) if i % 3 < 2 else ()
+        checks = (
+            AssetCheck(f"not_null_model_{i:05d}_id", "SUCCEEDED" if i % 2 else None),
+            AssetCheck(f"unique_model_{i:05d}_id", "SUCCEEDED" if i % 2 else None),
+        )
+        assets.append(
+            AssetInfo(
+                key,
+                group,
+                "etl_pipeline",
+                REPO,
+                True,
+                kinds=("dbt",),
+                op_names=("dbt_models",),
+                upstream=upstream,
+                downstream=downstream,
+                last_materialization=mat if i % 2 else None,
+                checks=checks,
+                stale_status="FRESH" if i % 2 else "MISSING",
+            )
+        )
+    return assets
+
+
 @dataclass
 class FakeLogStream:
     """One open ``capturedLogs`` subscription of the fake: its key, its own cursor, the frames to come."""

@@ -62,6 +62,9 @@ RUNS_PAGE_MAX = 500
 # over a minute on a loaded 2-core machine. Mutations that launch runs also take longer than queries.
 RELOAD_TIMEOUT_S = 180.0
 MUTATION_TIMEOUT_S = 60.0
+# Answers this large are decoded, and lists this long parsed, in a thread: not on the caller's event loop.
+LARGE_ANSWER_BYTES = 256 * 1024
+LARGE_ANSWER_ITEMS = 500
 
 
 @cache
@@ -170,7 +173,9 @@ class DagsterClient:
         except httpx.TransportError as exc:
             raise DagsterUnreachable(self.graphql_url, str(exc) or type(exc).__name__) from exc
         try:
-            body = response.json()
+            # A large answer (the Assets of a big dbt project) is decoded in a thread, off the event loop.
+            big = len(response.content) > LARGE_ANSWER_BYTES
+            body = await asyncio.to_thread(response.json) if big else response.json()
         except ValueError:
             raise DagsterHTTPError(response.status_code, response.text) from None
         if not isinstance(body, dict):
@@ -380,9 +385,13 @@ class DagsterClient:
 
     # ---- assets ----
     async def assets(self) -> list[AssetInfo]:
-        """Every asset of the workspace (graph edges, last materialization, checks, staleness)."""
+        """Every asset of the workspace (graph edges, last materialization, checks, staleness). Thousands of
+        them are parsed in a thread: the caller's event loop keeps answering keys meanwhile."""
         data = await self.execute("Assets")
-        return [AssetInfo.from_graphql(a) for a in data.get("assetNodes") or []]
+        nodes = data.get("assetNodes") or []
+        if len(nodes) < LARGE_ANSWER_ITEMS:
+            return [AssetInfo.from_graphql(a) for a in nodes]
+        return await asyncio.to_thread(lambda: [AssetInfo.from_graphql(a) for a in nodes])
 
     async def asset_change_signals(self, since: float) -> AssetChangeSignals:
         """One cheap request: whether the Assets query could answer anything new since ``since`` (epoch s)."""

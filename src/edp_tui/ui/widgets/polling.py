@@ -91,6 +91,10 @@ class PollingPanel(Vertical):
         self.run_worker(self.poller.run(), exclusive=True, group=f"poll-{id(self)}", exit_on_error=False)
 
     def on_show(self, event: events.Show) -> None:
+        self.wake_on_show()
+
+    def wake_on_show(self) -> None:
+        """Shown again (its tab, or the app after a screen): poll now, as a key would ask."""
         self.wake()
 
     def wake(self) -> None:

@@ -4,6 +4,8 @@ it and everything downstream) on a key, after a confirmation."""
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -70,6 +72,8 @@ PROBE_SLOW_S = 15.0
 ACTIVE_INTERVAL_S = 2.0
 # A launched run that never materializes (it failed) stops the quick poll after this long.
 PENDING_MAX_S = 600.0
+# Rows added to the table between two turns of the event loop while it is built (thousands of assets).
+FILL_CHUNK = 200
 
 
 def asset_cells(asset: AssetInfo) -> dict[str, Text]:
@@ -158,6 +162,10 @@ first and are refused in read-only mode. **home**/**g**, **end**/**G** first/las
         self.client = client
         self.read_only = read_only
         self.assets: dict[AssetKey, AssetInfo] = {}
+        # By the key text the table rows carry, and those keys in row order (no scan per key press or poll).
+        self.by_text: dict[str, AssetInfo] = {}
+        self._row_keys: list[str] = []
+        self._checks_running = False
         # Runs launched from this tab whose outcome is not on screen yet: poll quickly until they are.
         self.pending_runs: dict[str, float] = {}
         self.populated = False
@@ -190,9 +198,7 @@ first and are refused in read-only mode. **home**/**g**, **end**/**G** first/las
             self.checks_table.add_column(label, key=key, width=width)
 
     def current_interval(self) -> float:
-        busy = self.pending_runs or any(
-            c.status == "IN_PROGRESS" for a in self.assets.values() for c in a.checks
-        )
+        busy = self.pending_runs or self._checks_running
         return ACTIVE_INTERVAL_S if busy else self.cadence.interval
 
     async def poll_once(self) -> None:
@@ -200,32 +206,52 @@ first and are refused in read-only mode. **home**/**g**, **end**/**G** first/las
         if not await self.changes.should_read(self.client, started):
             self.cadence.observe(False)
             return
-        self.show_assets(await self.client.assets())
+        await self.show_assets(await self.client.assets())
         self.changes.full_read(started)
         self.cadence.observe(True)
 
     def wake(self) -> None:
-        # Shown again, a key, an action: read fully at once, whatever the probe would say.
+        # A key, an action: read fully at once, whatever the probe would say.
         self.changes.hurry()
         self.cadence.hurry()
         super().wake()
 
-    def show_assets(self, assets: list[AssetInfo]) -> None:
+    def wake_on_show(self) -> None:
+        # Shown again: look now, but read fully only if the probe says something may have changed (or the
+        # full read is due): thousands of assets cost the webserver seconds to answer on every tab switch.
+        self.cadence.hurry()
+        self.poller.wake()
+
+    async def show_assets(self, assets: list[AssetInfo]) -> None:
+        """Show a full read. Cheap at thousands of assets: rows are rebuilt only when the set or the order of
+        assets changed, ``FILL_CHUNK`` at a time with the event loop free in between (keys are answered while
+        the table fills); otherwise only the rows of assets that changed are touched (an unchanged asset
+        costs one comparison, no cells)."""
         table = self.table
         ordered = [a for group in by_group(assets).values() for a in group]
         keys = [key_text(a.key) for a in ordered]
-        if keys != [str(k.value) for k in table.rows]:
+        previous = self.assets
+        if keys != self._row_keys:
             # The set or the order of assets changed: rebuild, keeping the highlighted asset.
-            selected = self.selected
+            selected = cursor_row_key(table)
             table.clear()
-            for asset in ordered:
-                table.add_row(*asset_cells(asset).values(), key=key_text(asset.key))
-            if selected is not None and key_text(selected.key) in keys:
-                table.move_cursor(row=keys.index(key_text(selected.key)))
+            for start in range(0, len(ordered), FILL_CHUNK):
+                if start:
+                    await asyncio.sleep(0)
+                for asset, key in zip(ordered[start : start + FILL_CHUNK], keys[start:], strict=False):
+                    table.add_row(*asset_cells(asset).values(), key=key)
+            self._row_keys = keys
+            if selected is not None and selected in self.by_text:
+                index = {k: i for i, k in enumerate(keys)}.get(selected)
+                if index is not None:
+                    table.move_cursor(row=index)
         else:
-            for asset in ordered:
-                update_changed_cells(table, key_text(asset.key), asset_cells(asset))
+            for asset, key in zip(ordered, keys, strict=True):
+                if previous.get(asset.key) != asset:
+                    update_changed_cells(table, key, asset_cells(asset))
         self.assets = {a.key: a for a in ordered}
+        self.by_text = dict(zip(keys, ordered, strict=True))
+        self._checks_running = any(c.status == "IN_PROGRESS" for a in ordered for c in a.checks)
         materialized_by = {a.last_materialization.run_id for a in ordered if a.last_materialization}
         now = self.clock()
         self.pending_runs = {
@@ -239,9 +265,7 @@ first and are refused in read-only mode. **home**/**g**, **end**/**G** first/las
     @property
     def selected(self) -> AssetInfo | None:
         value = cursor_row_key(self.table)
-        if value is None:
-            return None
-        return next((a for a in self.assets.values() if key_text(a.key) == value), None)
+        return None if value is None else self.by_text.get(value)
 
     def _show_selected(self) -> None:
         asset = self.selected
