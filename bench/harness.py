@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,7 +189,8 @@ class StaticServices:
         from edp_tui.docker.models import Health, RunState, ServiceState
 
         self.services = tuple(services)
-        started = datetime.now(UTC)
+        # Up for an hour, as a stack at rest is: uptimes read per minute, not per second.
+        started = datetime.now(UTC) - timedelta(hours=1)
         self._states = [
             replace(
                 ServiceState.missing(s), state=RunState.RUNNING, health=Health.HEALTHY, started_at=started

@@ -358,3 +358,18 @@ async def test_digit_keys_switch_tabs() -> None:
         for key, tab in keys:
             await pilot.press(key)
             await until(pilot, lambda tab=tab: tabs.active == tab)
+
+
+async def test_at_rest_the_uptime_clock_sleeps_until_an_uptime_reads_differently() -> None:
+    """Services up for minutes: their uptimes change once a minute, so the clock wakes once a minute (it
+    used to wake every second); a service just started reads per second again."""
+    source = FakeServices()
+    app = make_app(source)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: app.services_panel.populated)
+        panel = app.services_panel
+        # Everything up exactly five minutes on the fake's fixed clock: the next change in 60 s.
+        up_for_minutes = [s for s in source.states.values() if s.started_at is not None]
+        assert up_for_minutes and panel.uptimes_due_in == pytest.approx(60.05)
+        source.push_states(replace(source.states["postgres"], started_at=NOW))
+        await until(pilot, lambda: panel.uptimes_due_in == pytest.approx(1.05))

@@ -36,7 +36,6 @@ from edp_tui.ui.widgets.logs_panel import LogsPanel
 from edp_tui.ui.widgets.run_containers import RunContainersPanel
 from edp_tui.ui.widgets.services_panel import ACTIONS, CONFIRM, ServicesPanel, ServicesTable
 
-UPTIME_REFRESH_SECONDS = 1.0
 # Below this many rows the services panel is a one-line strip (the table opens while it has the focus), so
 # that an 80x24 terminal keeps its rows for the tabs.
 COMPACT_BELOW_ROWS = 40
@@ -132,7 +131,6 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         self.apply_keymap(self.config.keymap)
         self._fit_height()
         self.query_one(ServicesTable).focus()
-        self.set_interval(UPTIME_REFRESH_SECONDS, self.services_panel.refresh_uptimes)
         self._watch_docker()
         # After the first refresh, as the panels' polls (the header's initial states are set by then).
         health = self.daemon_health.loop

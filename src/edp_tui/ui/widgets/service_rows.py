@@ -1,4 +1,5 @@
-"""One service as cells of a row, for the services table and the service detail screen alike."""
+"""One service as cells of a row (the services table, the service detail screen) and as an item of the compact
+strip."""
 
 from __future__ import annotations
 
@@ -62,3 +63,23 @@ def row_cells(state: ServiceState, now: datetime) -> dict[str, Text]:
         "image": Text(printable(state.image or "")),
         "ports": Text(", ".join(str(p) for p in state.ports)),
     }
+
+
+def strip_item(state: ServiceState) -> Text:
+    """One service in the compact strip: ● name, plus its state when it is not running and healthy."""
+    fine = state.state is RunState.RUNNING and state.health in (Health.HEALTHY, Health.NONE)
+    if fine:
+        mark, style = "●", "bold green"
+    elif state.state is RunState.RUNNING and state.health is Health.STARTING:
+        mark, style = "●", "bold yellow"
+    elif state.state in (RunState.MISSING, RunState.UNKNOWN, RunState.CREATED):
+        mark, style = "○", "dim"
+    else:
+        mark, style = "✖", "bold red"
+    item = Text.assemble((mark, style), " ", (printable(state.service), "bold"))
+    if not fine and state.state is not RunState.MISSING:  # ○ alone says "no container"
+        detail = state.state_label if state.state is not RunState.RUNNING else state.health.value
+        if state.failing_streak:
+            detail += f" ×{state.failing_streak}"
+        item.append(f" {detail}", style=style if style != "dim" else "dim italic")
+    return item

@@ -22,17 +22,18 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import var
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from edp_tui.docker.errors import DockerError
-from edp_tui.docker.models import EngineStatus, Health, RunState, ServiceState
+from edp_tui.docker.models import EngineStatus, ServiceState
 from edp_tui.docker.services import ServiceSource
 from edp_tui.text import printable
 from edp_tui.ui.actions import ActionGuard
 from edp_tui.ui.messages import ServiceStatesChanged
 from edp_tui.ui.notify import report
 from edp_tui.ui.screens.service_detail import ServiceDetailScreen
-from edp_tui.ui.widgets.service_rows import row_cells
+from edp_tui.ui.widgets.service_rows import row_cells, strip_item
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util import fmt
 
@@ -59,26 +60,6 @@ CONFIRM = {
     "restart": "Restart service {service}? Whatever runs in its container is interrupted.",
     "stop": "Stop service {service}? Its container stops until started again.",
 }
-
-
-def strip_item(state: ServiceState) -> Text:
-    """One service in the compact strip: ● name, plus its state when it is not running and healthy."""
-    fine = state.state is RunState.RUNNING and state.health in (Health.HEALTHY, Health.NONE)
-    if fine:
-        mark, style = "●", "bold green"
-    elif state.state is RunState.RUNNING and state.health is Health.STARTING:
-        mark, style = "●", "bold yellow"
-    elif state.state in (RunState.MISSING, RunState.UNKNOWN, RunState.CREATED):
-        mark, style = "○", "dim"
-    else:
-        mark, style = "✖", "bold red"
-    item = Text.assemble((mark, style), " ", (printable(state.service), "bold"))
-    if not fine and state.state is not RunState.MISSING:  # ○ alone says "no container"
-        detail = state.state_label if state.state is not RunState.RUNNING else state.health.value
-        if state.failing_streak:
-            detail += f" ×{state.failing_streak}"
-        item.append(f" {detail}", style=style if style != "dim" else "dim italic")
-    return item
 
 
 class ServicesTable(NavTable):
@@ -219,6 +200,8 @@ class ServicesPanel(Vertical):
         self.engine_status: EngineStatus | None = None
         self._populated = False
         self._last_announced: str | None = None
+        self._uptime_timer: Timer | None = None
+        self.uptimes_due_in: float | None = None  # seconds until the uptime clock wakes (when it was set)
         # One action per service at a time (restart, stop, start), none in read-only mode.
         self.actions = ActionGuard(self, read_only=read_only)
 
@@ -275,6 +258,7 @@ class ServicesPanel(Vertical):
                 continue
             update_changed_cells(table, state.service, row_cells(state, now), update_width=True)
         self._update_strip()
+        self._schedule_uptimes(now)  # a (re)started service's uptime reads per second again
 
     # --- actions -------------------------------------------------------------------------------------------
     def on_services_panel_action_requested(self, message: ServicesPanel.ActionRequested) -> None:
@@ -357,7 +341,9 @@ class ServicesPanel(Vertical):
             self.post_message(self.ServiceHighlighted(service))
 
     def refresh_uptimes(self) -> None:
-        """Called on a slow timer: uptime text changes at most once a minute after the first minute."""
+        """Write the uptimes that changed, and sleep until the next one does: an uptime reads per second in
+        its first minute, then per minute, so at rest this wakes once a minute, not every second."""
+        self._uptime_timer = None
         try:
             table = self.table
         except NoMatches:  # the timer can fire during shutdown, after the table was removed
@@ -366,6 +352,18 @@ class ServicesPanel(Vertical):
         for service, state in self._states.items():
             uptime = Text(fmt.duration(state.uptime(now), coarse=True))
             update_changed_cells(table, service, {"uptime": uptime})
+        self._schedule_uptimes(now)
+
+    def _schedule_uptimes(self, now: datetime) -> None:
+        uptimes = [u.total_seconds() for s in self._states.values() if (u := s.uptime(now)) is not None]
+        if self._uptime_timer is not None:
+            self._uptime_timer.stop()
+            self._uptime_timer = None
+        if uptimes:
+            # A little after the change: the text is read with the clock of that moment.
+            delay = min(fmt.coarse_change_in(u) for u in uptimes) + 0.05
+            self._uptime_timer = self.set_timer(delay, self.refresh_uptimes)
+            self.uptimes_due_in = delay
 
     def set_engine_status(self, status: EngineStatus) -> None:
         self.engine_status = status
