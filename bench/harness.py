@@ -62,6 +62,41 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def container_cpu_seconds(container_id: str) -> float | None:
+    """CPU seconds a container used so far, from its cgroup (v1 cpuacct, v2 cpu.stat); None: unreadable."""
+    v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage")
+    v2 = Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat")
+    try:
+        if v1.exists():
+            return int(v1.read_text()) / 1e9
+        for line in v2.read_text().splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def service_container(project: str, service: str) -> str | None:
+    """The full id of a compose service's running container, None when it has none."""
+    ids = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.split()
+    return ids[0] if ids else None
+
+
 def load_line(top: int = 4) -> str:
     """The load average and the busiest processes right now: on a shared 2-core host a figure is only as good
     as what else ran beside it."""
@@ -101,7 +136,11 @@ class TmuxDashboard:
 
     def start(self) -> TmuxDashboard:
         command = " ".join(shlex.quote(a) for a in [str(EDP_TUI), *self.args])
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")} | self.env
+        # As a user runs it: Python keeps the bytecode it compiles (a sandbox's PYTHONDONTWRITEBYTECODE would
+        # have every start compile edp-tui's own modules from source again).
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("TMUX") and k != "PYTHONDONTWRITEBYTECODE"
+        } | self.env
         # The server starts first (its own start-up is not the dashboard's), then the pane runs the binary.
         subprocess.run(
             [

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from edp_tui.errors import EdpError
 
 ENV_PREFIX = "EDP_TUI_"
@@ -147,6 +145,8 @@ def _read_file(path: Path, explicit: bool) -> dict[str, object]:
         if explicit:
             raise ConfigError(f"config file {path} does not exist")
         return {}
+    import yaml  # only with a config file: a start without one saves the import
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -144,8 +144,12 @@ class DagsterClient:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None or self._http.is_closed:
+            transport = self._transport
+            if transport is None and self.graphql_url.startswith("http://"):
+                # Plain HTTP needs no certificates: without this httpx loads the CA bundle at every start.
+                transport = httpx.AsyncHTTPTransport(verify=False, trust_env=False)
             # trust_env=False: a proxy from the environment must not intercept a local webserver.
-            self._http = httpx.AsyncClient(timeout=self._timeout, trust_env=False, transport=self._transport)
+            self._http = httpx.AsyncClient(timeout=self._timeout, trust_env=False, transport=transport)
         return self._http
 
     async def aclose(self) -> None:

@@ -28,7 +28,6 @@ from edp_tui.ui.keymap import known_binding_ids
 from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, MessageSink, ServiceStatesChanged
 from edp_tui.ui.notify import report
 from edp_tui.ui.palette import panel_commands
-from edp_tui.ui.screens.help import HelpScreen, help_for
 from edp_tui.ui.widgets.dagster.health import DaemonHealthWatch
 from edp_tui.ui.widgets.dagster.tabs import dagster_panes
 from edp_tui.ui.widgets.header import BackendHeader, Level
@@ -250,6 +249,9 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
             screen.maximize(screen.focused)
 
     def action_help(self) -> None:
+        # Imported when asked for: the help's Markdown (markdown-it, pygments) would cost every start.
+        from edp_tui.ui.screens.help import HelpScreen, help_for
+
         if isinstance(self.screen, HelpScreen):
             return
         focused_help = help_for(self.focused) or self.HELP

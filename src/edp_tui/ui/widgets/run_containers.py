@@ -15,7 +15,6 @@ from edp_tui.docker.run_containers import RunContainer, RunContainerSource
 from edp_tui.errors import EdpError
 from edp_tui.text import printable
 from edp_tui.ui.notify import report
-from edp_tui.ui.screens.container_log import ContainerLogScreen
 from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 
@@ -122,5 +121,7 @@ The panel hides itself while there are none.
         except EdpError as exc:
             report(self, exc, title=f"Log of {container.name}")
             return
+        from edp_tui.ui.screens.container_log import ContainerLogScreen  # when asked for: not at every start
+
         title = f"{container.name} · run {container.run_id} · {container.job}"
         self.app.push_screen(ContainerLogScreen(title, data))

@@ -32,7 +32,6 @@ from edp_tui.text import printable
 from edp_tui.ui.actions import ActionGuard
 from edp_tui.ui.messages import ServiceStatesChanged
 from edp_tui.ui.notify import report
-from edp_tui.ui.screens.service_detail import ServiceDetailScreen
 from edp_tui.ui.widgets.service_rows import row_cells, strip_item
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util import fmt
@@ -243,10 +242,11 @@ class ServicesPanel(Vertical):
     def update_states(self, states: Iterable[ServiceState]) -> None:
         """Apply fresh states (and to an open detail screen); only cells whose text changed are touched."""
         states = tuple(states)
-        screen = self.app.screen
-        if isinstance(screen, ServiceDetailScreen):
+        # The service detail screen, when open (imported when first opened: not at every start).
+        update_detail = getattr(self.app.screen, "update_state", None)
+        if callable(update_detail):
             for state in states:
-                screen.update_state(state)
+                update_detail(state)
         table = self.table
         now = self._now()
         self._populated = True
@@ -288,6 +288,8 @@ class ServicesPanel(Vertical):
 
     def show_details(self, service: str | None = None) -> None:
         """The detail screen (state, health log) of ``service``, else of the highlighted one."""
+        from edp_tui.ui.screens.service_detail import ServiceDetailScreen
+
         service = service or self.selected_service
         if service is not None:
             state = self.state_of(service) or ServiceState.missing(service)

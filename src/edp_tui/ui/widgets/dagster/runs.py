@@ -11,6 +11,7 @@ state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events
@@ -25,11 +26,14 @@ from edp_tui.dagster.models import RunSummary
 from edp_tui.dagster.run_push import RunStatusChange, RunStatusWatcher, apply_change
 from edp_tui.dagster.runs_query import RunsQuery, parse_runs_query
 from edp_tui.dagster.trouble import run_trouble
+
+# The dialogs are imported when opened (the launch dialog's editor is a heavy import for every start).
+if TYPE_CHECKING:
+    from edp_tui.ui.screens.launch_dialog import JobChoice
+    from edp_tui.ui.screens.reexecute import Reexecution
 from edp_tui.text import printable
 from edp_tui.ui.actions import ActionGuard
 from edp_tui.ui.notify import literal, report
-from edp_tui.ui.screens.launch_dialog import JobChoice, LaunchDialog
-from edp_tui.ui.screens.reexecute import ReexecuteDialog, Reexecution
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
@@ -383,6 +387,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
     def action_launch(self) -> None:
         if self.actions.refused("launch"):
             return
+        from edp_tui.ui.screens.launch_dialog import LaunchDialog
 
         def launched(run: RunSummary | None) -> None:
             if run is not None:
@@ -449,6 +454,8 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
                 severity="warning",
             )
             return
+
+        from edp_tui.ui.screens.reexecute import ReexecuteDialog
 
         async def reexecute(choice: Reexecution) -> tuple[Reexecution, RunSummary]:
             steps = list(choice.step_keys) or None
