@@ -91,6 +91,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         self._stop = threading.Event()
         self._engine_connected: bool | None = None
         self.unknown_keymap_ids: list[str] = []
+        self._header: BackendHeader | None = None
         self.daemon_health = DaemonHealthWatch(backends.dagster, self, webserver_label=self.webserver_url)
 
     # --- layout ---------------------------------------------------------------------------------------------
@@ -117,7 +118,10 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
 
     @property
     def header(self) -> BackendHeader:
-        return self.query_one(BackendHeader)
+        # Looked up once: every backend state (one every few seconds) would walk the whole DOM for it.
+        if self._header is None:
+            self._header = self.query_one(BackendHeader)
+        return self._header
 
     @property
     def services_panel(self) -> ServicesPanel:
@@ -201,10 +205,9 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
 
     def on_service_states_changed(self, message: ServiceStatesChanged) -> None:
         try:
-            panel = self.services_panel
+            self.services_panel.update_states(message.states)
         except NoMatches:  # the watcher thread's last message can arrive while the app shuts down
             return
-        panel.update_states(message.states)
 
     def on_services_panel_service_highlighted(self, message: ServicesPanel.ServiceHighlighted) -> None:
         panels = self.query("#tab-logs > *")

@@ -90,6 +90,8 @@ The panel hides itself while there are none.
         self.show(found)
 
     def show(self, found: list[RunContainer]) -> None:
+        if found == list(self.containers.values()) and self.polls:
+            return  # nothing changed (at rest: none, poll after poll): no rows rebuilt, nothing repainted
         table: DataTable[Text] = self.query_one(DataTable)
         highlighted = self._highlighted_id()
         self.containers = {c.container_id: c for c in found}

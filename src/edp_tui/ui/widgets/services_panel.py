@@ -315,6 +315,10 @@ class ServicesPanel(Vertical):
         self._update_strip()
 
     def _update_strip(self) -> None:
+        # Only while it is shown (a short terminal), and only when its text changed: a healthcheck probe
+        # delivers a new state every few seconds that changes nothing on screen.
+        if not self.compact:
+            return
         try:
             strip = self.query_one(ServicesStrip)
         except NoMatches:
@@ -322,7 +326,9 @@ class ServicesPanel(Vertical):
         text = Text("  ").join(strip_item(self._states[s]) for s in self._states)
         if self.engine_status is not None and not self.engine_status.connected:
             text.append("  · engine unreachable", style="bold red")
-        strip.update(text)
+        if text != strip.shown:
+            strip.shown = text
+            strip.update(text)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if not self.compact:
@@ -391,6 +397,10 @@ class ServicesPanel(Vertical):
 
 class ServicesStrip(Static, can_focus=True):
     """The compact panel: one line for every service. Focusing it (tab, click) opens the full table."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.shown: Text | None = None  # what it shows (a repaint only when that changes)
 
     def on_click(self) -> None:
         self.focus()
