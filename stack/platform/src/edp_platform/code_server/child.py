@@ -95,6 +95,9 @@ def check_and_serve(
         return
     from dagster._cli.api import grpc_command
 
+    from edp_platform.instance import warm_workers
+
+    warm_workers.install()  # run workers from a warm process, when the instance's launcher asks for them
     args = [
         "--port",
         str(port),
