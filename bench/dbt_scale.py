@@ -210,8 +210,10 @@ def dagster_run(stack: ProcessStack, location: str, pg: PostgresCpu, dashboard: 
     while time.monotonic() - t0 < RUN_TIMEOUT_S:
         if pid is None:
             pid = worker_pid(db, run_id)
-        if pid is not None:
-            last = proc_cpu(pid) or last
+        own = proc_cpu(pid) if pid is not None else None
+        if pid is not None and own is not None:
+            # The dbt process: the worker's live child while it runs, a reaped one once it is done.
+            last = (own[0], tree_cpu(pid) - own[0])
         status = stack.graphql(STATUS, {"id": run_id})["runOrError"].get("status")
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             figures.status = status

@@ -200,6 +200,16 @@ def execute_step_module():
     return execute_step
 
 
+def test_dagster_dbt_still_reads_dbts_output_from_the_process_stdout() -> None:
+    """What edp_platform.dbt.drain replaces: the dbt process's stdout, entered and iterated by dagster-dbt."""
+    from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+
+    text = source(DbtCliInvocation._stream_stdout)
+    assert "with self.process.stdout:" in text
+    assert "for raw_line in self.process.stdout" in text
+    assert "self.process.stdout.closed" in text
+
+
 def test_dbt_still_writes_its_log_file_as_its_output_unless_told() -> None:
     """Why the platform's build passes --log-format-file (edp_platform.dbt.assets.build_args)."""
     from dbt.cli import flags

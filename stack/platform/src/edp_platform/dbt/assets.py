@@ -32,6 +32,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from dagster_dbt.utils import select_unique_ids
 from pydantic import Field
 
+from edp_platform.dbt.drain import drain_output
 from edp_platform.dbt.events import StepEvents
 from edp_platform.dbt.failures import FailureDetails, WarehouseRows
 from edp_platform.dbt.profile import TARGETS
@@ -147,6 +148,7 @@ def run_build(
         dagster_dbt_translator=translator,
         target_path=Path(os.environ.get("DBT_TARGET_PATH", "target")) / unique,
     )
+    drain_output(invocation)  # dbt never waits for the events to be stored (drain.py)
     steps = StepEvents(context)
     details = FailureDetails(
         manifest,
