@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from multiprocessing import forkserver
 from typing import Any
@@ -94,9 +95,12 @@ class WarmApiServer(DagsterApiServer):
 
 
 def install() -> None:
-    """Makes `dagster api grpc`, run in this process, serve with WarmApiServer; starts the forkserver."""
+    """Makes `dagster api grpc`, run in this process, serve with WarmApiServer, and starts the forkserver in
+    the background, so the first run is warm too; in the run-per-container mode (DAGSTER_CONTAINER_CONTEXT
+    set: runs are containers, no StartRun comes) only when a StartRun asks for it."""
     import dagster._grpc.server as server
 
     multiprocessing.set_forkserver_preload(PRELOAD)
     server.DagsterApiServer = WarmApiServer  # type: ignore[misc]
-    threading.Thread(target=forkserver.ensure_running, name="edp-warm-workers", daemon=True).start()
+    if not os.environ.get("DAGSTER_CONTAINER_CONTEXT"):
+        threading.Thread(target=forkserver.ensure_running, name="edp-warm-workers", daemon=True).start()
