@@ -210,6 +210,26 @@ def test_dagster_dbt_still_reads_dbts_output_from_the_process_stdout() -> None:
     assert "self.process.stdout.closed" in text
 
 
+def test_the_workers_start_method_and_the_forkserver_state_are_still_where_warm_workers_set_them() -> None:
+    """edp_platform/instance/warm_workers.py: Dagster's servicer, looked up by grpc_command when it runs,
+    starts workers through its `_mp_ctx`; multiprocessing's forkserver is what ensure_running records and
+    main runs."""
+    import multiprocessing.forkserver as mp_forkserver
+
+    from dagster._grpc.server import DagsterApiServer
+
+    assert "from dagster._grpc.server import DagsterApiServer" in source(grpc_command.callback)
+    assert 'self._mp_ctx = multiprocessing.get_context("spawn")' in source(DagsterApiServer.__init__)
+    start = source(DagsterApiServer.StartRun)
+    for made in ("self._mp_ctx.Queue()", "self._mp_ctx.Event()", "self._mp_ctx.Process("):
+        assert made in start, made
+    ensure = source(mp_forkserver.ForkServer.ensure_running)
+    for attribute in ("_forkserver_address", "_forkserver_alive_fd", "_forkserver_pid"):
+        assert f"self.{attribute} = " in ensure, attribute
+    assert "os.waitpid(self._forkserver_pid, os.WNOHANG)" in ensure
+    assert list(inspect.signature(mp_forkserver.main).parameters)[:3] == ["listener_fd", "alive_r", "preload"]
+
+
 def test_dbt_still_writes_its_log_file_as_its_output_unless_told() -> None:
     """Why the platform's build passes --log-format-file (edp_platform.dbt.assets.build_args)."""
     from dbt.cli import flags

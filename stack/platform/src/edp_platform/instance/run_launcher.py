@@ -6,14 +6,15 @@ server starts a fresh Python process for it (multiprocessing spawn, hard-coded i
 which imports dagster, dagster-postgres, dagster-dbt and dbt before it imports the location's code: about
 2 s of CPU for every run, most of a small run's start (docs/scaling.md).
 
-With this launcher the code server starts the worker from a warm process instead: a forkserver of its own
-that imported those libraries once, when the server started (edp_platform/instance/warm_workers.py,
-installed by the candidate server, code_server/child.py). The worker is a fork of it that then imports the
-location's code from disk, exactly as a spawned worker does: a warm process never holds a user's code, so a
-saved file is what the next run executes, with or without a reload in between, as before. Everything else
-is Dagster's: the same StartRun, the same worker function (`start_run_in_subprocess`), the same "Started
-process for run (pid: N)" engine event that lost-worker detection reads (the pid is the worker's own),
-termination through the same event, compute logs, run monitoring.
+With this launcher the code server starts the worker from a warm process instead: a fork of the candidate
+server made before it imported the location's code, holding the libraries its code server imported once
+(edp_platform/instance/warm_workers.py, started by the candidate server, code_server/child.py). The worker is
+a fork of it that then imports the location's code from disk, exactly as a spawned worker does: a warm process
+never holds a user's code, so a saved file is what the next run executes, with or without a reload in between,
+as before. Everything else is Dagster's: the same StartRun, the same worker function
+(`start_run_in_subprocess`), the same "Started process for run (pid: N)" engine event that lost-worker
+detection reads (the pid is the worker's own), termination through the same event, compute logs, run
+monitoring.
 
 The code server reads the choice from the instance each StartRun carries (the launching process's, with
 this launcher's config): `warm_workers: false`, or Dagster's own DefaultRunLauncher in dagster.yaml, gives

@@ -1,18 +1,24 @@
 """Run workers forked from a warm process of the code server (edp_platform.instance.run_launcher).
 
-Installed by the candidate server (edp_platform/code_server/child.py) before it serves: Dagster's
-`dagster api grpc` (grpc_command) builds its servicer from `dagster._grpc.server.DagsterApiServer`, looked up
-when it runs, and that servicer starts every run worker through its multiprocessing context
-(`self._mp_ctx`, spawn). `WarmApiServer` gives it a context that chooses per StartRun: a forkserver of this
-code server when the launching instance's run launcher asks for warm workers, spawn otherwise. Queue, Event
-and Process of one StartRun come from the same context.
+Dagster's `dagster api grpc` (grpc_command, which the candidate server runs in-process: code_server/child.py)
+builds its servicer from `dagster._grpc.server.DagsterApiServer`, looked up when it runs, and that servicer
+starts every run worker through its multiprocessing context (`self._mp_ctx`, spawn: a fresh interpreter that
+imports dagster, dagster-postgres, dagster-dbt and dbt, about 2 s of CPU). `install` gives it WarmApiServer,
+whose context chooses per StartRun: multiprocessing's forkserver when the launching instance's run launcher
+asks for warm workers, spawn otherwise. Queue, Event and Process of one StartRun come from the same context.
 
-The forkserver is a fresh interpreter (multiprocessing exec's it), started in the background when the
-server starts, that imports PRELOAD once: libraries and the platform only, all of them installed in the
-image, never the location's code. Each worker is a fork of it that imports the location's code from disk
-when it starts, so it runs the files as they are then, as a spawned worker does; a reload starts a new
-candidate server with a forkserver of its own. The forkserver inherits this server's environment (the
-location's, edp_platform.code_server.supervisor) and working directory, as spawned workers did.
+The forkserver is the warm process: `fork_warm_process`, called by the candidate server as it starts, before
+it imports the location's code, forks it from the candidate itself, which is then a fork of the code
+server's own forkserver (supervisor.py) and holds the libraries that one preloaded, but none of the
+location's modules. It runs multiprocessing's own forkserver loop (`multiprocessing.forkserver.main`) and is
+registered as this process's forkserver, in place of the one multiprocessing would exec (which would import
+every library again, at every reload): no import, no CPU, its memory shared with the candidate's until
+written. Each worker is a fork of it that imports the location's code from disk when it starts, so it runs
+the files as they are then, as a spawned worker does; a reload starts a new candidate with a warm process of
+its own; the warm process ends when the candidate and the workers it started are gone (multiprocessing's
+"alive" pipe). The registration writes three attributes of `multiprocessing.forkserver._forkserver`
+(`_forkserver_address`, `_forkserver_alive_fd`, `_forkserver_pid`), what `ForkServer.ensure_running` sets
+after it started a server: pinned in tests/unit/test_platform_contracts.py.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import socket
 import threading
-from multiprocessing import forkserver
+from multiprocessing import connection, forkserver, util
 from typing import Any
 
 from dagster._grpc.server import DagsterApiServer
@@ -30,25 +37,7 @@ from dagster._serdes import deserialize_value
 
 from edp_platform.instance.run_launcher import wants_warm_workers
 
-# What a run worker imports before the location's code (measured: about 2 s of CPU in a fresh interpreter).
-PRELOAD = [
-    "dagster",
-    "dagster._grpc.impl",
-    "dagster._core.execution.api",
-    "dagster._core.instance",
-    "dagster_postgres",
-    "psycopg2",
-    "dagster_dbt",
-    "dbt.cli.main",
-    "dbt.adapters.postgres",
-    "edp_platform.instance.storage",
-    "edp_platform.instance.compute_logs",
-    "edp_platform.instance.run_coordinator",
-    "edp_platform.instance.run_launcher",
-    "edp_platform.dbt.assets",
-]
-
-# A child of the logger `dagster api grpc` configures in the candidate server: its lines reach the log.
+# A child of the logger `dagster api grpc` configures in the candidate server: its lines reach its log.
 logger = logging.getLogger("dagster.code_server.warm_workers")
 
 
@@ -94,13 +83,40 @@ class WarmApiServer(DagsterApiServer):
             self._choosing.choice.warm = False
 
 
+def fork_warm_process(close_in_child: tuple[int, ...] = ()) -> int | None:
+    """Forks this process as its multiprocessing forkserver (see the module); returns its pid, or None in the
+    run-per-container mode (DAGSTER_CONTAINER_CONTEXT set: runs are containers, no StartRun comes). Call it
+    while this process has one thread and none of the location's code imported. `close_in_child`: file
+    descriptors the warm process must not keep (the candidate's connection to its supervisor)."""
+    if os.environ.get("DAGSTER_CONTAINER_CONTEXT"):
+        return None
+    listener = socket.socket(socket.AF_UNIX)
+    address = connection.arbitrary_address("AF_UNIX")
+    listener.bind(address)
+    if not util.is_abstract_socket_namespace(address):
+        os.chmod(address, 0o600)
+    listener.listen()
+    alive_r, alive_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the warm process: multiprocessing's forkserver loop, then exit (never back to the caller)
+        try:
+            os.close(alive_w)
+            for fd in close_in_child:
+                os.close(fd)
+            forkserver.main(listener.fileno(), alive_r, [])
+        finally:
+            os._exit(0)
+    os.close(alive_r)
+    listener.close()
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    server._forkserver_address = address
+    server._forkserver_alive_fd = alive_w
+    server._forkserver_pid = pid
+    return pid
+
+
 def install() -> None:
-    """Makes `dagster api grpc`, run in this process, serve with WarmApiServer, and starts the forkserver in
-    the background, so the first run is warm too; in the run-per-container mode (DAGSTER_CONTAINER_CONTEXT
-    set: runs are containers, no StartRun comes) only when a StartRun asks for it."""
+    """Makes `dagster api grpc`, run in this process, serve with WarmApiServer."""
     import dagster._grpc.server as server
 
-    multiprocessing.set_forkserver_preload(PRELOAD)
     server.DagsterApiServer = WarmApiServer  # type: ignore[misc]
-    if not os.environ.get("DAGSTER_CONTAINER_CONTEXT"):
-        threading.Thread(target=forkserver.ensure_running, name="edp-warm-workers", daemon=True).start()
