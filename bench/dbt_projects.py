@@ -83,3 +83,20 @@ def write_project(path: Path, models: int, name: str | None = None) -> Path:
 
 def test_count(models: int) -> int:
     return sum(1 for i in range(models) if tested(i))
+
+
+def main() -> None:
+    """Write one generated project where you want it, to look at or to run dbt on by hand:
+    `python bench/dbt_projects.py /tmp/m1000 1000`."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("path", type=Path)
+    ap.add_argument("models", type=int)
+    args = ap.parse_args()
+    write_project(args.path, args.models)
+    print(f"{args.path}: {args.models} table models, {test_count(args.models)} of them tested")
+
+
+if __name__ == "__main__":
+    main()

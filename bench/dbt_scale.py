@@ -38,10 +38,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import psycopg2  # noqa: E402
 
 from bench.dbt_projects import test_count, write_project  # noqa: E402
-from tests.support.process_stack import DAGSTER_DB, PG_USER, ProcessStack  # noqa: E402
+from bench.harness import Stack as ProcessStack  # noqa: E402
+from bench.harness import dagster_db, process_stack  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 RUN_TIMEOUT_S = 3600.0
@@ -134,12 +134,6 @@ class Figures:
     events: int | None = None
     dashboard: float | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def dagster_db(stack: ProcessStack):
-    return psycopg2.connect(
-        host="127.0.0.1", port=stack.pg_port, user=PG_USER, password=stack.pg_password, dbname=DAGSTER_DB
-    )
 
 
 def worker_pid(db, run_id: str) -> int | None:
@@ -253,7 +247,7 @@ def main() -> None:
         write_project(code / f"m{n}", n)
     print(f"before: load average {load()}; projects in {code}", flush=True)
     locations = {f"m{n}": {"DBT_PROJECT": f"m{n}"} for n in sizes}
-    stack = ProcessStack(workdir / "stack", code_root=code, locations=locations, auto_reload=False)
+    stack = process_stack(workdir / "stack", code_root=code, locations=locations, auto_reload=False)
     rows = []
     dashboard = None
     try:

@@ -554,3 +554,15 @@ def process_stack(*args: Any, **kwargs: Any) -> Any:
 
 # What `process_stack` returns (typed loosely: the class lives with the tests).
 Stack = Any
+
+
+def dagster_db(stack: Stack) -> Any:
+    """A psycopg2 connection to a process stack's Dagster storage database (its user and database names are
+    the process stack's own, imported from there for the same reason as `process_stack`)."""
+    import psycopg2
+
+    from tests.support.process_stack import DAGSTER_DB, PG_USER
+
+    return psycopg2.connect(
+        host="127.0.0.1", port=stack.pg_port, user=PG_USER, password=stack.pg_password, dbname=DAGSTER_DB
+    )

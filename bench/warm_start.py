@@ -27,10 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import psycopg2  # noqa: E402
 import yaml  # noqa: E402
 
-from tests.support.process_stack import DAGSTER_DB, PG_USER, ProcessStack  # noqa: E402
+from bench.harness import Stack as ProcessStack  # noqa: E402
+from bench.harness import dagster_db, process_stack  # noqa: E402
 
 TEST_SIZE = {"customers": 40, "products": 8, "orders": 300, "seed": 7}
 COLD = {"module": "dagster._core.launcher", "class": "DefaultRunLauncher"}
@@ -52,9 +52,7 @@ def use_launcher(stack: ProcessStack, launcher: dict) -> None:
 
 
 def phases(stack: ProcessStack, run_id: str) -> str:
-    db = psycopg2.connect(
-        host="127.0.0.1", port=stack.pg_port, user=PG_USER, password=stack.pg_password, dbname=DAGSTER_DB
-    )
+    db = dagster_db(stack)
     try:
         with db.cursor() as cur:
             cur.execute(
@@ -118,7 +116,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="edp-warm-start-") as tmp:
         config = Path(tmp) / "run-config.yaml"
         config.write_text(json.dumps({"ops": {"raw_retail_data": {"config": TEST_SIZE}}}))  # JSON is YAML
-        with ProcessStack(Path(tmp) / "stack", auto_reload=False) as stack:
+        with process_stack(Path(tmp) / "stack", auto_reload=False) as stack:
             block(stack, "warm (warmup)", 1, config)
             warm = block(stack, "warm", args.runs, config)
             use_launcher(stack, COLD)

@@ -228,6 +228,10 @@ def test_the_workers_start_method_and_the_forkserver_state_are_still_where_warm_
         assert f"self.{attribute} = " in ensure, attribute
     assert "os.waitpid(self._forkserver_pid, os.WNOHANG)" in ensure
     assert list(inspect.signature(mp_forkserver.main).parameters)[:3] == ["listener_fd", "alive_r", "preload"]
+    # The address the warm process listens on is made as ensure_running makes its own.
+    assert "connection.arbitrary_address('AF_UNIX')" in ensure
+    assert "util.is_abstract_socket_namespace(address)" in ensure
+    assert mp_forkserver._forkserver.__class__ is mp_forkserver.ForkServer  # type: ignore[attr-defined]
 
 
 def test_dbt_still_writes_its_log_file_as_its_output_unless_told() -> None:

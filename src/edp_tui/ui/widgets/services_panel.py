@@ -5,6 +5,9 @@ state of each service) that expands into the full table while it has the focus.
 
 The panel owns the service actions (restart, stop, start: `ActionGuard`), the detail screen and the manual
 refresh, as the runs panel owns the run actions; the App only routes what the Docker watcher learns.
+
+Long module: the strip and the table are two views of the same rows and share their repaint rules; split,
+each half would need the other's private state.
 """
 
 from __future__ import annotations

@@ -91,7 +91,9 @@ def fork_warm_process(close_in_child: tuple[int, ...] = ()) -> int | None:
     if os.environ.get("DAGSTER_CONTAINER_CONTEXT"):
         return None
     listener = socket.socket(socket.AF_UNIX)
-    address = connection.arbitrary_address("AF_UNIX")
+    # multiprocessing's own private helpers (pinned in tests/unit/test_platform_contracts.py): the address and
+    # the state ForkServer.ensure_running would make and record itself.
+    address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
     listener.bind(address)
     if not util.is_abstract_socket_namespace(address):
         os.chmod(address, 0o600)
@@ -108,7 +110,7 @@ def fork_warm_process(close_in_child: tuple[int, ...] = ()) -> int | None:
             os._exit(0)
     os.close(alive_r)
     listener.close()
-    server = forkserver._forkserver  # type: ignore[attr-defined]
+    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
     server._forkserver_address = address
     server._forkserver_alive_fd = alive_w
     server._forkserver_pid = pid
