@@ -158,3 +158,13 @@ def test_mypy_is_clean_on_src() -> None:
         [sys.executable, "-m", "mypy", str(SRC)], capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def test_no_two_test_modules_share_a_top_level_name() -> None:
+    """pytest imports a test file outside a package under its bare name (rootdir mode): two layers holding
+    test_x.py stop the whole run at collection ("import file mismatch"), which only shows when both are
+    collected in one run, as CI does."""
+    tests = SRC.parents[1] / "tests"
+    top_level = [p for p in tests.rglob("test_*.py") if not (p.parent / "__init__.py").exists()]
+    names = [p.name for p in top_level]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
