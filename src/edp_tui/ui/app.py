@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from edp_tui.backends import Backends
 from edp_tui.config import Config
 from edp_tui.ui.alerts import DashboardAlerts
+from edp_tui.ui.container_shell import Terminal, palette_commands
 from edp_tui.ui.keymap import known_binding_ids
 from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, MessageSink, ServiceStatesChanged
 from edp_tui.ui.notify import report
@@ -95,6 +96,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         self._header: BackendHeader | None = None
         self.daemon_health = DaemonHealthWatch(backends.dagster, self, webserver_label=self.webserver_url)
         self.alerts = DashboardAlerts(self, backends, config.alerts)
+        self.terminal = Terminal()  # runs a shell or a command with the app suspended (tests: a recorder)
 
     # --- layout ---------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -304,6 +306,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
                     f"{verb} the container of {service}{suffix}",
                     partial(self.services_panel.request_action, action, service),
                 )
+        yield from palette_commands(self, self.services_panel_services())
 
     def services_panel_services(self) -> list[str]:
         """Services with a row (expected ones plus any extra the engine reported)."""
