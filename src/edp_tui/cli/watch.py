@@ -11,7 +11,7 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -32,17 +32,20 @@ from edp_tui.cli.common import (
 )
 from edp_tui.compose import ComposeError
 from edp_tui.dagster.client import DagsterClient
-from edp_tui.docker.models import ServiceState
 from edp_tui.text import printable
 from edp_tui.util import fmt
+
+if TYPE_CHECKING:  # the docker SDK: imported when the services are watched (not with --no-docker)
+    from edp_tui.docker.services import DockerServices
 
 
 def event_line(event: AlertEvent) -> str:
     return f"{fmt.clock(event.at)}  {event.kind:<17}  {printable(event.text)}"
 
 
-def services_snapshot(context: Context) -> Callable[[], Sequence[ServiceState]] | None:
-    """A blocking read of the compose services' states, or None (said on stderr) without Compose."""
+def services_source(context: Context) -> DockerServices | None:
+    """The compose services' source (its `snapshot` is a blocking read), or None (said on stderr) without
+    Compose."""
     try:
         compose = context.compose_project()
     except ComposeError as exc:
@@ -50,8 +53,7 @@ def services_snapshot(context: Context) -> Callable[[], Sequence[ServiceState]] 
         return None
     from edp_tui.docker.services import DockerServices
 
-    source = DockerServices(compose.name, compose.service_names, backends.docker_endpoint(context.config))
-    return source.snapshot
+    return DockerServices(compose.name, compose.service_names, backends.docker_endpoint(context.config))
 
 
 @click.command()
@@ -107,7 +109,7 @@ def watch(
     settings = config.alerts
     if until:
         settings = dataclasses.replace(settings, kinds=settings.kinds | set(until))
-    services = None if no_docker else services_snapshot(context)
+    services = None if no_docker else services_source(context)
     reload_status = None if no_docker else hot_reload.status_source(context, same_webserver=True)
     started = time.time()
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -117,11 +119,12 @@ def watch(
             client,
             since=started - since_s,
             reload_status=reload_status,
-            services=services,
+            services=services.snapshot if services is not None else None,
             poll_daemon=True,
         )
         feed = AlertFeed(settings)
         errors: list[str] = []
+        first = True
         kinds = ", ".join(k for k in KINDS if settings.enabled(k))
         note(f"watching {client.graphql_url.removesuffix('/graphql')} for {kinds} since {fmt.clock(started)}")
         while True:
@@ -130,6 +133,9 @@ def watch(
                 for error in look.errors:
                     note(f"cannot read {shorten(error, 300)} (retrying)")
                 errors = look.errors
+            if first:
+                first = False
+                note("first look done: what is wrong now is the baseline, told when it turns bad again")
             offered = feed.offer(look.events)
             for event in offered.shown:
                 click.echo(json.dumps(event.to_json()) if as_json else event_line(event))
@@ -149,6 +155,7 @@ def watch(
     try:
         code = run_dagster(context, loop)
     finally:
-        if reload_status is not None:
-            reload_status.close()
+        for source in (reload_status, services):
+            if source is not None:
+                source.close()
     sys.exit(code)

@@ -91,7 +91,10 @@ class DashboardAlerts:
                 write_to_terminal(self.app, desktop_escape(protocol, f"edp-tui: {event.title}", event.text))
             if self.settings.command:
                 self.app.run_worker(
-                    lambda event=event: self._run_command(event), thread=True, group="alert-command"
+                    lambda event=event: self._run_command(event),
+                    thread=True,
+                    group="alert-command",
+                    exit_on_error=False,  # a bug in it is reported (App.on_worker_state_changed), not fatal
                 )
         if offered.suppressed:
             report(
