@@ -66,7 +66,9 @@ DEFAULT_COMMANDS = (
         (
             "sh",
             "-c",
-            'cd "$EDP_DBT_WORK_DIR/etl_pipeline/copy/dbt_project" && exec dbt debug --profile edp_warehouse '
+            # --connection: the project's own checks include `git --help`, and the image has no git.
+            'cd "$EDP_DBT_WORK_DIR/etl_pipeline/copy/dbt_project" && exec dbt debug --connection '
+            "--profile edp_warehouse "
             '--profiles-dir "${EDP_DBT_PROFILES_DIR:-$(python -c '
             "'from edp_platform.dbt.profile import profiles_dir; print(profiles_dir())')}\" "
             "--log-path /tmp/edp-dbt-debug",
