@@ -9,6 +9,7 @@ No Textual here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edp_tui.compose import ComposeProject
@@ -40,6 +41,8 @@ class Backends:
     dagster: DagsterApi
     reload_status: ReloadStatusSource
     run_containers: RunContainerSource
+    # The code folder on this host (what dbt/file paths are relative to); None: not known (the repository).
+    code_dir: Path | None = None
 
     async def aclose(self) -> None:
         self.services.close()
@@ -90,4 +93,5 @@ def build_backends(config: Config, compose: ComposeProject) -> Backends:
         dagster=dagster_client(config, url),
         reload_status=ContainerReloadStatus(compose.name, endpoint),
         run_containers=DockerRunContainers(compose.name, endpoint),
+        code_dir=compose.code_dir,
     )

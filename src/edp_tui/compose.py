@@ -20,6 +20,8 @@ from edp_tui.errors import EdpError
 
 WEBSERVER_SERVICE = "dagster-webserver"
 WEBSERVER_PORT = 3000
+# Where user-code mounts the user's code (EDP_CODE_ROOT): its bind source is the code folder on this host.
+CODE_ROOT_IN_CONTAINER = "/opt/dagster/app"
 
 
 class ComposeError(EdpError):
@@ -64,6 +66,8 @@ class ComposeProject:
     name: str
     compose_file: Path
     services: tuple[ComposeService, ...]
+    # The code folder on this host (the bind source of CODE_ROOT_IN_CONTAINER), when a service mounts it.
+    code_dir: Path | None = None
 
     @property
     def service_names(self) -> tuple[str, ...]:
@@ -135,8 +139,10 @@ def parse_config(payload: Mapping[str, object], compose_file: Path) -> ComposePr
     if not isinstance(name, str) or not isinstance(services, dict):
         raise ComposeFileError(f"{compose_file}: Compose's output has no project name or services")
     parsed = []
+    code_dir: Path | None = None
     for service_name, spec in services.items():
         spec = spec if isinstance(spec, dict) else {}
+        code_dir = code_dir or _code_dir(spec.get("volumes"))
         healthcheck = spec.get("healthcheck")
         parsed.append(
             ComposeService(
@@ -147,7 +153,15 @@ def parse_config(payload: Mapping[str, object], compose_file: Path) -> ComposePr
                 has_healthcheck=isinstance(healthcheck, dict) and not healthcheck.get("disable", False),
             )
         )
-    return ComposeProject(name=name, compose_file=compose_file, services=tuple(parsed))
+    return ComposeProject(name=name, compose_file=compose_file, services=tuple(parsed), code_dir=code_dir)
+
+
+def _code_dir(volumes: object) -> Path | None:
+    for volume in volumes if isinstance(volumes, list) else ():
+        if isinstance(volume, dict) and volume.get("type") == "bind" and volume.get("source"):
+            if volume.get("target") == CODE_ROOT_IN_CONTAINER:
+                return Path(str(volume["source"]))
+    return None
 
 
 def resolve_project(

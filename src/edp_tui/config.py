@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from edp_tui.alerts.settings import AlertSettings, AlertSettingsError, parse_alert_settings
+from edp_tui.container_commands import DEFAULT_COMMANDS, ContainerCommand, parse_commands
 from edp_tui.errors import EdpError
 
 ENV_PREFIX = "EDP_TUI_"
@@ -70,6 +72,10 @@ class Config:
     keymap: Mapping[str, str] = field(default_factory=dict)
     # The dashboard's log file: unexpected errors with their tracebacks (the screen only says what failed).
     log_file: Path = field(default_factory=default_log_file)
+    # What is told as an alert, and how (the `alerts:` section of the config file; edp_tui/alerts/settings).
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    # Commands run in a service's container (the palette; edp_tui/container_commands): defaults + the file's.
+    commands: tuple[ContainerCommand, ...] = DEFAULT_COMMANDS
     config_path: Path | None = None
 
 
@@ -84,7 +90,11 @@ _FIELDS: dict[str, type] = {
     "daemon_stale_after_s": float,
     "keymap": dict,
     "log_file": Path,
+    "alerts": AlertSettings,
+    "commands": list,
 }
+# Sections of the config file only (no environment variable, no flag).
+_FILE_ONLY = {"keymap", "alerts", "commands"}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -105,6 +115,16 @@ def _coerce(name: str, raw: object, where: str, base_dir: Path | None) -> object
     kind = _FIELDS[name]
     if kind is bool:
         return _parse_bool(raw, where)
+    if kind is list:
+        try:
+            return parse_commands(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+    if kind is AlertSettings:
+        try:
+            return parse_alert_settings(raw)
+        except AlertSettingsError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
     if kind is float:
         try:
             number = float(str(raw).strip()) if not isinstance(raw, bool) else float("nan")
@@ -174,9 +194,9 @@ def _read_file(path: Path, explicit: bool) -> dict[str, object]:
 
 def _read_env(env: Mapping[str, str]) -> dict[str, object]:
     values: dict[str, object] = {}
-    for name, kind in _FIELDS.items():
-        if kind is dict:
-            continue  # a keymap belongs in the config file
+    for name in _FIELDS:
+        if name in _FILE_ONLY:
+            continue  # keymap, alerts, commands: sections of the config file only
         var = ENV_PREFIX + name.upper()
         if var in env:
             values[name] = _coerce(name, env[var], f"environment variable {var}", None)

@@ -11,7 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from textual.app import App
 
+from edp_tui.dagster.assets import AssetCheck, AssetInfo
+from edp_tui.dagster.client import DagsterClient
+from edp_tui.ui.screens.check_detail import CheckDetailScreen
+from tests.support.pilot import until, wait_shown
 from tests.support.process_stack import REPO_ROOT, ProcessStack
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "projects"
@@ -67,16 +72,23 @@ def failing_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessS
         yield stack
 
 
+@pytest.fixture(scope="module")
+def failed_build(failing_stack: ProcessStack) -> str:
+    """The id of one `dbt_build_job` run of the failing project, ended in FAILURE."""
+    launched = failing_stack.launch_run("dbt_build_job", location="shop")
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = str(launched["run"]["runId"])
+    assert failing_stack.wait_for_run(run_id) == "FAILURE"
+    return run_id
+
+
 def entries(items: list[dict[str, Any]]) -> dict[str, Any]:
     values = ("text", "mdStr", "path", "intValue")
     return {e["label"]: next((e[k] for k in values if k in e), None) for e in items}
 
 
-def test_a_failed_test_and_a_failed_model_say_why(failing_stack: ProcessStack) -> None:
-    launched = failing_stack.launch_run("dbt_build_job", location="shop")
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
-    assert failing_stack.wait_for_run(run_id) == "FAILURE"
+def test_a_failed_test_and_a_failed_model_say_why(failing_stack: ProcessStack, failed_build: str) -> None:
+    run_id = failed_build
     events = failing_stack.graphql(EVENTS, {"runId": run_id})["logsForRun"]["events"]
 
     checks = {e["evaluation"]["checkName"]: e["evaluation"] for e in events if "evaluation" in e}
@@ -115,3 +127,41 @@ def test_a_failed_test_and_a_failed_model_say_why(failing_stack: ProcessStack) -
     assert "no_such_column" in why["dbt/error/model.shop.broken_report"]
     assert "select no_such_column from" in why["dbt/compiled_sql/model.shop.broken_report"]
     assert why["dbt/file/model.shop.broken_report"] == "shop_dbt/models/marts/broken_report.sql"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.runs: list[list[str]] = []
+
+    def run(self, app: Any, argv: list[str], **_: Any) -> int:
+        self.runs.append(argv)
+        return 0
+
+
+async def test_the_failed_tests_rows_sql_and_file_reach_the_dashboard(
+    failing_stack: ProcessStack, failed_build: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDITOR", "vi")
+    monkeypatch.delenv("VISUAL", raising=False)
+    key = ("marts", "orders_enriched")
+    async with DagsterClient(failing_stack.webserver_url + "/graphql") as client:
+        asset = AssetInfo(key, "marts", "shop", "__repository__", True)
+        screen = CheckDetailScreen(client, asset, AssetCheck("assert_only_germany"), failing_stack.code_root)
+        app: App[None] = App()
+        recorder = Recorder()
+        app.terminal = recorder  # type: ignore[attr-defined]
+        async with app.run_test(size=(200, 60)) as pilot:
+            app.push_screen(screen)
+            await until(pilot, lambda: screen.loaded, timeout=60)
+            assert screen.execution is not None and screen.execution.run_id == failed_build
+            await wait_shown(
+                pilot,
+                "Vietnam",  # the one failing row
+                "a sample of the failing rows (1 of 1)",
+                "country_name <> 'Germany'",  # the compiled SQL
+                "shop_dbt/tests/assert_only_germany.sql:1",
+            )
+            await pilot.press("o")
+            await until(pilot, lambda: len(recorder.runs) == 1)
+            test_file = failing_stack.code_root / "shop_dbt" / "tests" / "assert_only_germany.sql"
+            assert recorder.runs == [["vi", "+1", str(test_file)]]

@@ -20,6 +20,7 @@ from edp_tui.dagster.assets import (
     AssetKey,
     Materialization,
 )
+from edp_tui.dagster.check_detail import CheckExecution
 from edp_tui.dagster.daemon_errors import DaemonErrorHistory
 from edp_tui.dagster.errors import (
     DagsterRequestRejected,
@@ -297,6 +298,8 @@ class FakeDagster:
         self.reexecutions: list[tuple[str, str, tuple[str, ...]]] = []
         self.last_runs_filter: dict[str, Any] = {}
         self.runs_requests: list[dict[str, Any]] = []
+        # (asset key, check name) -> its latest execution with metadata (the check detail reads it).
+        self.check_executions: dict[tuple[AssetKey, str], CheckExecution] = {}
         # Pushed run statuses: one queue per subscribed run (`push_status` feeds it); push_down: refused.
         self.status_queues: dict[str, asyncio.Queue[list[RunStatusChange]]] = {}
         self.push_down = False
@@ -573,6 +576,10 @@ class FakeDagster:
     async def assets(self) -> list[AssetInfo]:
         await self._call("assets")
         return list(self.assets_list)
+
+    async def check_execution(self, key: AssetKey, check_name: str) -> CheckExecution | None:
+        await self._call("check_execution", (key, check_name))
+        return self.check_executions.get((key, check_name))
 
     async def asset_change_signals(self, since: float) -> AssetChangeSignals:
         await self._call("asset_change_signals", since)

@@ -265,3 +265,12 @@ def test_docker_py_still_has_the_raw_log_request(name: str) -> None:
         inspect.signature(docker.APIClient._get)
     )
     assert "self.raw = None" in source(requests.Response.__init__)
+
+
+def test_textual_still_writes_the_bell_through_the_private_driver_the_alerts_use() -> None:
+    # ui/alerts.py writes the desktop-notification escapes as App.bell writes BEL: App._driver.write.
+    from textual.app import App
+    from textual.driver import Driver
+
+    assert "self._driver.write(" in source(App.bell)
+    assert callable(Driver.write)

@@ -1,9 +1,9 @@
 """Command line: ``edp-tui`` runs the dashboard; subcommands (status, logs, ...) share its configuration.
 
 Each command lives in a module of its own and is registered here by name (no import circle): ``status``,
-``reload``, ``launch``, ``runs``, ``terminate``, ``logs``, ``up``/``down``, each imported only when it runs
-(or ``--help`` lists it): the dashboard, run without a command, imports none of them. The dashboard (the
-composition root) is `edp_tui.cli.dashboard`, the only CLI module that imports the UI.
+``reload``, ``launch``, ``runs``, ``terminate``, ``logs``, ``up``/``down``, ``watch``, each imported only
+when it runs (or ``--help`` lists it): the dashboard, run without a command, imports none of them. The
+dashboard (the composition root) is `edp_tui.cli.dashboard`, the only CLI module that imports the UI.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ COMMANDS = {
     "logs": "edp_tui.cli.logs:logs",
     "up": "edp_tui.cli.stack:up",
     "down": "edp_tui.cli.stack:down",
+    "watch": "edp_tui.cli.watch:watch",
 }
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from edp_tui.dagster.assets import AssetChangeSignals, AssetInfo, AssetKey
+from edp_tui.dagster.check_detail import CheckExecution
 from edp_tui.dagster.models import (
     DaemonHealth,
     EventPage,
@@ -81,6 +82,8 @@ class DagsterApi(Protocol):
     async def assets(self) -> list[AssetInfo]: ...
 
     async def asset_change_signals(self, since: float) -> AssetChangeSignals: ...
+
+    async def check_execution(self, key: AssetKey, check_name: str) -> CheckExecution | None: ...
 
     async def materialize(self, location: str, repository: str, keys: Sequence[AssetKey]) -> RunSummary: ...
 

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from edp_tui.dagster.assets import ASSET_JOB, AssetChangeSignals, AssetInfo, AssetKey
+from edp_tui.dagster.check_detail import CheckExecution
 from edp_tui.dagster.daemon_errors import DaemonErrorHistory
 from edp_tui.dagster.errors import (
     DagsterError,
@@ -396,6 +397,13 @@ class DagsterClient:
         if len(nodes) < LARGE_ANSWER_ITEMS:
             return [AssetInfo.from_graphql(a) for a in nodes]
         return await asyncio.to_thread(lambda: [AssetInfo.from_graphql(a) for a in nodes])
+
+    async def check_execution(self, key: AssetKey, check_name: str) -> CheckExecution | None:
+        """The latest execution of one check with its metadata (None: never executed)."""
+        variables = {"assetKey": {"path": list(key)}, "checkName": check_name}
+        data = await self.execute("AssetCheckExecution", variables)
+        executions = data.get("assetCheckExecutions") or []
+        return CheckExecution.from_graphql(executions[0]) if executions else None
 
     async def asset_change_signals(self, since: float) -> AssetChangeSignals:
         """One cheap request: whether the Assets query could answer anything new since ``since`` (epoch s)."""

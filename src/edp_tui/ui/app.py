@@ -24,6 +24,8 @@ from textual.worker import Worker, WorkerState
 
 from edp_tui.backends import Backends
 from edp_tui.config import Config
+from edp_tui.ui.alerts import DashboardAlerts
+from edp_tui.ui.container_shell import Terminal, palette_commands
 from edp_tui.ui.keymap import known_binding_ids
 from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, MessageSink, ServiceStatesChanged
 from edp_tui.ui.notify import report
@@ -93,6 +95,8 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         self.unknown_keymap_ids: list[str] = []
         self._header: BackendHeader | None = None
         self.daemon_health = DaemonHealthWatch(backends.dagster, self, webserver_label=self.webserver_url)
+        self.alerts = DashboardAlerts(self, backends, config.alerts)
+        self.terminal = Terminal()  # runs a shell or a command with the app suspended (tests: a recorder)
 
     # --- layout ---------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -138,6 +142,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         # After the first refresh, as the panels' polls (the header's initial states are set by then).
         health = self.daemon_health.loop
         self.call_after_refresh(lambda: self.run_worker(health.run(), group="health", exit_on_error=False))
+        self.run_worker(self.alerts.run(), group="alerts", exit_on_error=False)
 
     def _fit_height(self, height: int | None = None) -> None:
         """Short terminal: the services panel becomes a strip and the tab bar loses its underline row."""
@@ -176,6 +181,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
 
     def on_backend_state_changed(self, message: BackendStateChanged) -> None:
         self.set_backend_state(message.name, message.level, message.text)
+        self.alerts.daemon_health(self.daemon_health.health)
 
     # --- Docker ---------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="docker-watch", exit_on_error=False)
@@ -208,6 +214,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
             self.services_panel.update_states(message.states)
         except NoMatches:  # the watcher thread's last message can arrive while the app shuts down
             return
+        self.alerts.service_states(message.states)
 
     def on_services_panel_service_highlighted(self, message: ServicesPanel.ServiceHighlighted) -> None:
         panels = self.query("#tab-logs > *")
@@ -299,6 +306,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
                     f"{verb} the container of {service}{suffix}",
                     partial(self.services_panel.request_action, action, service),
                 )
+        yield from palette_commands(self, self.services_panel_services())
 
     def services_panel_services(self) -> list[str]:
         """Services with a row (expected ones plus any extra the engine reported)."""

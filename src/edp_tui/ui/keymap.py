@@ -49,6 +49,7 @@ WHERE = {
     "ConfirmScreen": "confirmations",
     "HelpScreen": "help screen",
     "ServiceDetailScreen": "service detail",
+    "CheckDetailScreen": "check detail (Assets tab)",
 }
 
 

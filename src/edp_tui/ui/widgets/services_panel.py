@@ -74,6 +74,8 @@ class ServicesTable(NavTable):
         Binding("S", "service_action('stop')", "Stop", id="services.stop"),
         Binding("u", "service_action('start')", "Start", id="services.start"),
         Binding("a", "all_logs", "All logs", id="services.all_logs"),
+        # Not in the footer (it is full at 80 columns): in the help (?) and the palette.
+        Binding("E", "shell", "Shell", id="services.shell", show=False),
     ]
 
     HELP = """\
@@ -91,8 +93,9 @@ The rows follow the Docker engine's events live (start, die, health_status, rest
 | Restarts | restarts made by the restart policy |
 
 Keys: **enter** details with the health log · **R** restart (asks first) · **S** stop (asks first) ·
-**u** start · **a** logs of all services · **home**/**g**, **end**/**G** first/last row. Moving the cursor
-shows that service's logs. On a short terminal the panel is a one-line strip that opens while focused.
+**u** start · **a** logs of all services · **E** a shell in its container (the dashboard returns when it
+ends) · **home**/**g**, **end**/**G** first/last row. Moving the cursor shows that service's logs. On a
+short terminal the panel is a one-line strip that opens while focused.
 """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -118,6 +121,13 @@ shows that service's logs. On a short terminal the panel is a one-line strip tha
 
     def action_all_logs(self) -> None:
         self.post_message(ServicesPanel.ServiceHighlighted(None))
+
+    def action_shell(self) -> None:
+        from edp_tui.ui.container_shell import open_shell  # the app: its terminal, config, read-only mode
+
+        service = self.selected_service
+        if service is not None:
+            open_shell(self.app, service)  # type: ignore[arg-type]
 
 
 class ServicesPanel(Vertical):

@@ -130,6 +130,7 @@ class AssetsPanel(PollingPanel):
         # l/L as in the runs list (l launches): m is maximize everywhere.
         Binding("l", "materialize(False)", "Materialize", id="dagster.materialize_asset"),
         Binding("L", "materialize(True)", "Materialize + downstream", id="dagster.materialize_downstream"),
+        Binding("d", "check_detail", "Check detail", id="dagster.check_detail", show=False),
     ]
 
     HELP = """\
@@ -142,7 +143,9 @@ highlighted asset's upstream and downstream assets are shown below the table, an
 their own: outcome against the latest materialization, check, severity, run and when.
 
 Keys: **l** materializes the highlighted asset, **L** it and everything downstream of it; both ask
-first and are refused in read-only mode. **home**/**g**, **end**/**G** first/last row.
+first and are refused in read-only mode. **d** shows why a check failed (a dbt test's failing rows, SQL
+and file): the check highlighted below, else the asset's first failed one. **home**/**g**, **end**/**G**
+first/last row.
 """
 
     DEFAULT_CSS = """
@@ -295,6 +298,11 @@ first and are refused in read-only mode. **home**/**g**, **end**/**G** first/las
         event.stop()
         if event.data_table is self.table:  # not a row of the checks below it
             self._show_selected()
+
+    def action_check_detail(self) -> None:
+        from edp_tui.ui.screens.check_detail import open_check_detail  # its Syntax (pygments): when opened
+
+        open_check_detail(self)
 
     def action_materialize(self, downstream: bool) -> None:
         asset = self.selected
