@@ -239,8 +239,16 @@ def test_runs_lists_and_filters(process_stack: ProcessStack, two_runs: TwoRuns) 
 
     table = cli(process_stack, "runs", "--job", "ingestion_job", "--limit", "2")
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["RUN", "ID", "JOB", "STATUS", "STARTED", "(UTC)", "DURATION"]
+    assert lines[0].split() == ["RUN", "ID", "JOB", "LOCATION", "STATUS", "STARTED", "(UTC)", "DURATION"]
     assert len(lines) == 3  # header + the limit
+    assert all(line.split()[2] == "etl_pipeline" for line in lines[1:])
+    # Several locations are served: the location filter keeps the demo's runs and drops them for another.
+    mine = json.loads(cli(process_stack, "runs", "--json", "--location", "etl_pipeline").stdout)["runs"]
+    assert two_runs.failure_id in {r["run_id"] for r in mine}
+    assert (
+        cli(process_stack, "runs", "--location", "plain", "--job", "ingestion_job").stderr.strip()
+        == "no runs match"
+    )
     assert cli(process_stack, "runs", "--job", "no_such_job").stderr.strip() == "no runs match"
 
 

@@ -4,6 +4,7 @@ and the asset's checks (dbt tests) show their outcome."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from edp_tui.dagster.assets import ASSET_JOB, AssetInfo
@@ -83,7 +84,14 @@ async def test_materialize_from_the_assets_tab_and_see_the_checks(process_stack:
             assert all(a.state in ("fresh", "unknown") for a in panel.assets.values())
             customers = panel.assets[("staging", "stg_customers")]
             await select(pilot, panel, customers.name)
-            await until(
-                pilot, lambda: "SUCCEEDED       unique_stg_customers_customer_id" in screen_text(pilot.app)
+            # Each check of the highlighted asset is a row of the checks table (outcome, check, ...): all
+            # of them there, each SUCCEEDED, and the first on screen with its outcome beside its name.
+            table = panel.checks_table
+            await until(pilot, lambda: table.row_count == len(customers.checks))
+            rows = {str(key.value): [str(cell) for cell in table.get_row(key)] for key in table.rows}
+            assert "unique_stg_customers_customer_id" in rows and all(
+                r[0] == "SUCCEEDED" for r in rows.values()
             )
+            first = next(iter(rows))
+            await until(pilot, lambda: re.search(rf"SUCCEEDED +{first}", screen_text(pilot.app)) is not None)
             assert f"{len(customers.checks)}/{len(customers.checks)} ok" in screen_text(pilot.app)
