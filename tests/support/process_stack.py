@@ -166,11 +166,13 @@ class ProcessStack:
         auto_reload: bool = True,
         locations: dict[str, dict[str, str]] | None = None,
         may_fail: tuple[str, ...] = (),
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         """`locations`: code location name -> its EDP_LOCATION_<NAME>_* settings without the prefix (paths
         relative to `code_root`); the first one is `location_name`. Default: the demo alone, with its default
         settings. `may_fail`: locations expected not to load (a start does not wait for them to load, only to
-        be listed). `auto_reload`: reload on save (EDP_AUTO_RELOAD)."""
+        be listed). `auto_reload`: reload on save (EDP_AUTO_RELOAD). `extra_env`: more settings for every
+        process (a platform setting under test, say)."""
         self.workdir = Path(workdir).resolve()
         self.code_root = Path(code_root).resolve()
         self.with_daemon = start_daemon
@@ -191,6 +193,7 @@ class ProcessStack:
         self.graphql_url = f"{self.webserver_url}/graphql"
         self.pg_password = secrets.token_hex(12)
         self.env: dict[str, str] = {}
+        self.extra_env = dict(extra_env or {})
         # Seconds from spawn to ready, per process (figures for the closing notes and benchmarks).
         self.timings: dict[str, float] = {}
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -519,6 +522,7 @@ class ProcessStack:
             env[f"EDP_LOCATION_{key}_PORT"] = str(self.code_server_ports[name])
             for field, value in own.items():
                 env[f"EDP_LOCATION_{key}_{field}"] = value
+        env.update(self.extra_env)
         self.env = env
         write_workspace(self.workspace_file, env)
 
