@@ -91,12 +91,16 @@ def test_the_run_workers_pid_is_still_announced_as_the_watch_reads_it() -> None:
 
 
 def test_the_postgres_storages_still_keep_their_engine_where_the_pooled_ones_replace_it() -> None:
-    for cls in (PostgresRunStorage, PostgresEventLogStorage):
+    from dagster_postgres import PostgresScheduleStorage
+
+    for cls in (PostgresRunStorage, PostgresEventLogStorage, PostgresScheduleStorage):
         init = source(cls.__init__)
         assert "self._engine" in init and "self._token_provider" in init, cls
         params = list(inspect.signature(cls.optimize_for_webserver).parameters)
         assert params == ["self", "statement_timeout", "pool_recycle", "max_overflow"], cls
         assert "self._engine" in source(cls.optimize_for_webserver), cls
+        # What the pre-pinging engine of edp_platform.instance.storage repeats: the same pool, the timeout.
+        assert "set_pg_statement_timeout" in source(cls.optimize_for_webserver), cls
 
 
 def test_the_dbt_resource_still_pays_what_the_platform_skips() -> None:

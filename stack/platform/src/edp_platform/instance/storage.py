@@ -15,8 +15,13 @@ AUTOCOMMIT as before, without a statement timeout (as the stock classes), and wi
 connection that the server dropped (PostgreSQL restarted) is noticed at checkout and replaced, so a query
 after a database restart succeeds as it did with a new connection each time (one `SELECT 1` per checkout,
 about 0.2 ms, against 10-18 ms for a new connection). dagster-webserver's own `optimize_for_webserver` call
-still gives it the stock engine (its statement timeout, no pre-ping). Queries, tables and migrations are
-those of the stock classes.
+gives all three storages the engine it gives the stock classes (its statement timeout, one connection kept)
+with pre-ping as well: without it, the first query of each storage after a PostgreSQL restart failed with
+"server closed the connection unexpectedly", a user's launch or terminate among them. Queries, tables and
+migrations are those of the stock classes.
+
+The schedule storage keeps dagster-postgres' engine outside the webserver (a new connection per query, which
+a restart cannot leave stale); PrePingPostgresScheduleStorage only adds pre-ping to the webserver's.
 
 The price: every Dagster process holds up to two idle connections while its instance lives; an instance
 that ends (a sensor tick's, a run worker's) closes them, since `DagsterInstance.dispose` disposes its run and
@@ -32,57 +37,52 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
-from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+from dagster_postgres.utils import (
+    create_pg_engine,
+    get_token_provider_from_config,
+    pg_url_from_config,
+    set_pg_statement_timeout,
+)
+from sqlalchemy import event
 
 # dagster-webserver's defaults (--db-pool-recycle, --db-pool-max-overflow).
 POOL_RECYCLE_S = 3600
 MAX_OVERFLOW = 20
 
 
-class KeepsConnectionOpen:
-    """Mixin for a dagster-postgres storage class: a pooled engine from the start, disposed with the storage.
+def pooled_engine(
+    storage: Any, pool_recycle: int, max_overflow: int, statement_timeout: int | None = None
+) -> Any:
+    """A pooled engine for a dagster-postgres storage, as its `optimize_for_webserver` builds one, with
+    `pool_pre_ping` (and the webserver's statement timeout when given). `_engine` and `_token_provider` are
+    the stock classes' own attributes; dagster-postgres has no public way to choose the pool."""
+    engine_kwargs: dict[str, Any] = {
+        "isolation_level": "AUTOCOMMIT",
+        "pool_size": 1,
+        "max_overflow": max_overflow,
+        "pool_recycle": pool_recycle,
+        "pool_pre_ping": True,
+    }
+    options = storage._engine.url.query.get("options")
+    if options:  # as optimize_for_webserver: libpq options given in the URL's params
+        engine_kwargs["connect_args"] = {"options": options}
+    engine = create_pg_engine(storage.postgres_url, storage._token_provider, **engine_kwargs)
+    if statement_timeout is not None:
+        event.listen(engine, "connect", lambda conn, _: set_pg_statement_timeout(conn, statement_timeout))
+    return engine
 
-    `_engine` and `_token_provider` are the stock classes' own attributes, used as their
-    `optimize_for_webserver` uses them; dagster-postgres has no public way to choose the pool.
-    tests/integration/test_platform_instance_storage.py checks the behaviour against PostgreSQL.
-    """
+
+class PrePingsInWebserver:
+    """Mixin: dagster-webserver's engine (optimize_for_webserver) with pre-ping; the engine it replaces is
+    disposed instead of left to the garbage collector."""
 
     _engine: Any
-    _token_provider: Any
-    postgres_url: str
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # a fresh database gets its tables here (unpooled engine)
-        self._use_pool(POOL_RECYCLE_S, MAX_OVERFLOW)
 
     def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
-        # dagster-webserver's own engine, exactly as with the stock classes (no pre-ping: after a PostgreSQL
-        # restart each of its storages fails its first query, which is how the dashboard sees the outage);
-        # only the engine it replaces is disposed instead of left to the garbage collector.
         previous = self._engine
-        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)  # type: ignore[misc]
-        if previous is not self._engine:
-            previous.dispose()
-
-    def _use_pool(self, pool_recycle: int, max_overflow: int) -> None:
-        engine_kwargs: dict[str, Any] = {
-            "isolation_level": "AUTOCOMMIT",
-            "pool_size": 1,
-            "max_overflow": max_overflow,
-            "pool_recycle": pool_recycle,
-            "pool_pre_ping": True,
-        }
-        options = self._engine.url.query.get("options")
-        if options:  # as optimize_for_webserver: libpq options given in the URL's params
-            engine_kwargs["connect_args"] = {"options": options}
-        previous = self._engine
-        self._engine = create_pg_engine(self.postgres_url, self._token_provider, **engine_kwargs)
+        self._engine = pooled_engine(self, pool_recycle, max_overflow, statement_timeout)
         previous.dispose()
-
-    def dispose(self) -> None:
-        super().dispose()  # type: ignore[misc]
-        self._engine.dispose()
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
@@ -95,9 +95,30 @@ class KeepsConnectionOpen:
         )
 
 
+class KeepsConnectionOpen(PrePingsInWebserver):
+    """Mixin for a dagster-postgres storage class: a pooled engine from the start, disposed with the storage.
+    tests/integration/test_platform_instance_storage.py checks the behaviour against PostgreSQL."""
+
+    _engine: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # a fresh database gets its tables here (unpooled engine)
+        previous = self._engine
+        self._engine = pooled_engine(self, POOL_RECYCLE_S, MAX_OVERFLOW)
+        previous.dispose()
+
+    def dispose(self) -> None:
+        super().dispose()  # type: ignore[misc]
+        self._engine.dispose()
+
+
 class PooledPostgresRunStorage(KeepsConnectionOpen, PostgresRunStorage):
     pass
 
 
 class PooledPostgresEventLogStorage(KeepsConnectionOpen, PostgresEventLogStorage):
+    pass
+
+
+class PrePingPostgresScheduleStorage(PrePingsInWebserver, PostgresScheduleStorage):
     pass
