@@ -86,8 +86,8 @@ class PrePingsInWebserver:
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
-        # The stock classes build their own class here, not `cls`.
-        return cls(
+        # The stock classes build their own class here, not `cls` (a mixin: `cls` is the storage class).
+        return cls(  # type: ignore[call-arg]
             inst_data=inst_data,
             postgres_url=pg_url_from_config(config_value),
             should_autocreate_tables=config_value.get("should_autocreate_tables", True),
