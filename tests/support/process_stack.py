@@ -262,7 +262,10 @@ class ProcessStack:
         self._spawn(
             "webserver",
             [
-                str(self._bin / "dagster-webserver"),
+                # The compose stack's command: Dagster's webserver app behind the platform's cross-site guard.
+                str(self._bin / "python"),
+                "-m",
+                "edp_platform.webserver",
                 "-h",
                 "127.0.0.1",
                 "-p",
@@ -515,6 +518,9 @@ class ProcessStack:
                 "LANDING_SENSOR_INTERVAL_SECONDS": "5",
                 "EDP_AUTO_RELOAD": "1" if self.auto_reload else "0",
                 "EDP_RELOAD_STATUS_DIR": str(self.reload_status_dir),
+                # What the webserver's guard allows (edp_platform.webserver): the address clients use.
+                "EDP_PUBLISHED_ADDRESS": "127.0.0.1",
+                "EDP_PUBLISHED_PORT": str(self.webserver_port),
             }
         )
         for name, own in self.locations.items():
