@@ -159,3 +159,20 @@ def test_a_reload_outcome_reads_the_same_everywhere() -> None:
     )
     assert ReloadOutcome("loc", loaded, 1.25, True).summary(300).startswith("loc: loaded in 1.2s")
     assert ReloadOutcome("loc", None, 1.0, True).state == "gone"
+
+
+@pytest.mark.parametrize(
+    "key", ["edp/lost_worker", "edp/worker", "dagster/partition", "Dagster/backfill", " edp/x"]
+)
+def test_reserved_tag_prefixes_are_refused(key: str) -> None:
+    with pytest.raises(ValueError, match="reserved"):
+        parse_tags([f"{key}=v"])
+    with pytest.raises(ValueError, match="reserved"):
+        parse_tag_list(f"team=data, {key.strip()}=v")
+
+
+def test_dagsters_user_tags_are_allowed() -> None:
+    assert parse_tags(["dagster/priority=5", "dagster/max_retries=2"]) == {
+        "dagster/priority": "5",
+        "dagster/max_retries": "2",
+    }
