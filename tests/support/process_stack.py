@@ -504,6 +504,9 @@ class ProcessStack:
                 "DAGSTER_PG_PASSWORD": self.pg_password,
                 "DAGSTER_PG_DB": DAGSTER_DB,
                 "WAREHOUSE_DB": WAREHOUSE_DB,
+                # dbt and the ingestion connect as the warehouse's own role, with its limits, as in the
+                # compose stack (the code server applies it at start: edp_platform.warehouse_role).
+                "WAREHOUSE_USER": "warehouse",
                 "DAGSTER_COMPUTE_LOGS_DIR": str(self.workdir / "compute_logs"),
                 "DAGSTER_LOCAL_ARTIFACT_STORAGE_DIR": str(self.workdir / "storage"),
                 "DAGSTER_DBT_PARSE_PROJECT_ON_LOAD": "1",
