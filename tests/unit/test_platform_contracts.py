@@ -135,3 +135,20 @@ def test_docker_py_still_has_the_raw_log_request(name: str) -> None:
         inspect.signature(docker.APIClient._get)
     )
     assert "self.raw = None" in source(requests.Response.__init__)
+
+
+def test_the_daemon_still_logs_idle_ticks_as_the_platform_quiets_them() -> None:
+    """edp_platform.daemon_run drops these exact INFO lines from these loggers."""
+    from dagster._daemon import sensor
+    from dagster._daemon.daemon import get_default_daemon_logger
+    from dagster._scheduler import scheduler
+    from edp_platform.daemon_run import NOTHING_HAPPENED
+
+    assert set(NOTHING_HAPPENED) == {
+        get_default_daemon_logger("SensorDaemon").name,
+        get_default_daemon_logger("SchedulerDaemon").name,
+    }
+    sensors, schedules = source(sensor), source(scheduler)
+    assert 'context.logger.info(f"Checking for new runs for sensor: {remote_sensor.name}")' in sensors
+    assert 'context.logger.info(f"No run requests returned for {remote_sensor.name}, skipping")' in sensors
+    assert 'logger.info(f"No run requests returned for {remote_schedule.name}, skipping")' in schedules
