@@ -18,6 +18,7 @@ def test_idle_tick_lines_are_dropped_and_the_rest_kept(caplog: pytest.LogCapture
     caplog.set_level(logging.INFO)
     sensor.info("Checking for new runs for sensor: landing_zone_sensor")
     sensor.info("No run requests returned for landing_zone_sensor, skipping")
+    sensor.info("Sensor landing_zone_sensor skipped: no new files in /opt/dagster/landing")
     scheduler.info("No run requests returned for daily, skipping")
     sensor.info("Launching run for landing_zone_sensor")
     sensor.warning("Checking for new runs for sensor: x took long")

@@ -152,3 +152,4 @@ def test_the_daemon_still_logs_idle_ticks_as_the_platform_quiets_them() -> None:
     assert 'context.logger.info(f"Checking for new runs for sensor: {remote_sensor.name}")' in sensors
     assert 'context.logger.info(f"No run requests returned for {remote_sensor.name}, skipping")' in sensors
     assert 'logger.info(f"No run requests returned for {remote_schedule.name}, skipping")' in schedules
+    assert 'f"Sensor {remote_sensor.name} skipped: {sensor_runtime_data.skip_message}"' in sensors

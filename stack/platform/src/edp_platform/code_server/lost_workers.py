@@ -69,7 +69,8 @@ logger = logging.getLogger("edp.lost_workers")
 
 
 def watch_interval_seconds() -> float:
-    return float(os.environ.get("EDP_LOST_WORKER_INTERVAL_SECONDS", "10"))
+    # One query of the unfinished runs per pass: every 30 s ends a lost run well within a minute.
+    return float(os.environ.get("EDP_LOST_WORKER_INTERVAL_SECONDS", "30"))
 
 
 @dataclass(frozen=True)

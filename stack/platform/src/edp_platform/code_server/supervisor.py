@@ -78,6 +78,9 @@ GRPC_THREADS = int(os.environ.get("EDP_CODE_SERVER_THREADS", "16"))
 # (with what serves), so reloads never hold more than 1 + this many of the threads above.
 MAX_RELOAD_WAITERS = 4
 HEARTBEAT_TTL_S = 30
+HEARTBEAT_EVERY_S = (
+    5.0  # well inside HEARTBEAT_TTL_S, so a busy host never lets a candidate think it orphaned
+)
 CONNECTION_RECHECK_S = 60.0
 
 logger = logging.getLogger("dagster.code_server")
@@ -360,8 +363,6 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
         return proc, result, client
 
     def _swap(self, proc: Any, client: Any) -> None:
-        from dagster._grpc.client import client_heartbeat_thread
-
         old_client, old_event, old_thread = (
             self._client,
             self._client_heartbeat_shutdown_event,
@@ -369,7 +370,7 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
         )
         event = threading.Event()
         thread = threading.Thread(
-            target=client_heartbeat_thread, args=(client, event), name="grpc-client-heartbeat", daemon=True
+            target=heartbeat_forever, args=(client, event), name="grpc-client-heartbeat", daemon=True
         )
         thread.start()
         self._client, self._load_error = client, None
@@ -385,6 +386,19 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
 
     def _reap(self) -> None:
         self._processes = [p for p in self._processes if p is self._current_process or p.is_alive()]
+
+
+def heartbeat_forever(client: Any, stop: threading.Event) -> None:
+    """Dagster's client_heartbeat_thread (dagster/_grpc/client.py), every HEARTBEAT_EVERY_S instead of every
+    second: the candidate shuts itself down after HEARTBEAT_TTL_S without one, and a heartbeat a second was
+    two RPCs a second per location at rest."""
+    from dagster._core.errors import DagsterUserCodeUnreachableError
+
+    while not stop.wait(HEARTBEAT_EVERY_S):
+        try:
+            client.heartbeat("ping")
+        except DagsterUserCodeUnreachableError:
+            continue
 
 
 def _quietly(fn):

@@ -20,8 +20,10 @@ with pre-ping as well: without it, the first query of each storage after a Postg
 "server closed the connection unexpectedly", a user's launch or terminate among them. Queries, tables and
 migrations are those of the stock classes.
 
-The schedule storage keeps dagster-postgres' engine outside the webserver (a new connection per query, which
-a restart cannot leave stale); PrePingPostgresScheduleStorage only adds pre-ping to the webserver's.
+The schedule storage (instigator states and ticks, which the daemon's sensor and scheduler loops read all
+the time) keeps a connection open the same way: with a new connection per query, the idle daemon had
+PostgreSQL fork and authenticate a backend several times a second (bench/idle_stack_cpu.py). The instance
+does not dispose it: its one idle connection goes with its process (a run worker's, a sensor tick's).
 
 The price: every Dagster process holds up to two idle connections while its instance lives; an instance
 that ends (a sensor tick's, a run worker's) closes them, since `DagsterInstance.dispose` disposes its run and
@@ -120,5 +122,5 @@ class PooledPostgresEventLogStorage(KeepsConnectionOpen, PostgresEventLogStorage
     pass
 
 
-class PrePingPostgresScheduleStorage(PrePingsInWebserver, PostgresScheduleStorage):
+class PooledPostgresScheduleStorage(KeepsConnectionOpen, PostgresScheduleStorage):
     pass
