@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/idle_stack_cpu.py --stack-dir STACK [--project edp] [--seconds 180] [--settle 90]
                                              [--variants platform,defaults] [--top 8]
+                                             [--variant-file NAME=FILE ...]
 
 STACK is the stack folder the project was brought up from (its docker-compose.yaml and .env: a copy of this
 repository's stack/ works, as the e2e fixture makes one). For each variant the three Dagster services are
@@ -17,7 +18,9 @@ Variants:
 - defaults: the same stack with Dagster's own defaults where the platform chose settings
   (bench/compose/dagster-defaults.yaml: `dagster-webserver` and `dagster-daemon run` as the commands,
   Dagster's `grpc-health-check` and `liveness-check` as healthchecks at Docker's 30 s, and
-  bench/compose/dagster-defaults.instance.yaml: Dagster's run coordinator and intervals).
+  bench/compose/dagster-defaults.instance.yaml: Dagster's run coordinator and intervals);
+- NAME (--variant-file NAME=FILE): the platform's stack with FILE added as a compose file
+  (a setting under test).
 
 The stack is left as the platform variant at the end. A figure taken while other stacks or test suites run is
 noise: the load average and the other running containers are printed with the figures.
@@ -132,15 +135,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=90.0)
     parser.add_argument("--variants", default="platform,defaults")
     parser.add_argument("--top", type=int, default=6)
+    parser.add_argument(
+        "--variant-file",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="another variant: the stack with this compose file added (e.g. a setting under test)",
+    )
     args = parser.parse_args(argv)
     stack = args.stack_dir.resolve()
     base = [stack / "docker-compose.yaml"]
     client = docker.from_env()
     results: dict[str, dict[str, Any]] = {}
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    extra = dict(item.split("=", 1) for item in args.variant_file)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()] + list(extra)
     try:
         for variant in variants:
             files = base + ([DEFAULTS] if variant == "defaults" else [])
+            files += [Path(extra[variant]).resolve()] if variant in extra else []
             print(f"[{variant}] recreating {', '.join(DAGSTER_SERVICES)} ...", flush=True)
             compose(
                 stack, args.project, files, "up", "-d", "--wait", "--wait-timeout", "900", *DAGSTER_SERVICES
