@@ -162,6 +162,16 @@ def test_a_reload_outcome_reads_the_same_everywhere() -> None:
 
 
 @pytest.mark.parametrize(
+    ("seconds", "due_in"),
+    [(0.0, 1.0), (12.25, 0.75), (59.5, 0.5), (60.0, 60.0), (300.0, 60.0), (3599.0, 1.0), (86_400.0, 3600.0)],
+)
+def test_a_coarse_uptime_clock_wakes_when_its_text_changes(seconds: float, due_in: float) -> None:
+    assert fmt.coarse_change_in(seconds) == pytest.approx(due_in)
+    before, after = fmt.duration(seconds, coarse=True), fmt.duration(seconds + due_in, coarse=True)
+    assert before != after and fmt.duration(seconds + due_in - 0.01, coarse=True) == before
+
+
+@pytest.mark.parametrize(
     "key", ["edp/lost_worker", "edp/worker", "dagster/partition", "Dagster/backfill", " edp/x"]
 )
 def test_reserved_tag_prefixes_are_refused(key: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from edp_tui.cli.common import context_of, note, run_dagster, table, with_failures
-from edp_tui.dagster.models import RUN_STATUSES, RunSummary
+from edp_tui.dagster.models import CODE_LOCATION_TAG, RUN_STATUSES, RunSummary
 from edp_tui.text import printable
 from edp_tui.util import fmt
 
@@ -21,6 +21,7 @@ def run_json(run: RunSummary) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "job": run.job_name,
+        "location": run.location,
         "status": run.status,
         "created": run.creation_time,
         "started": run.start_time,
@@ -34,13 +35,14 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> list[str]:
         [
             r["run_id"],
             printable(r["job"]),
+            printable(r.get("location") or "-"),
             r["status"],
             fmt.timestamp(r["started"], with_year=True),
             fmt.duration(r["duration_s"]),
         ]
         for r in runs
     ]
-    return table(["RUN ID", "JOB", "STATUS", "STARTED (UTC)", "DURATION"], rows)
+    return table(["RUN ID", "JOB", "LOCATION", "STATUS", "STARTED (UTC)", "DURATION"], rows)
 
 
 @click.command()
@@ -53,15 +55,25 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> list[str]:
     help="Only runs in this status; repeat for several.",
 )
 @click.option("--job", help="Only runs of this job.")
+@click.option("--location", help="Only runs of jobs of this code location.")
 @click.option("--json", "as_json", is_flag=True, help=f"Print one JSON document (schema {RUNS_SCHEMA}).")
 @click.pass_context
 @with_failures
-def runs(ctx: click.Context, limit: int, statuses: tuple[str, ...], job: str | None, as_json: bool) -> None:
-    """Recent runs, newest first: id, job, status, start time and duration."""
+def runs(
+    ctx: click.Context,
+    limit: int,
+    statuses: tuple[str, ...],
+    job: str | None,
+    location: str | None,
+    as_json: bool,
+) -> None:
+    """Recent runs, newest first: id, job, code location, status, start time and duration."""
     context = context_of(ctx)
     wanted = [s.upper() for s in statuses]
+    # The webserver filters on the tag Dagster gives every run of a location (RunsFilter has no location).
+    tags = {CODE_LOCATION_TAG: location} if location else None
     found = run_dagster(
-        context, lambda client: client.runs(limit=limit, statuses=wanted or None, job_name=job)
+        context, lambda client: client.runs(limit=limit, statuses=wanted or None, job_name=job, tags=tags)
     )
     rows = [run_json(r) for r in found]
     if as_json:

@@ -1,8 +1,9 @@
 """One parser for "which runs": the runs panel's filter line, e.g. ``status:failure,canceled job:ingest k=v``.
 
-Words: ``status:A,B`` (Dagster run statuses, any case), ``job:NAME``, ``tag:KEY=VALUE`` or bare ``KEY=VALUE``,
-``id:RUN_ID`` or a bare run id (a full id is looked up by the webserver; a shorter hex prefix matches among
-the runs listed). Any other bare word is a job name. Bad input raises ValueError and changes nothing.
+Words: ``status:A,B`` (Dagster run statuses, any case), ``job:NAME``, ``location:NAME`` (the code location
+the run's job lives in), ``tag:KEY=VALUE`` or bare ``KEY=VALUE``, ``id:RUN_ID`` or a bare run id (a full id
+is looked up by the webserver; a shorter hex prefix matches among the runs listed). Any other bare word is a
+job name. Bad input raises ValueError and changes nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from edp_tui.dagster.models import RUN_STATUSES
+from edp_tui.dagster.models import CODE_LOCATION_TAG, RUN_STATUSES
 
 _FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ID_PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
@@ -24,15 +25,24 @@ class RunsQuery:
     run_ids: tuple[str, ...] = ()
     id_prefix: str | None = None
     text: str = field(default="", compare=False)
+    location: str | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.statuses or self.job_name or self.tags or self.run_ids or self.id_prefix)
+        return not (
+            self.statuses or self.job_name or self.location or self.tags or self.run_ids or self.id_prefix
+        )
+
+    def run_tags(self) -> dict[str, str]:
+        """What the webserver filters on: the tags, and the location as the tag Dagster gives every run."""
+        return {**dict(self.tags), **({CODE_LOCATION_TAG: self.location} if self.location else {})}
 
     def describe(self) -> str:
         parts = []
         if self.statuses:
             parts.append("status " + ",".join(self.statuses))
+        if self.location:
+            parts.append(f"location {self.location}")
         if self.job_name:
             parts.append(f"job {self.job_name}")
         parts += [f"tag {k}={v}" for k, v in self.tags]
@@ -59,6 +69,7 @@ def parse_runs_query(text: str) -> RunsQuery:
     tags: list[tuple[str, str]] = []
     run_ids: list[str] = []
     job: str | None = None
+    location: str | None = None
     prefix: str | None = None
     for word in text.split():
         kind, sep, value = word.partition(":")
@@ -71,6 +82,10 @@ def parse_runs_query(text: str) -> RunsQuery:
             if not value:
                 raise ValueError("job: needs a job name")
             job = value
+        elif sep and kind.lower() == "location":
+            if not value:
+                raise ValueError("location: needs a code location name")
+            location = value
         elif sep and kind.lower() == "tag":
             tags.append(_tag(value))
         elif (
@@ -86,7 +101,7 @@ def parse_runs_query(text: str) -> RunsQuery:
         elif "=" in word:
             tags.append(_tag(word))
         elif sep:
-            raise ValueError(f"unknown filter {kind!r}: use status:, job:, tag:, id: or key=value")
+            raise ValueError(f"unknown filter {kind!r}: use status:, job:, location:, tag:, id: or key=value")
         else:
             job = word
-    return RunsQuery(tuple(statuses), job, tuple(tags), tuple(run_ids), prefix, text.strip())
+    return RunsQuery(tuple(statuses), job, tuple(tags), tuple(run_ids), prefix, text.strip(), location)

@@ -1,4 +1,5 @@
-"""Dagster's PostgreSQL run and event-log storages, keeping a connection open (named in stack/dagster.yaml).
+"""Dagster's PostgreSQL run, event-log and schedule storages, keeping a connection open (named in
+stack/dagster.yaml).
 
 dagster-postgres 0.29 gives every storage a SQLAlchemy engine without a pool (NullPool), except in
 dagster-webserver, which calls `optimize_for_webserver` to hold one connection open. Everywhere else (the
@@ -11,24 +12,26 @@ The run and event-log storages carry nearly all of a run's queries. These subcla
 engine, as soon as they are created, by one with a pool, as `optimize_for_webserver` does for the webserver:
 one connection kept open and reused (`pool_recycle`, `max_overflow` as dagster-webserver's defaults; a thread
 that needs a second connection at the same moment gets an extra one, closed once it is returned), in
-AUTOCOMMIT as before, without a statement timeout (as the stock classes), and with `pool_pre_ping`: a kept
-connection that the server dropped (PostgreSQL restarted) is noticed at checkout and replaced, so a query
-after a database restart succeeds as it did with a new connection each time (one `SELECT 1` per checkout,
-about 0.2 ms, against 10-18 ms for a new connection). dagster-webserver's own `optimize_for_webserver` call
-gives all three storages the engine it gives the stock classes (its statement timeout, one connection kept)
-with pre-ping as well: without it, the first query of each storage after a PostgreSQL restart failed with
-"server closed the connection unexpectedly", a user's launch or terminate among them. Queries, tables and
-migrations are those of the stock classes.
+AUTOCOMMIT as before, without a statement timeout (as the stock classes), and a kept connection that the
+server dropped (PostgreSQL restarted, the backend terminated) is noticed at checkout and replaced, so a query
+after a database restart succeeds as it did with a new connection each time. The check is a look at the
+connection's socket (`closed_by_server`: a server that ends a connection says so, or closes it, and the
+socket turns readable while no query is pending), not SQLAlchemy's `pool_pre_ping`, whose `SELECT 1` round
+trip on every checkout was a sixth of a run worker's CPU at 1,000 dbt models (three checkouts per stored
+event; bench/dbt_scale.py). dagster-webserver's own `optimize_for_webserver` call gives all three storages
+the stock engine (its statement timeout, one connection kept) with the same check: without it, the first
+query of each storage after a PostgreSQL restart failed with "server closed the connection unexpectedly", a
+user's launch or terminate among them (issue 19). Queries, tables and migrations are those of the stock
+classes.
 
 The schedule storage (instigator states and ticks, which the daemon's sensor and scheduler loops read all
 the time) keeps a connection open the same way: with a new connection per query, the idle daemon had
-PostgreSQL fork and authenticate a backend several times a second (bench/idle_stack_cpu.py). The instance
-does not dispose it: its one idle connection goes with its process (a run worker's, a sensor tick's).
+PostgreSQL fork and authenticate a backend several times a second (bench/idle_stack_cpu.py).
 
 The price: every Dagster process holds up to two idle connections while its instance lives; an instance
 that ends (a sensor tick's, a run worker's) closes them, since `DagsterInstance.dispose` disposes its run and
-event-log storages and `dispose` here disposes the engine. The schedule storage stays dagster-postgres' own:
-the instance does not dispose it, and runs hardly use it.
+event-log storages and `dispose` here disposes the engine. The instance does not dispose the schedule
+storage: its idle connection goes with its process (a run worker's, a sensor tick's).
 
 Every Dagster process imports this module (the instance names it): user-code and run containers from the
 bind-mounted code, dagster-webserver and dagster-daemon from the image's copy (rebuild to change it there).
@@ -36,55 +39,98 @@ bind-mounted code, dagster-webserver and dagster-daemon from the image's copy (r
 
 from __future__ import annotations
 
+import select
 from collections.abc import Mapping
 from typing import Any
 
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
-from dagster_postgres.utils import (
-    create_pg_engine,
-    get_token_provider_from_config,
-    pg_url_from_config,
-    set_pg_statement_timeout,
-)
-from sqlalchemy import event
+from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+from sqlalchemy import event, exc
 
 # dagster-webserver's defaults (--db-pool-recycle, --db-pool-max-overflow).
 POOL_RECYCLE_S = 3600
 MAX_OVERFLOW = 20
+# Connections kept open: two, because the event-log storage asks for a second one while it holds the first
+# (`_store_asset_event_tags` calls `has_table` inside its index transaction): with one kept, that second
+# connection was opened and closed again for every asset event of a run (bench/dbt_scale.py, py-spy of the
+# run worker at 1,000 dbt models: a tenth of its CPU, 10-18 ms of connecting per event on the compose stack).
+POOL_SIZE = 2
 
 
-def pooled_engine(
-    storage: Any, pool_recycle: int, max_overflow: int, statement_timeout: int | None = None
-) -> Any:
-    """A pooled engine for a dagster-postgres storage, as its `optimize_for_webserver` builds one, with
-    `pool_pre_ping` (and the webserver's statement timeout when given). `_engine` and `_token_provider` are
-    the stock classes' own attributes; dagster-postgres has no public way to choose the pool."""
-    engine_kwargs: dict[str, Any] = {
-        "isolation_level": "AUTOCOMMIT",
-        "pool_size": 1,
-        "max_overflow": max_overflow,
-        "pool_recycle": pool_recycle,
-        "pool_pre_ping": True,
-    }
-    options = storage._engine.url.query.get("options")
-    if options:  # as optimize_for_webserver: libpq options given in the URL's params
-        engine_kwargs["connect_args"] = {"options": options}
-    engine = create_pg_engine(storage.postgres_url, storage._token_provider, **engine_kwargs)
-    if statement_timeout is not None:
-        event.listen(engine, "connect", lambda conn, _: set_pg_statement_timeout(conn, statement_timeout))
-    return engine
+def closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether the server has ended this idle connection: its socket is readable (a termination notice, or
+    the end of the stream) although no query is pending. One system call, no round trip."""
+    if dbapi_connection.closed:
+        return True
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
-class PrePingsInWebserver:
-    """Mixin: dagster-webserver's engine (optimize_for_webserver) with pre-ping; the engine it replaces is
-    disposed instead of left to the garbage collector."""
+def replace_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # SQLAlchemy's documented way for a checkout listener to refuse a dead connection: the pool replaces it
+    # with a new one and checks out again.
+    if closed_by_server(dbapi_connection):
+        raise exc.DisconnectionError("the server closed the kept connection")
+
+
+class KeepsConnectionOpen:
+    """Mixin for a dagster-postgres storage class: a pooled engine from the start, disposed with the storage.
+
+    `_engine` and `_token_provider` are the stock classes' own attributes, used as their
+    `optimize_for_webserver` uses them; dagster-postgres has no public way to choose the pool.
+    tests/integration/test_platform_instance_storage.py checks the behaviour against PostgreSQL.
+    """
 
     _engine: Any
+    _token_provider: Any
+    postgres_url: str
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # a fresh database gets its tables here (unpooled engine)
+        self._use_pool(POOL_RECYCLE_S, MAX_OVERFLOW)
 
     def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
+        # dagster-webserver's own engine, as with the stock classes (its statement timeout and pool), with the
+        # same check at checkout as ours; the engine it replaces is disposed instead of left to the garbage
+        # collector.
         previous = self._engine
-        self._engine = pooled_engine(self, pool_recycle, max_overflow, statement_timeout)
+        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)  # type: ignore[misc]
+        if previous is not self._engine:
+            event.listen(self._engine, "checkout", replace_if_closed_by_server)
+            previous.dispose()
+
+    def _use_pool(self, pool_recycle: int, max_overflow: int) -> None:
+        engine_kwargs: dict[str, Any] = {
+            "isolation_level": "AUTOCOMMIT",
+            "pool_size": POOL_SIZE,
+            "max_overflow": max_overflow,
+            "pool_recycle": pool_recycle,
+        }
+        options = self._engine.url.query.get("options")
+        if options:  # as optimize_for_webserver: libpq options given in the URL's params
+            engine_kwargs["connect_args"] = {"options": options}
+        previous = self._engine
+        self._engine = create_pg_engine(self.postgres_url, self._token_provider, **engine_kwargs)
+        event.listen(self._engine, "checkout", replace_if_closed_by_server)
         previous.dispose()
+
+    def dispose(self) -> None:
+        super().dispose()  # type: ignore[misc]
+        self._engine.dispose()
+
+    def has_table(self, table_name: str) -> bool:
+        """dagster-postgres asks the catalog whether a table exists before every asset event it stores; a
+        table that exists stays (its migrations add, never drop, tables), so a yes is remembered."""
+        seen: set[str] = self.__dict__.setdefault("_tables_seen", set())
+        if table_name in seen:
+            return True
+        found = bool(super().has_table(table_name))  # type: ignore[misc]
+        if found:
+            seen.add(table_name)
+        return found
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
@@ -95,23 +141,6 @@ class PrePingsInWebserver:
             should_autocreate_tables=config_value.get("should_autocreate_tables", True),
             token_provider=get_token_provider_from_config(config_value),
         )
-
-
-class KeepsConnectionOpen(PrePingsInWebserver):
-    """Mixin for a dagster-postgres storage class: a pooled engine from the start, disposed with the storage.
-    tests/integration/test_platform_instance_storage.py checks the behaviour against PostgreSQL."""
-
-    _engine: Any
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # a fresh database gets its tables here (unpooled engine)
-        previous = self._engine
-        self._engine = pooled_engine(self, POOL_RECYCLE_S, MAX_OVERFLOW)
-        previous.dispose()
-
-    def dispose(self) -> None:
-        super().dispose()  # type: ignore[misc]
-        self._engine.dispose()
 
 
 class PooledPostgresRunStorage(KeepsConnectionOpen, PostgresRunStorage):
