@@ -602,3 +602,11 @@ def test_up_and_down_run_the_own_scripts_for_the_own_stack_and_compose_for_anoth
     # A compose file that is not there: a clear message, nothing run.
     result = invoke("--compose-file", str(tmp_path / "missing.yaml"), *args)
     assert result.exit_code == 2 and "does not exist" in result.stderr and calls == []
+
+
+def test_status_never_prints_the_password_of_a_webserver_url() -> None:
+    url = "http://operator:s3cret@127.0.0.1:1"  # nothing listens on port 1: unreachable at once
+    for args in (("status", "--no-docker"), ("status", "--no-docker", "--json")):
+        result = invoke("--webserver-url", url, *args)
+        assert "s3cret" not in result.output, result.output
+        assert "operator:***@127.0.0.1:1" in result.output, result.output

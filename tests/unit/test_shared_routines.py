@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edp_tui.dagster.client import LOG_CHUNK_BYTES
+from edp_tui.dagster.client import LOG_CHUNK_BYTES, DagsterClient
+from edp_tui.dagster.errors import DagsterUnreachable
 from edp_tui.dagster.models import LocationInfo, LogChunk, LogKey
 from edp_tui.dagster.reload import ReloadOutcome
 from edp_tui.dagster.run_config import RunConfigSyntaxError, parse_run_config
@@ -186,3 +187,26 @@ def test_dagsters_user_tags_are_allowed() -> None:
         "dagster/priority": "5",
         "dagster/max_retries": "2",
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:p@host:3000/graphql", "http://u:***@host:3000/graphql"),
+        ("https://u:p%40ss@h/x?y=1", "https://u:***@h/x?y=1"),
+        ("http://u:a@b@h:1", "http://u:***@h:1"),
+        ("http://user@h:1", "http://user@h:1"),
+        ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+        ("http://[::1", "http://[::1"),
+    ],
+)
+def test_a_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert fmt.url_shown(url) == shown
+    assert str(DagsterUnreachable(url, "refused")).count(shown) == 1
+
+
+def test_the_dashboard_header_shows_the_webserver_url_without_its_password() -> None:
+    from edp_tui.ui.widgets.dagster.health import DaemonHealthWatch
+
+    client = DagsterClient("http://u:secret@h:3000/graphql")
+    assert DaemonHealthWatch(client, None).webserver_label == "http://u:***@h:3000"  # type: ignore[arg-type]
