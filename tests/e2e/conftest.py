@@ -60,12 +60,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("compose stack timings")
         for name, seconds in STACK_TIMINGS.items():
             terminalreporter.write_line(f"{name}: {seconds:.1f} s")
-    from tests.e2e import test_abuse
-
-    if test_abuse.FIGURES:
+    if fault_figures.ABUSE_FIGURES:
         terminalreporter.section("abuse and fault figures (tests/e2e/test_abuse.py)")
         terminalreporter.write_line("attack or fault | before | now | recovered in | lost")
-        for row in test_abuse.FIGURES:
+        for row in fault_figures.ABUSE_FIGURES:
             terminalreporter.write_line(" | ".join(row))
     if fault_figures.FAULT_FIGURES:
         terminalreporter.section("fault figures (tests/e2e/test_faults.py)")

@@ -8,6 +8,7 @@ records its figures (what happened, how long until recovered, what was lost) in 
   integration/test_platform_webserver_guard;
 - a reload that never ends: test_odd_saves_*, test_endless_parse_*; below: unit and integration reload tests;
 - a runaway warehouse query: test_runaway_warehouse_query_*; below: integration/test_platform_warehouse_role;
+- a runaway process in user-code: test_a_runaway_in_user_code_*; below: unit/test_stack_growth_bounds;
 - the first write after a PostgreSQL restart: test_first_launch_after_*; below: integration instance storage;
 - a hung daemon: test_a_hung_daemon_*; below: unit/test_daemon_liveness;
 - reserved tags: test_reserved_tags_*; below: unit trouble, tags and CLI tests (forced terminate);
@@ -34,12 +35,13 @@ import docker
 import httpx
 import pytest
 
+from tests.support import fault_figures
 from tests.support import stack_runs as sr
 from tests.support.docker_engine import ComposeStack
 from tests.support.ports import free_port
 
 RELOAD = 'mutation { reloadRepositoryLocation(repositoryLocationName: "etl_pipeline") { __typename } }'
-FIGURES: list[tuple[str, str, str, str, str]] = []  # attack, before, now, recovered in, lost
+FIGURES = fault_figures.ABUSE_FIGURES  # attack, before, now, recovered in, lost
 CHROMIUM = "/usr/bin/chromium"
 DEADLINE_S = 600.0
 
@@ -400,6 +402,45 @@ def test_runaway_warehouse_query_is_cut_off_and_dagster_goes_on(compose_stack: C
     )
 
 
+RUNAWAY = """
+import sys
+chunks = []
+limit = int(sys.argv[1])
+while sum(map(len, chunks)) < limit + (1 << 30):  # past the container's limit: the cgroup must stop it
+    chunks.append(bytearray(256 << 20))  # zero-filled: every page touched
+print("not stopped at", sum(map(len, chunks)))
+"""
+
+
+def test_a_runaway_in_user_code_is_killed_inside_its_container(compose_stack: ComposeStack) -> None:
+    """A run that eats memory (a process in user-code, as a run worker is) meets user-code's memory limit:
+    the kernel kills it there, while PostgreSQL, the webserver, the daemon and user-code's code servers go
+    on, and the next run succeeds."""
+    services = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
+    started = {name: container(compose_stack, name).attrs["State"]["StartedAt"] for name in services}
+    limit = int(container(compose_stack, "user-code").attrs["HostConfig"]["Memory"])
+    assert limit > 0
+    t0 = time.monotonic()
+    runaway = compose_stack.compose(
+        "exec", "-T", "user-code", "python", "-c", RUNAWAY, str(limit), check=False, timeout=900
+    )
+    assert runaway.returncode == 137, (runaway.returncode, runaway.stdout, runaway.stderr)  # SIGKILL
+    took = time.monotonic() - t0
+    for name in services:
+        now = container(compose_stack, name).attrs["State"]
+        assert now["StartedAt"] == started[name] and now["Running"], name  # none restarted
+    run_id = sr.launch(
+        compose_stack.graphql, "ingestion_job", {"ops": {"raw_retail_data": {"config": {"orders": 5}}}}
+    )
+    assert sr.wait_for_status(compose_stack.graphql, run_id, sr.FINISHED, DEADLINE_S) == "SUCCESS"
+    record(
+        f"a runaway process in user-code (allocating past its {limit >> 30} GiB limit)",
+        "no limit: the host's memory, then the kernel's OOM killer anywhere on the host",
+        "killed inside user-code by its cgroup; the other services and the code servers untouched",
+        f"{took:.0f} s; the next run succeeded",
+    )
+
+
 # ---- PostgreSQL restarted ----------------------------------------------------------------------------------
 
 
@@ -419,7 +460,7 @@ def test_first_launch_after_a_postgres_restart_succeeds(compose_stack: ComposeSt
     record(
         "the first launch right after PostgreSQL restarted",
         "failed: 'server closed the connection unexpectedly' (the webserver's pooled connection)",
-        "succeeds at the first try (pre-ping in every process)",
+        "succeeds at the first try (connections checked at checkout in every process)",
         f"{took:.0f} s from healthy to the run's end",
     )
 
@@ -434,8 +475,9 @@ for pid in os.listdir('/proc'):
             cmd = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')
         except OSError:
             continue
-        daemon = any(part.endswith(b'dagster-daemon') for part in cmd[:2])
-        if daemon and b'daemon_liveness' not in b' '.join(cmd):
+        # The daemon's own process (python -m edp_platform.daemon_run run ...), not the liveness wrapper.
+        daemon = b'edp_platform.daemon_run' in cmd or any(p.endswith(b'dagster-daemon') for p in cmd[:2])
+        if daemon and b'edp_platform.daemon_liveness' not in cmd:
             os.kill(int(pid), signal.SIGSTOP)
             print(pid)
 """
