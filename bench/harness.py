@@ -552,6 +552,15 @@ def process_stack(*args: Any, **kwargs: Any) -> Any:
     return ProcessStack(*args, **kwargs)
 
 
+def dagster_login() -> tuple[str, str]:
+    """The process stack's PostgreSQL user and Dagster's database on it (bridged as `process_stack` is)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.support.process_stack import DAGSTER_DB, PG_USER
+
+    return PG_USER, DAGSTER_DB
+
+
 # What `process_stack` returns (typed loosely: the class lives with the tests).
 Stack = Any
 
@@ -561,8 +570,7 @@ def dagster_db(stack: Stack) -> Any:
     the process stack's own, imported from there for the same reason as `process_stack`)."""
     import psycopg2
 
-    from tests.support.process_stack import DAGSTER_DB, PG_USER
-
+    user, database = dagster_login()
     return psycopg2.connect(
-        host="127.0.0.1", port=stack.pg_port, user=PG_USER, password=stack.pg_password, dbname=DAGSTER_DB
+        host="127.0.0.1", port=stack.pg_port, user=user, password=stack.pg_password, dbname=database
     )

@@ -26,6 +26,9 @@ need=()
 command -v tmux >/dev/null || need+=(tmux)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v git >/dev/null || need+=(git)
+# The e2e layer's real browser (the Dagster UI through the webserver's cross-site guard): Debian's Chromium,
+# driven headless by Playwright, never a browser download.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2

@@ -71,6 +71,7 @@ def dagster_client(config: Config, url: str, *, timeout: float = 10.0) -> Dagste
         graphql_url,
         timeout=timeout,
         read_only=config.read_only,
+        ca_file=config.ca_file,
         stale_after_s=config.daemon_stale_after_s,
         # Beside the log file: what the dashboard saw of the daemons' errors tells the CLI's `status` too.
         error_history=DaemonErrorHistory(graphql_url, config.log_file.parent / DAEMON_ERRORS_FILE),

@@ -66,6 +66,9 @@ class Config:
     # None: DOCKER_HOST, then the current docker context, then the default socket (docker/endpoint.py).
     docker_host: str | None = None
     read_only: bool = False
+    # CA certificates (PEM) that an https:// webserver's certificate is checked against, over HTTP and the
+    # websocket alike; None: the system's store (and SSL_CERT_FILE / SSL_CERT_DIR) for both.
+    ca_file: Path | None = None
     # Seconds without a daemon heartbeat before the header flags it stale (the scheduler gets 60 s more).
     daemon_stale_after_s: float = 90.0
     # Binding id -> comma-separated keys, handed to App.set_keymap.
@@ -87,6 +90,7 @@ _FIELDS: dict[str, type] = {
     "webserver_url": str,
     "docker_host": str,
     "read_only": bool,
+    "ca_file": Path,
     "daemon_stale_after_s": float,
     "keymap": dict,
     "log_file": Path,

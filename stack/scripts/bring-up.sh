@@ -55,11 +55,13 @@ if [ ! -f .env ] || ! grep -q '^DAGSTER_PG_PASSWORD=' .env; then
   password=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
   umask 077
   own=$(cat .env 2>/dev/null || true)
-  { sed "s/^DAGSTER_PG_PASSWORD=.*/DAGSTER_PG_PASSWORD=$password/" .env.example
+  warehouse_password=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+  { sed -e "s/^DAGSTER_PG_PASSWORD=.*/DAGSTER_PG_PASSWORD=$password/" \
+      -e "s/^WAREHOUSE_PASSWORD=.*/WAREHOUSE_PASSWORD=$warehouse_password/" .env.example
     [ -z "$own" ] || printf '\n# Added before the first bring-up:\n%s\n' "$own"; } >.env.new
   mv .env.new .env
   umask 022
-  say "created stack/.env with a generated database password (mode 600)${own:+, keeping the settings it had}"
+  say "created stack/.env with generated database passwords (mode 600)${own:+, keeping the settings it had}"
 fi
 config_json=$(docker compose config --format json 2>&1) || {
   printf '%s\n' "$config_json" >&2
@@ -77,7 +79,10 @@ if not password:
     errors.append("DAGSTER_PG_PASSWORD is empty: set it in stack/.env (or delete stack/.env to get a generated one)")
 elif not re.fullmatch(r"[A-Za-z0-9._-]+", password):
     errors.append("DAGSTER_PG_PASSWORD may contain only letters, digits, \".\", \"_\" and \"-\"")
-for name in ("POSTGRES_USER", "POSTGRES_DB", "WAREHOUSE_DB"):
+warehouse_password = env.get("WAREHOUSE_PASSWORD") or ""
+if warehouse_password and not re.fullmatch(r"[A-Za-z0-9._-]+", warehouse_password):
+    errors.append("WAREHOUSE_PASSWORD may contain only letters, digits, \".\", \"_\" and \"-\"")
+for name in ("POSTGRES_USER", "POSTGRES_DB", "WAREHOUSE_DB", "WAREHOUSE_USER"):
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env.get(name) or ""):
         errors.append(f"{name}={env.get(name)!r} is not a valid PostgreSQL name (letters, digits, underscores)")
 for name, s in svc.items():

@@ -60,6 +60,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("compose stack timings")
         for name, seconds in STACK_TIMINGS.items():
             terminalreporter.write_line(f"{name}: {seconds:.1f} s")
+    if fault_figures.ABUSE_FIGURES:
+        terminalreporter.section("abuse and fault figures (tests/e2e/test_abuse.py)")
+        terminalreporter.write_line("attack or fault | before | now | recovered in | lost")
+        for row in fault_figures.ABUSE_FIGURES:
+            terminalreporter.write_line(" | ".join(row))
     if fault_figures.FAULT_FIGURES:
         terminalreporter.section("fault figures (tests/e2e/test_faults.py)")
         for line in fault_figures.table():
@@ -86,6 +91,15 @@ OWN_CODE_SETTINGS = """
 EDP_CODE_LOCATIONS=etl_pipeline shop plain
 EDP_LOCATION_SHOP_DBT_PROJECT=tests/fixtures/projects/shop_dbt
 EDP_LOCATION_PLAIN_FILE=tests/fixtures/projects/plain/definitions.py
+"""
+# Limits the abuse suite (tests/e2e/test_abuse.py) waits out, shorter than the defaults but far above what
+# the test-size builds need: a parse that never ends, a runaway warehouse query, a hung daemon.
+LIMIT_SETTINGS = """
+EDP_DBT_PREPARE_TIMEOUT_S=90
+WAREHOUSE_STATEMENT_TIMEOUT=90s
+WAREHOUSE_TEMP_FILE_LIMIT=500MB
+DAGSTER_DAEMON_HEARTBEAT_TOLERANCE=90
+EDP_DAEMON_RESTART_AFTER=3
 """
 
 
@@ -172,7 +186,7 @@ def _stack(prefix: str, extra_env: dict[str, str], label: str, settings: str = "
 @pytest.fixture(scope="session")
 def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
     """The stack serving the demo and two locations of the user's own code (OWN_CODE_SETTINGS)."""
-    with _stack("edpe2e", {}, "", OWN_CODE_SETTINGS) as stack:
+    with _stack("edpe2e", {}, "", OWN_CODE_SETTINGS + LIMIT_SETTINGS) as stack:
         yield stack
 
 

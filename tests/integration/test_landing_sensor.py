@@ -18,6 +18,8 @@ from etl_pipeline.sensors import (
     MAX_SETTINGS_BYTES,
     FileIdentity,
     build_landing_zone_sensor,
+    entry,
+    read_cursor,
     write_cursor,
 )
 
@@ -92,7 +94,7 @@ def test_the_first_cursor_format_is_carried_over_without_relaunching(tmp_path: P
     write(tmp_path / "older.csv", "x", mtime_ns=1_000)  # the first format could never see this one
     names, cursor, _ = evaluate(tmp_path, cursor)
     assert names == ["older.csv"]
-    assert cursor is not None and json.loads(cursor)["floor_ns"] == 0  # the old floor is gone once converted
+    assert read_cursor(cursor).floor_ns == 0  # the old floor is gone once converted
 
 
 def test_a_first_format_cursor_without_names_is_converted_too(tmp_path: Path) -> None:
@@ -112,11 +114,38 @@ def test_the_cursor_forgets_files_that_left_and_stays_bounded(tmp_path: Path) ->
     (tmp_path / "f0.csv").unlink()
     _, cursor, _ = evaluate(tmp_path, cursor)
     assert cursor is not None
-    assert [entry[0] for entry in json.loads(cursor)["handled"]] == ["f1.csv", "f2.csv"]
+    kept = read_cursor(cursor)
+    assert kept.handled == {entry(FileIdentity(f"f{n}.csv", 1, 1_000 + n)) for n in (1, 2)}
     # Past the bound the oldest identities give way to a floor below which files count as handled.
     many = {FileIdentity(f"m{n}", 1, 10 + n) for n in range(MAX_REMEMBERED + 5)}
-    bounded = json.loads(write_cursor(many, 0))
-    assert len(bounded["handled"]) == MAX_REMEMBERED and bounded["floor_ns"] == 15
+    bounded = read_cursor(write_cursor(many, 0))
+    assert len(bounded.handled) == MAX_REMEMBERED and bounded.floor_ns == 15
+
+
+def test_the_cursor_is_compact(tmp_path: Path) -> None:
+    """Stored in the run database with every tick: a folder of a thousand landed files (names as a landing
+    job writes them) costs at most 25 kB, a folder of three under 150 bytes."""
+    names = [
+        f"orders-2026-12-{d:02d}T{h:02d}-{n:04d}.csv"
+        for d in range(1, 11)
+        for h in range(10)
+        for n in range(10)
+    ]
+    files = {FileIdentity(name, 123_456 + i, 1_796_620_000_000_000_000 + i) for i, name in enumerate(names)}
+    assert len(files) == MAX_REMEMBERED
+    assert len(write_cursor(files, 0)) <= 25_000
+    assert len(write_cursor(set(sorted(files)[:3]), 0)) < 150
+
+
+def test_the_previous_cursor_format_is_carried_over_without_relaunching(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", "x", mtime_ns=5_000)
+    write(tmp_path / "b.csv", "yy", mtime_ns=6_000)
+    previous = json.dumps({"handled": [["a.csv", 1, 5_000], ["b.csv", 2, 6_000]], "floor_ns": 0})
+    names, cursor, _ = evaluate(tmp_path, previous)
+    assert names == []
+    write(tmp_path / "c.csv", "z", mtime_ns=1_000)
+    names, cursor, _ = evaluate(tmp_path, cursor)
+    assert names == ["c.csv"]
 
 
 def test_an_unreadable_file_is_retried_and_blocks_nothing(tmp_path: Path) -> None:

@@ -123,3 +123,23 @@ def test_a_kept_connection_the_server_dropped_is_replaced_without_an_error(
     instance.report_engine_event("after", run)  # noticed at checkout: a new connection, no error
     assert instance.get_run_by_id(run.run_id) is not None
     assert [e.message for e in instance.all_logs(run.run_id)][-2:] == ["before", "after"]
+
+
+def test_the_webservers_first_write_after_the_server_dropped_its_connections_succeeds(
+    process_stack: ProcessStack, instance: dg.DagsterInstance, app_name: str
+) -> None:
+    """dagster-webserver's own engines (optimize_for_webserver: statement timeout, a pool of its own) of
+    all three storages: after a PostgreSQL restart the first query of each must not fail."""
+    instance.optimize_for_webserver(statement_timeout=15000, pool_recycle=3600, max_overflow=20)
+    run = instance.add_run(dg.DagsterRun(job_name="full_refresh_job", status=dg.DagsterRunStatus.STARTED))
+    instance.report_engine_event("before", run)
+    instance.all_instigator_state()
+    assert open_connections(process_stack, app_name)
+    drop_connections(process_stack, app_name)
+    instance.report_engine_event("after", run)  # the event-log storage's first write
+    instance.add_run_tags(run.run_id, {"after": "restart"})  # the run storage's
+    instance.all_instigator_state()  # the schedule storage's
+    assert [e.message for e in instance.all_logs(run.run_id)][-2:] == ["before", "after"]
+    # Still the webserver's engine: its statement timeout holds.
+    with instance.run_storage.connect() as conn:  # type: ignore[attr-defined]
+        assert conn.exec_driver_sql("show statement_timeout").scalar() == "15s"

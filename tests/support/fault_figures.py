@@ -14,6 +14,9 @@ class FaultFigure:
 
 
 FAULT_FIGURES: list[FaultFigure] = []
+# tests/e2e/test_abuse.py's rows: attack or fault, before, now, recovered in, lost. Kept here, not in the test
+# module: the terminal summary must see the list the tests filled, whatever name pytest imported them under.
+ABUSE_FIGURES: list[tuple[str, str, str, str, str]] = []
 
 
 def fmt(seconds: float | None) -> str:

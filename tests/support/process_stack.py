@@ -166,11 +166,13 @@ class ProcessStack:
         auto_reload: bool = True,
         locations: dict[str, dict[str, str]] | None = None,
         may_fail: tuple[str, ...] = (),
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         """`locations`: code location name -> its EDP_LOCATION_<NAME>_* settings without the prefix (paths
         relative to `code_root`); the first one is `location_name`. Default: the demo alone, with its default
         settings. `may_fail`: locations expected not to load (a start does not wait for them to load, only to
-        be listed). `auto_reload`: reload on save (EDP_AUTO_RELOAD)."""
+        be listed). `auto_reload`: reload on save (EDP_AUTO_RELOAD). `extra_env`: more settings for every
+        process (a platform setting under test, say)."""
         self.workdir = Path(workdir).resolve()
         self.code_root = Path(code_root).resolve()
         self.with_daemon = start_daemon
@@ -191,6 +193,7 @@ class ProcessStack:
         self.graphql_url = f"{self.webserver_url}/graphql"
         self.pg_password = secrets.token_hex(12)
         self.env: dict[str, str] = {}
+        self.extra_env = dict(extra_env or {})
         # Seconds from spawn to ready, per process (figures for the closing notes and benchmarks).
         self.timings: dict[str, float] = {}
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -259,7 +262,10 @@ class ProcessStack:
         self._spawn(
             "webserver",
             [
-                str(self._bin / "dagster-webserver"),
+                # The compose stack's command: Dagster's webserver app behind the platform's cross-site guard.
+                str(self._bin / "python"),
+                "-m",
+                "edp_platform.webserver",
                 "-h",
                 "127.0.0.1",
                 "-p",
@@ -498,6 +504,9 @@ class ProcessStack:
                 "DAGSTER_PG_PASSWORD": self.pg_password,
                 "DAGSTER_PG_DB": DAGSTER_DB,
                 "WAREHOUSE_DB": WAREHOUSE_DB,
+                # dbt and the ingestion connect as the warehouse's own role, with its limits, as in the
+                # compose stack (the code server applies it at start: edp_platform.warehouse_role).
+                "WAREHOUSE_USER": "warehouse",
                 "DAGSTER_COMPUTE_LOGS_DIR": str(self.workdir / "compute_logs"),
                 "DAGSTER_LOCAL_ARTIFACT_STORAGE_DIR": str(self.workdir / "storage"),
                 "DAGSTER_DBT_PARSE_PROJECT_ON_LOAD": "1",
@@ -513,6 +522,9 @@ class ProcessStack:
                 "LANDING_SENSOR_INTERVAL_SECONDS": "5",
                 "EDP_AUTO_RELOAD": "1" if self.auto_reload else "0",
                 "EDP_RELOAD_STATUS_DIR": str(self.reload_status_dir),
+                # What the webserver's guard allows (edp_platform.webserver): the address clients use.
+                "EDP_PUBLISHED_ADDRESS": "127.0.0.1",
+                "EDP_PUBLISHED_PORT": str(self.webserver_port),
             }
         )
         for name, own in self.locations.items():
@@ -520,6 +532,7 @@ class ProcessStack:
             env[f"EDP_LOCATION_{key}_PORT"] = str(self.code_server_ports[name])
             for field, value in own.items():
                 env[f"EDP_LOCATION_{key}_{field}"] = value
+        env.update(self.extra_env)
         self.env = env
         write_workspace(self.workspace_file, env)
 

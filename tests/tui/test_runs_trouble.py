@@ -17,11 +17,8 @@ SIZE = (130, 30)
 async def test_a_stuck_canceling_run_is_flagged_and_force_terminated_after_confirmation() -> None:
     fake = FakeDagster()
     stuck = replace(fake.runs_list[0], status="CANCELING", can_terminate=False, update_time=fake.now - 600)
-    lost = replace(
-        fake.runs_list[1],
-        status="FAILURE",
-        tags=((LOST_WORKER_TAG, "Run worker lost: worker pid 42 on host user-code is gone"),),
-    )
+    verdict = f"Run worker lost: worker pid 42 of run {fake.runs_list[1].run_id} on host user-code is gone"
+    lost = replace(fake.runs_list[1], status="FAILURE", tags=((LOST_WORKER_TAG, verdict),))
     fake.runs_list = [stuck, lost, *fake.runs_list[2:]]
     panel = RunsPanel(fake)
     panel.clock = lambda: fake.now  # type: ignore[method-assign]

@@ -454,7 +454,7 @@ async def test_waiting_gives_up_after_the_failure_budget(monkeypatch: pytest.Mon
     assert fake.calls == common.MAX_CONSECUTIVE_FAILURES + 1
 
 
-def run_answer(status: str, can_terminate: bool) -> dict[str, Any]:
+def run_answer(status: str, can_terminate: bool, tags: dict[str, str] | None = None) -> dict[str, Any]:
     run = {
         "__typename": "Run",
         "runId": "0123456789",
@@ -465,13 +465,16 @@ def run_answer(status: str, can_terminate: bool) -> dict[str, Any]:
         "endTime": None,
         "canTerminate": can_terminate,
         "stepStats": [],
-        "tags": [],
+        "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
     }
     return {"data": {"runOrError": run}}
 
 
 def serve_terminate(
-    monkeypatch: pytest.MonkeyPatch, statuses: list[tuple[str, bool]], sent: list[dict[str, Any]]
+    monkeypatch: pytest.MonkeyPatch,
+    statuses: list[tuple[str, bool]],
+    sent: list[dict[str, Any]],
+    tags: dict[str, str] | None = None,
 ) -> None:
     """Run answers in order (the last one repeats) and the terminate mutations received."""
 
@@ -482,13 +485,14 @@ def serve_terminate(
             ok = {"__typename": "TerminateRunSuccess", "run": {"runId": "0123456789", "status": "CANCELING"}}
             return httpx.Response(200, json={"data": {"terminateRun": ok}})
         status, can = statuses.pop(0) if len(statuses) > 1 else statuses[0]
-        return httpx.Response(200, json=run_answer(status, can))
+        return httpx.Response(200, json=run_answer(status, can, tags))
 
     def client(context: Any, timeout: float = 10.0) -> DagsterClient:
         return DagsterClient("http://dagster.test/graphql", transport=httpx.MockTransport(handler))
 
     monkeypatch.setattr(common.Context, "dagster_client", client)
     monkeypatch.setattr(terminate_cli, "POLL_S", 0.01)
+    monkeypatch.setattr(terminate_cli, "GRACE_S", 0.2)
 
 
 def test_force_terminate_marks_a_stuck_run_canceled(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -507,6 +511,45 @@ def test_a_run_stuck_in_canceling_points_at_force(monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 1
     assert sent == [{"runId": "0123456789", "terminatePolicy": "SAFE_TERMINATE"}]
     assert "still CANCELING" in result.stderr and "terminate --force" in result.stderr
+
+
+ALIVE_WORKER = {"edp/worker": '{"run_id":"0123456789","pid":77,"boot_id":"b","start_ticks":5}'}
+
+
+def test_force_refuses_a_run_whose_worker_the_platform_knows_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+    serve_terminate(monkeypatch, [("CANCELING", False)], sent, ALIVE_WORKER)
+    result = invoke("terminate", "--force", "0123456789")
+    assert result.exit_code == 1 and sent == []
+    assert "pid 77" in result.stderr and "alive" in result.stderr
+
+
+def test_force_ends_a_live_run_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that can still be terminated is asked to stop first; when it does, nothing is forced."""
+    sent: list[dict[str, Any]] = []
+    serve_terminate(
+        monkeypatch, [("STARTED", True), ("CANCELING", False), ("CANCELED", False)], sent, ALIVE_WORKER
+    )
+    result = invoke("terminate", "--force", "0123456789")
+    assert result.exit_code == 0, result.output
+    assert sent == [{"runId": "0123456789", "terminatePolicy": "SAFE_TERMINATE"}]
+    assert result.stdout == "0123456789 CANCELED\n"
+
+
+def test_force_after_a_cancel_that_does_not_end_is_still_refused_while_the_worker_lives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[dict[str, Any]] = []
+    serve_terminate(monkeypatch, [("STARTED", True), ("CANCELING", False)], sent, ALIVE_WORKER)
+    result = invoke("terminate", "--force", "0123456789")
+    assert result.exit_code == 1
+    assert sent == [{"runId": "0123456789", "terminatePolicy": "SAFE_TERMINATE"}]
+    assert "alive" in result.stderr
+
+
+def test_launch_refuses_a_reserved_tag_before_connecting() -> None:
+    result = invoke("launch", "full_refresh_job", "--tag", "edp/lost_worker=forged")
+    assert result.exit_code == 2 and "reserved" in result.stderr
 
 
 def test_terminating_an_ended_run_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -559,3 +602,11 @@ def test_up_and_down_run_the_own_scripts_for_the_own_stack_and_compose_for_anoth
     # A compose file that is not there: a clear message, nothing run.
     result = invoke("--compose-file", str(tmp_path / "missing.yaml"), *args)
     assert result.exit_code == 2 and "does not exist" in result.stderr and calls == []
+
+
+def test_status_never_prints_the_password_of_a_webserver_url() -> None:
+    url = "http://operator:s3cret@127.0.0.1:1"  # nothing listens on port 1: unreachable at once
+    for args in (("status", "--no-docker"), ("status", "--no-docker", "--json")):
+        result = invoke("--webserver-url", url, *args)
+        assert "s3cret" not in result.output, result.output
+        assert "operator:***@127.0.0.1:1" in result.output, result.output

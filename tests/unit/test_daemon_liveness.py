@@ -144,3 +144,83 @@ def test_usage() -> None:
     assert dl.main([]) == 2
     assert dl.main(["run"]) == 2
     assert dl.main(["check", "extra"]) == 2
+
+
+# ---- a hung daemon is restarted ----------------------------------------------------------------------------
+
+HUNG_CHILD = (
+    "import signal, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)  # hung: does not even stop when asked\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+def scripted(answers: list[bool | Exception]) -> Callable[[], tuple[bool, str]]:
+    """A question answering from a script, then repeating its last answer."""
+    script = list(answers)
+
+    def ask() -> tuple[bool, str]:
+        answer = script.pop(0) if len(script) > 1 else script[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer, "Daemon live" if answer else "Daemon(s) not running"
+
+    return ask
+
+
+def test_a_daemon_not_live_for_a_bounded_number_of_answers_is_ended_and_the_container_restarted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asker = dl.Asker(every=0.01, ask=scripted([True, False]), path=tmp_path / "s.json", restart_after=5)
+    started = time.monotonic()
+    code = dl.run([sys.executable, "-c", HUNG_CHILD], asker, stop_timeout=1.0)
+    assert code == dl.RESTART_EXIT_CODE  # not 0: the restart policy starts the container again
+    assert asker.not_live_in_a_row >= 5
+    err = capsys.readouterr().err
+    assert "answered not live 5 times in a row" in err and "restarting" in err
+    assert time.monotonic() - started < DEADLINE_S
+
+
+def test_a_failing_question_or_a_starting_daemon_never_counts_towards_a_restart(tmp_path: Path) -> None:
+    # The database away: the question fails (the daemon cannot be judged). Starting: not live yet, no live
+    # answer seen and within the start grace. Neither restarts the daemon.
+    for answers in ([ConnectionError("database gone")], [False]):
+        asker = dl.Asker(
+            every=0.01, ask=scripted(answers), path=tmp_path / "s.json", restart_after=3, start_grace_s=3600
+        )
+        asker.start()
+        try:
+            wait_for("answers", lambda a=asker: a.answers >= 20)  # type: ignore[misc]
+            assert not asker.hung.is_set()
+        finally:
+            asker.stopped.set()
+            asker.join(5)
+
+
+def test_a_daemon_never_live_past_the_start_grace_counts(tmp_path: Path) -> None:
+    asker = dl.Asker(
+        every=0.01, ask=scripted([False]), path=tmp_path / "s.json", restart_after=3, start_grace_s=0.0
+    )
+    asker.start()
+    try:
+        wait_for("the daemon judged hung", asker.hung.is_set)
+    finally:
+        asker.stopped.set()
+        asker.join(5)
+
+
+def test_a_live_answer_resets_the_count(tmp_path: Path) -> None:
+    asker = dl.Asker(
+        every=0.01,
+        ask=scripted([True, False, False, True, False, False, True]),
+        path=tmp_path / "s.json",
+        restart_after=3,
+    )
+    asker.start()
+    try:
+        wait_for("the script played", lambda: asker.answers >= 30)
+        assert not asker.hung.is_set()
+    finally:
+        asker.stopped.set()
+        asker.join(5)

@@ -91,12 +91,16 @@ def test_the_run_workers_pid_is_still_announced_as_the_watch_reads_it() -> None:
 
 
 def test_the_postgres_storages_still_keep_their_engine_where_the_pooled_ones_replace_it() -> None:
-    for cls in (PostgresRunStorage, PostgresEventLogStorage):
+    from dagster_postgres import PostgresScheduleStorage
+
+    for cls in (PostgresRunStorage, PostgresEventLogStorage, PostgresScheduleStorage):
         init = source(cls.__init__)
         assert "self._engine" in init and "self._token_provider" in init, cls
         params = list(inspect.signature(cls.optimize_for_webserver).parameters)
         assert params == ["self", "statement_timeout", "pool_recycle", "max_overflow"], cls
         assert "self._engine" in source(cls.optimize_for_webserver), cls
+        # What the pre-pinging engine of edp_platform.instance.storage repeats: the same pool, the timeout.
+        assert "set_pg_statement_timeout" in source(cls.optimize_for_webserver), cls
 
 
 def test_the_dbt_resource_still_pays_what_the_platform_skips() -> None:
@@ -274,3 +278,21 @@ def test_textual_still_writes_the_bell_through_the_private_driver_the_alerts_use
 
     assert "self._driver.write(" in source(App.bell)
     assert callable(Driver.write)
+
+
+def test_the_daemon_still_logs_idle_ticks_as_the_platform_quiets_them() -> None:
+    """edp_platform.daemon_run drops these exact INFO lines from these loggers."""
+    from dagster._daemon import sensor
+    from dagster._daemon.daemon import get_default_daemon_logger
+    from dagster._scheduler import scheduler
+    from edp_platform.daemon_run import NOTHING_HAPPENED
+
+    assert set(NOTHING_HAPPENED) == {
+        get_default_daemon_logger("SensorDaemon").name,
+        get_default_daemon_logger("SchedulerDaemon").name,
+    }
+    sensors, schedules = source(sensor), source(scheduler)
+    assert 'context.logger.info(f"Checking for new runs for sensor: {remote_sensor.name}")' in sensors
+    assert 'context.logger.info(f"No run requests returned for {remote_sensor.name}, skipping")' in sensors
+    assert 'logger.info(f"No run requests returned for {remote_schedule.name}, skipping")' in schedules
+    assert 'f"Sensor {remote_sensor.name} skipped: {sensor_runtime_data.skip_message}"' in sensors

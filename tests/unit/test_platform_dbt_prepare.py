@@ -67,3 +67,76 @@ def test_a_profile_that_cannot_connect_says_why(tmp_path: Path, monkeypatch: pyt
     assert problem is not None
     assert problem.startswith("dbt cannot connect to the warehouse with the platform's profile")
     assert "refused" in problem.lower() or "could not connect" in problem.lower()
+
+
+def test_project_files_that_are_fifos_block_nothing(tmp_path: Path) -> None:
+    """dbt_project.yml and packages.yml are read by the platform itself (packages-install-path, local
+    packages): as FIFOs they are not regular files, and the working copy is made without waiting on them."""
+    import threading
+
+    copy = copy_of(tmp_path, "shop_dbt")
+    for name in ("packages.yml", "dependencies.yml", "package-lock.yml"):
+        (copy.source / name).unlink(missing_ok=True)
+        os.mkfifo(copy.source / name)
+    (copy.source / "dbt_project.yml").rename(copy.source / "dbt_project.yml.real")
+    os.mkfifo(copy.source / "dbt_project.yml")
+    done: list[object] = []
+    thread = threading.Thread(
+        target=lambda: done.append(
+            (workcopy.sync(copy), prepare.deps_hash(copy), prepare.package_names(copy.source))
+        ),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(60)
+    assert done, "a FIFO in the project blocked the working copy"
+
+
+def shop(tmp_path: Path) -> workcopy.WorkCopy:
+    """The shop fixture project with the local package it names beside it."""
+    shutil.copytree(FIXTURES / "shop_macros", tmp_path / "code" / "shop_macros")
+    return copy_of(tmp_path, "shop_dbt")
+
+
+def test_a_parse_that_never_ends_is_ended_at_its_timeout_and_the_next_one_works(tmp_path: Path) -> None:
+    copy = shop(tmp_path)
+    first = prepare.prepare_in_child(copy, parse=True, timeout_s=300)
+    assert first.action == "parsed", first.message
+    endless = copy.source / "models" / "endless.sql"
+    endless.write_text("{% for i in modules.itertools.count() %}{% endfor %}\nselect 1 as x\n")
+    hung = prepare.prepare_in_child(copy, parse=True, timeout_s=5)
+    assert hung.action == "failed"
+    assert "did not finish within 5 s" in hung.message and "EDP_DBT_PREPARE_TIMEOUT_S" in hung.message
+    endless.unlink()
+    again = prepare.prepare_in_child(copy, parse=True, timeout_s=300)
+    assert again.action in ("parsed", "skipped"), again.message
+
+
+def test_the_manifest_is_replaced_whole_while_readers_hold_it(tmp_path: Path) -> None:
+    """A run worker that opened the manifest before a re-parse keeps reading the complete old one; the path
+    then holds the complete new one (written elsewhere and renamed over it, never rewritten in place)."""
+    copy = shop(tmp_path)
+    assert prepare.prepare(copy).action == "parsed"
+    manifest = copy.target_dir / "manifest.json"
+    with open(manifest, "rb") as reader:
+        (copy.source / "models" / "added.sql").write_text("select 1 as added\n")
+        assert prepare.prepare(copy).action == "parsed"
+        old = reader.read()
+    import json
+
+    assert "model.shop.added" not in json.loads(old)["nodes"]
+    assert "model.shop.added" in json.loads(manifest.read_text())["nodes"]
+
+
+def test_a_file_name_that_is_not_utf8_is_a_clear_error_and_its_removal_parses(tmp_path: Path) -> None:
+    """dbt cannot read such a name (its partial-parse state fails on it, cryptically): the working copy says
+    so, naming the file, and the next save without it parses."""
+    copy = shop(tmp_path)
+    odd = os.path.join(os.fsencode(copy.source / "models"), b"caf\xe9.sql")
+    with open(odd, "wb") as f:
+        f.write(b"select 1 as x\n")
+    outcome = prepare.prepare_in_child(copy, timeout_s=300)
+    assert outcome.action == "failed"
+    assert "not UTF-8" in outcome.message and "caf\\xe9.sql" in outcome.message, outcome.message
+    os.unlink(odd)
+    assert prepare.prepare_in_child(copy, timeout_s=300).action == "parsed"

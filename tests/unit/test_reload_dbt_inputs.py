@@ -99,3 +99,93 @@ def test_stored_hash_round_trip(tmp_path: Path) -> None:
     assert read_stored_hash(tmp_path) is None
     write_stored_hash(tmp_path, "abc")
     assert read_stored_hash(tmp_path) == "abc"
+
+
+# ---- what the hash never does: block, exhaust memory, or fail on a file name -------------------------------
+
+import os  # noqa: E402
+import threading  # noqa: E402
+
+import pytest  # noqa: E402
+from edp_platform.dbt import inputs  # noqa: E402
+
+
+def hashed_within(root: Path, seconds: float = 30.0) -> str:
+    """The hash computed in a thread that must finish (a blocked read would hang the reload for good)."""
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(h(root)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert result, "the input hash blocked"
+    return result[0]
+
+
+def test_a_fifo_is_not_read(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    before = h(root)
+    os.mkfifo(root / "models" / "pipe.sql")
+    assert hashed_within(root) == before
+
+
+def test_a_link_to_a_device_is_not_read(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    before = h(root)
+    (root / "models" / "zero.sql").symlink_to("/dev/zero")
+    assert hashed_within(root) == before
+
+
+def test_a_huge_file_is_hashed_by_its_size_and_time_past_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project(tmp_path / "p")
+    monkeypatch.setattr(inputs, "CONTENT_CAP_BYTES", 1024)
+    seed = root / "seeds" / "big.csv"
+    seed.parent.mkdir()
+    with open(seed, "wb") as f:  # sparse: a multi-GB seed that costs no disk
+        f.truncate(3 << 30)
+    reads: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, n: int) -> bytes:
+        data = real_read(fd, n)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "read", counting_read)
+    first = h(root)
+    assert sum(reads) < 1 << 20  # the 3 GB file was not read
+    assert max(reads, default=0) <= inputs.CHUNK_BYTES
+    with open(seed, "r+b") as f:
+        f.truncate(3 << 30 | 1)
+    assert h(root) != first  # a change to it still counts
+
+
+def test_files_are_read_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p")
+    (root / "seeds").mkdir()
+    (root / "seeds" / "s.csv").write_bytes(b"a,b\n" * (inputs.CHUNK_BYTES // 2))
+    sizes: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, n: int) -> bytes:
+        sizes.append(n)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(os, "read", counting_read)
+    h(root)
+    assert sizes and max(sizes) <= inputs.CHUNK_BYTES
+
+
+def test_a_file_name_that_is_not_utf8_is_hashed_by_its_bytes(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    before = h(root)
+    name = b"caf\xe9.sql"  # Latin-1, not UTF-8
+    with open(os.path.join(os.fsencode(root / "models"), name), "wb") as f:
+        f.write(b"select 1 as x\n")
+    after = h(root)
+    assert after != before
+    os.rename(
+        os.path.join(os.fsencode(root / "models"), name),
+        os.path.join(os.fsencode(root / "models"), b"cafe.sql"),
+    )
+    assert h(root) not in {before, after}

@@ -100,3 +100,47 @@ def test_polling_setting_and_auto_detection(setting: str, roots: list[str], expe
     polling, why = use_polling(setting, roots, MOUNTINFO)
     assert polling is expected
     assert why
+
+
+@pytest.mark.parametrize("polling", [False, True])
+def test_a_file_name_that_is_not_utf8_reloads_and_the_watch_goes_on(tmp_path: Path, polling: bool) -> None:
+    """watchfiles cannot report a name that is not UTF-8 (it raises): the folder counts as changed, and the
+    next save of an ordinary file is seen too."""
+    import os
+    import threading
+
+    from edp_platform.code_server.coalesce import Coalescer
+    from edp_platform.code_server.watcher import Watcher
+
+    from tests.support.waiting import wait_for
+
+    root = tmp_path / "models"
+    root.mkdir()
+    batches: list[list[str]] = []
+    states: list[dict[str, object]] = []
+    seen = threading.Event()
+
+    def on_batch(files: list[str], _first: float) -> None:
+        batches.append(files)
+        seen.set()
+
+    watcher = Watcher(
+        {str(root): "dbt_project/models"},
+        on_batch,
+        polling=polling,
+        coalescer=Coalescer(quiet_s=0.05, max_wait_s=0.5),
+        on_state=lambda **fields: states.append(fields),
+    )
+    watcher.start()
+    try:
+        wait_for("watching", lambda: any(s.get("state") == "watching" for s in states), 30)
+        with open(os.path.join(os.fsencode(root), b"caf\xe9.sql"), "wb") as f:
+            f.write(b"select 1\n")
+        wait_for("a reload for the odd name", lambda: bool(batches), 30)
+        assert batches[0] == ["dbt_project/models"]
+        batches.clear()
+        wait_for("watching again", lambda: states[-1].get("state") == "watching", 30)
+        (root / "plain.sql").write_text("select 2\n")
+        wait_for("the next save seen", lambda: any("dbt_project/models/plain.sql" in b for b in batches), 30)
+    finally:
+        watcher.stop()

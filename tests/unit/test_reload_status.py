@@ -97,3 +97,36 @@ def test_a_first_load_whose_dbt_project_does_not_parse_serves_the_last_manifest(
         "the dbt project does not parse: serving the definitions"
     )
     assert doc["reloads"][-1]["outcome"] == "failed"
+
+
+def test_a_status_write_error_is_logged_once_and_never_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk: the reload and the watcher go on, the status file catches up once writing works again."""
+    import errno
+    import os
+
+    path = tmp_path / "status.json"
+    book = StatusBook(path, "etl_pipeline", auto_reload=True)
+    real_replace = os.replace
+    full = True
+
+    def replace(src: object, dst: object) -> None:
+        if full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", replace)
+    caplog.set_level("WARNING", logger="edp.reload.status")
+    record = book.begin("watch", ["dbt_project/models/x.sql"], time.time(), time.monotonic())
+    book.set_watch(state="watching", error=None)
+    book.finish_served(record, NAMES, "server-1")
+    assert not path.exists()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "No space left on device" in warnings[0] and str(path) in warnings[0]
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind on the full disk
+    full = False
+    second = book.begin("grpc", [], time.time(), time.monotonic())
+    book.finish_served(second, NAMES, "server-2")
+    assert json.loads(path.read_text())["serving"]["server_id"] == "server-2"
+    assert caplog.records[-1].getMessage() == f"reload status {path}: writing again"

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edp_tui.dagster.client import LOG_CHUNK_BYTES
+from edp_tui.dagster.client import LOG_CHUNK_BYTES, DagsterClient
+from edp_tui.dagster.errors import DagsterUnreachable
 from edp_tui.dagster.models import LocationInfo, LogChunk, LogKey
 from edp_tui.dagster.reload import ReloadOutcome
 from edp_tui.dagster.run_config import RunConfigSyntaxError, parse_run_config
@@ -169,3 +170,43 @@ def test_a_coarse_uptime_clock_wakes_when_its_text_changes(seconds: float, due_i
     assert fmt.coarse_change_in(seconds) == pytest.approx(due_in)
     before, after = fmt.duration(seconds, coarse=True), fmt.duration(seconds + due_in, coarse=True)
     assert before != after and fmt.duration(seconds + due_in - 0.01, coarse=True) == before
+
+
+@pytest.mark.parametrize(
+    "key", ["edp/lost_worker", "edp/worker", "dagster/partition", "Dagster/backfill", " edp/x"]
+)
+def test_reserved_tag_prefixes_are_refused(key: str) -> None:
+    with pytest.raises(ValueError, match="reserved"):
+        parse_tags([f"{key}=v"])
+    with pytest.raises(ValueError, match="reserved"):
+        parse_tag_list(f"team=data, {key.strip()}=v")
+
+
+def test_dagsters_user_tags_are_allowed() -> None:
+    assert parse_tags(["dagster/priority=5", "dagster/max_retries=2"]) == {
+        "dagster/priority": "5",
+        "dagster/max_retries": "2",
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:p@host:3000/graphql", "http://u:***@host:3000/graphql"),
+        ("https://u:p%40ss@h/x?y=1", "https://u:***@h/x?y=1"),
+        ("http://u:a@b@h:1", "http://u:***@h:1"),
+        ("http://user@h:1", "http://user@h:1"),
+        ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+        ("http://[::1", "http://[::1"),
+    ],
+)
+def test_a_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert fmt.url_shown(url) == shown
+    assert str(DagsterUnreachable(url, "refused")).count(shown) == 1
+
+
+def test_the_dashboard_header_shows_the_webserver_url_without_its_password() -> None:
+    from edp_tui.ui.widgets.dagster.health import DaemonHealthWatch
+
+    client = DagsterClient("http://u:secret@h:3000/graphql")
+    assert DaemonHealthWatch(client, None).webserver_label == "http://u:***@h:3000"  # type: ignore[arg-type]

@@ -6,7 +6,9 @@ other file triggers an ingestion with the defaults. Files are never moved or cha
 The cursor remembers the identity (name, size, modification time) of every file in the folder that has
 been handled, so any file not handled yet is picked up whatever its modification time (a file moved in with an
 old one too), and a file that changes in place is picked up again. Entries of files that left the folder are
-dropped, so the cursor stays as small as the folder. A file that cannot be read is skipped with a logged
+dropped, so the cursor stays as small as the folder. Dagster stores the cursor with every tick: each identity
+is kept as 16 bytes (its modification time and an 8-byte hash of the identity), base64 in one string, at
+most MAX_REMEMBERED of them (about 21 kB). A file that cannot be read is skipped with a logged
 reason and retried on the next tick; a file with unusable settings is skipped with a logged reason and
 recorded, so it is retried only once it changes. Neither blocks the other files. Dot files (partial uploads,
 editor swap files) are ignored: write under a dot name and rename, or copy, so that a half-written file is
@@ -15,8 +17,11 @@ never seen.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import struct
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,7 +35,8 @@ INGESTION_OP = "raw_retail_data"
 # At most this many identities in the cursor (it is stored in the run database on every tick). Past it the
 # oldest are forgotten and `floor_ns` rises above their modification times: an unremembered file older than
 # the floor then counts as handled. Only a folder holding more files than this ever gets there.
-MAX_REMEMBERED = 5000
+MAX_REMEMBERED = 1000
+ENTRY = struct.Struct(">q8s")  # modification time (ns), blake2b-64 of the identity
 # A settings file holds a handful of integers: anything bigger is refused unread.
 MAX_SETTINGS_BYTES = 64 * 1024
 
@@ -41,8 +47,20 @@ class FileIdentity(NamedTuple):
     mtime_ns: int
 
 
+class Entry(NamedTuple):
+    """A handled file as the cursor keeps it."""
+
+    mtime_ns: int
+    digest: bytes
+
+
+def entry(identity: FileIdentity) -> Entry:
+    key = f"{identity.name}\0{identity.size}\0{identity.mtime_ns}".encode("utf-8", "surrogateescape")
+    return Entry(identity.mtime_ns, hashlib.blake2b(key, digest_size=8).digest())
+
+
 class Cursor(NamedTuple):
-    handled: frozenset[FileIdentity]
+    handled: frozenset[Entry]
     floor_ns: int  # unremembered files modified before this count as handled (see MAX_REMEMBERED)
     legacy_names: frozenset[str]  # the first cursor format's names at floor_ns, also handled
     legacy: bool = False  # read from the first format: its floor is used once, to convert it
@@ -60,23 +78,32 @@ def read_cursor(raw: str | None) -> Cursor:
     if not raw:
         return Cursor(frozenset(), 0, frozenset())
     data = json.loads(raw)
+    if "h" in data:  # this format
+        packed = base64.b64decode(data["h"])
+        handled = frozenset(Entry(*ENTRY.unpack_from(packed, i)) for i in range(0, len(packed), ENTRY.size))
+        return Cursor(handled, int(data.get("f", 0)), frozenset())
     if "handled" not in data:  # the first format: the newest mtime seen and the names seen at it
         return Cursor(frozenset(), int(data["mtime_ns"]), frozenset(data["names"]), legacy=True)
-    handled = frozenset(FileIdentity(str(n), int(s), int(m)) for n, s, m in data["handled"])
+    # The second: the identities in full.
+    handled = frozenset(entry(FileIdentity(str(n), int(s), int(m))) for n, s, m in data["handled"])
     return Cursor(handled, int(data.get("floor_ns", 0)), frozenset())
 
 
-def write_cursor(handled: set[FileIdentity], floor_ns: int) -> str:
-    kept = sorted(handled, key=lambda i: (i.mtime_ns, i.name))
-    if len(kept) > MAX_REMEMBERED:
-        forgotten, kept = kept[: len(kept) - MAX_REMEMBERED], kept[len(kept) - MAX_REMEMBERED :]
+def write_cursor(handled: set[FileIdentity] | set[Entry], floor_ns: int) -> str:
+    entries = sorted(i if isinstance(i, Entry) else entry(i) for i in handled)
+    if len(entries) > MAX_REMEMBERED:
+        forgotten, entries = (
+            entries[: len(entries) - MAX_REMEMBERED],
+            entries[len(entries) - MAX_REMEMBERED :],
+        )
         floor_ns = max(floor_ns, forgotten[-1].mtime_ns + 1)
-    return json.dumps({"handled": [list(i) for i in kept], "floor_ns": floor_ns}, separators=(",", ":"))
+    packed = b"".join(ENTRY.pack(e.mtime_ns, e.digest) for e in entries)
+    return json.dumps({"h": base64.b64encode(packed).decode(), "f": floor_ns}, separators=(",", ":"))
 
 
 def is_handled(identity: FileIdentity, cursor: Cursor) -> bool:
     return (
-        identity in cursor.handled
+        entry(identity) in cursor.handled
         or identity.mtime_ns < cursor.floor_ns
         or (identity.mtime_ns == cursor.floor_ns and identity.name in cursor.legacy_names)
     )

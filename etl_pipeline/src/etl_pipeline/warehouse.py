@@ -1,6 +1,6 @@
-"""The warehouse database: same PostgreSQL server and credentials as Dagster's storage, database WAREHOUSE_DB.
-
-The same variables feed dagster.yaml and the platform's dbt profile, so one environment configures all three.
+"""The warehouse database WAREHOUSE_DB, reached as the platform's warehouse role (WAREHOUSE_USER, with the
+limits edp_platform.warehouse_role sets on it), on the server of Dagster's storage unless configured
+otherwise: the same variables as the platform's dbt profile, so the ingestion and dbt connect alike.
 
 The demo writes only tables it created itself: each carries OWNER_MARK as its comment, and a table of the same
 name that lacks it (a user's project's, say) is refused with a message instead of truncated
@@ -46,10 +46,10 @@ RAW_DDL: dict[str, str] = {
 
 def connection_params(database: str | None = None) -> dict[str, object]:
     return {
-        "host": os.environ.get("DAGSTER_PG_HOST", "localhost"),
-        "port": int(os.environ.get("DAGSTER_PG_PORT", "5432")),
-        "user": os.environ.get("DAGSTER_PG_USERNAME", "dagster"),
-        "password": os.environ.get("DAGSTER_PG_PASSWORD", ""),
+        "host": os.environ.get("WAREHOUSE_HOST") or os.environ.get("DAGSTER_PG_HOST", "localhost"),
+        "port": int(os.environ.get("WAREHOUSE_PORT") or os.environ.get("DAGSTER_PG_PORT", "5432")),
+        "user": os.environ.get("WAREHOUSE_USER") or os.environ.get("DAGSTER_PG_USERNAME", "dagster"),
+        "password": os.environ.get("WAREHOUSE_PASSWORD") or os.environ.get("DAGSTER_PG_PASSWORD", ""),
         "dbname": database or os.environ.get("WAREHOUSE_DB", "warehouse"),
         "connect_timeout": 10,
     }
@@ -69,7 +69,15 @@ def connect(database: str | None = None) -> Iterator[Connection]:
 def ensure_database() -> str:
     """Create the warehouse database when it is missing (a fresh server only has Dagster's own database)."""
     name = str(connection_params()["dbname"])
-    conn = psycopg2.connect(**connection_params(os.environ.get("DAGSTER_PG_DB", "postgres")))
+    if os.environ.get("WAREHOUSE_HOST"):
+        return name  # a server of its own: the database is that server's (its POSTGRES_DB)
+    # Dagster's own user (the warehouse role cannot create databases, nor connect to Dagster's).
+    admin = {
+        **connection_params(os.environ.get("DAGSTER_PG_DB", "postgres")),
+        "user": os.environ.get("DAGSTER_PG_USERNAME", "dagster"),
+        "password": os.environ.get("DAGSTER_PG_PASSWORD", ""),
+    }
+    conn = psycopg2.connect(**admin)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:

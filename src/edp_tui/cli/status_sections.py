@@ -18,6 +18,7 @@ from edp_tui.dagster.daemon_errors import heartbeat_every
 from edp_tui.dagster.errors import DagsterUnreachable
 from edp_tui.dagster.models import DaemonHealth, DaemonStatus, LocationInfo
 from edp_tui.docker.models import Health, RunState, ServiceState
+from edp_tui.util import fmt
 
 
 def service_healthy(state: ServiceState) -> bool:
@@ -170,7 +171,7 @@ async def settled_daemon_health(client: DagsterClient, wait_s: float) -> DaemonH
 async def dagster_section(
     client: DagsterClient, runs_limit: int, heartbeat_wait: float = 0.0
 ) -> dict[str, Any]:
-    url = client.graphql_url.removesuffix("/graphql")
+    url = fmt.url_shown(client.graphql_url.removesuffix("/graphql"))
     section: dict[str, Any] = {
         "url": url,
         "reachable": False,

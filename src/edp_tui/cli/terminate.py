@@ -21,9 +21,12 @@ from edp_tui.cli.common import (
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import DagsterRequestRejected
 from edp_tui.dagster.models import RunDetail
+from edp_tui.dagster.trouble import force_verdict
 from edp_tui.text import printable
 
 POLL_S = 1.0
+# With --force, a run that can still be terminated is asked to stop first, and given this long to do so.
+GRACE_S = 15.0
 
 
 async def current(client: DagsterClient, run_id: str) -> RunDetail:
@@ -35,13 +38,23 @@ async def current(client: DagsterClient, run_id: str) -> RunDetail:
         raise
 
 
+async def wait_until_over(client: DagsterClient, run_id: str, timeout: float) -> RunDetail:
+    """The run once it has ended, or as it is after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        detail = await current(client, run_id)
+        if detail.run.is_terminal or time.monotonic() >= deadline:
+            return detail
+        await asyncio.sleep(POLL_S)
+
+
 @click.command()
 @click.argument("run_id")
 @click.option(
     "--force",
     is_flag=True,
-    help="Mark the run canceled at once (for a run stuck in CANCELING or whose worker is gone; a worker"
-    " that is still alive may go on and report its own outcome).",
+    help="Mark the run canceled without its worker (for a run stuck in CANCELING or whose worker is gone):"
+    " a run that can still stop is asked to first; refused while the platform knows its worker alive.",
 )
 @click.option(
     "--timeout",
@@ -56,9 +69,11 @@ def terminate(ctx: click.Context, run_id: str, force: bool, timeout: float) -> N
     """Terminate RUN_ID and wait until it has ended.
 
     Without --force the run's worker is asked to stop (the run goes CANCELING, then CANCELED). A run
-    whose worker is gone never gets there: --force marks it CANCELED at once, as Dagster's UI offers,
-    and frees its queue slot. Exit code: 0 when the run ended CANCELED (or had already ended), 1 when it
-    is still not over after --timeout.
+    whose worker is gone never gets there: --force marks it CANCELED, as Dagster's UI offers, and frees its
+    queue slot. It never leaves a live worker behind: a run that can still stop is asked to first (and
+    given a few seconds), and a run whose worker the platform knows alive is not marked (exit 1, and why).
+    Exit code: 0 when the run ended CANCELED (or had already ended), 1 when it is still not over after
+    --timeout or cannot be forced.
     """
     context = context_of(ctx)
     refuse_if_read_only(context, f"{'forced ' if force else ''}termination of {run_id}")
@@ -70,14 +85,22 @@ def terminate(ctx: click.Context, run_id: str, force: bool, timeout: float) -> N
             return EXIT_OK
         if not force and not detail.run.can_terminate:
             die(f"run {run_id} is {detail.run.status} and cannot be terminated safely; use --force")
-        await client.terminate_run(run_id, force=force)
-        note(f"{'marked canceled' if force else 'termination requested'}: run {run_id}")
-        deadline = time.monotonic() + timeout
-        while True:
-            detail = await current(client, run_id)
-            if detail.run.is_terminal or time.monotonic() >= deadline:
-                break
-            await asyncio.sleep(POLL_S)
+        if force and detail.run.can_terminate:
+            # End it first: a worker that stops by itself leaves nothing to force.
+            await client.terminate_run(run_id, force=False)
+            note(f"termination requested: run {run_id} (forced only if it does not end)")
+            detail = await wait_until_over(client, run_id, min(GRACE_S, timeout))
+        if force and not detail.run.is_terminal:
+            allowed, why = force_verdict(detail.run)
+            if not allowed:
+                note(f"run {run_id} is {detail.run.status} and is not marked canceled: {why}")
+                return EXIT_UNHEALTHY
+            await client.terminate_run(run_id, force=True)
+            note(f"marked canceled ({why}): run {run_id}")
+        elif not force:
+            await client.terminate_run(run_id, force=False)
+            note(f"termination requested: run {run_id}")
+        detail = await wait_until_over(client, run_id, timeout)
         click.echo(f"{run_id} {detail.run.status}")
         if detail.run.is_terminal:
             return EXIT_OK

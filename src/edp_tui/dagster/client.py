@@ -14,10 +14,12 @@ import asyncio
 import itertools
 import json
 import re
+import ssl
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -131,8 +133,11 @@ class DagsterClient:
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
         transport: httpx.AsyncBaseTransport | None = None,
         error_history: DaemonErrorHistory | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self.graphql_url = graphql_url
+        self.ca_file = ca_file
+        self._tls: ssl.SSLContext | None = None
         # What the daemons' heartbeats told of their errors (in memory unless the caller shares a file).
         self.error_history = error_history or DaemonErrorHistory(graphql_url)
         self.ws_url = "ws" + graphql_url[4:] if graphql_url.startswith("http") else graphql_url
@@ -150,8 +155,25 @@ class DagsterClient:
                 # Plain HTTP needs no certificates: without this httpx loads the CA bundle at every start.
                 transport = httpx.AsyncHTTPTransport(verify=False, trust_env=False)
             # trust_env=False: a proxy from the environment must not intercept a local webserver.
-            self._http = httpx.AsyncClient(timeout=self._timeout, trust_env=False, transport=transport)
+            self._http = httpx.AsyncClient(
+                timeout=self._timeout,
+                trust_env=False,
+                transport=transport,
+                verify=self.tls() if self.graphql_url.startswith("https://") else True,
+            )
         return self._http
+
+    def tls(self) -> ssl.SSLContext:
+        """The one TLS setting of both the HTTP client and the websocket: the certificates of ``ca_file``,
+        else the system's store (httpx and websockets would otherwise differ: certifi's bundle against the
+        system's)."""
+        if self._tls is None:
+            try:
+                self._tls = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+            except (OSError, ssl.SSLError) as exc:
+                reason = f"cannot use ca_file {self.ca_file}: {exc}"
+                raise DagsterUnreachable(self.graphql_url, reason) from exc
+        return self._tls
 
     async def aclose(self) -> None:
         if self._http is not None:
@@ -208,6 +230,7 @@ class DagsterClient:
                 subprotocols=[Subprotocol("graphql-ws")],
                 open_timeout=self._timeout,
                 proxy=None,
+                ssl=self.tls() if self.ws_url.startswith("wss://") else None,
             ) as ws:
                 await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
                 start = {

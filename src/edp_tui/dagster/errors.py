@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edp_tui.errors import EdpError
+from edp_tui.util.fmt import url_shown
 
 
 class DagsterError(EdpError):
@@ -22,7 +23,7 @@ class DagsterUnreachable(DagsterError):
     kind = "webserver unreachable"
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"Dagster webserver unreachable at {url}: {reason}")
+        super().__init__(f"Dagster webserver unreachable at {url_shown(url)}: {reason}")
         self.url = url
         self.reason = reason
 

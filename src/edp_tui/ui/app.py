@@ -36,6 +36,7 @@ from edp_tui.ui.widgets.header import BackendHeader, Level
 from edp_tui.ui.widgets.logs_panel import LogsPanel
 from edp_tui.ui.widgets.run_containers import RunContainersPanel
 from edp_tui.ui.widgets.services_panel import ACTIONS, CONFIRM, ServicesPanel, ServicesTable
+from edp_tui.util import fmt
 
 # Below this many rows the services panel is a one-line strip (the table opens while it has the focus), so
 # that an 80x24 terminal keeps its rows for the tabs.
@@ -86,7 +87,7 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
         self.backends = backends
         self.project = backends.project
         self.source = backends.services
-        self.webserver_url = backends.webserver_url
+        self.webserver_url = fmt.url_shown(backends.webserver_url)  # what the header shows
         self.read_only = config.read_only
         self._now = now or (lambda: datetime.now(UTC))
         self._logs_panel_factory = logs_panel_factory

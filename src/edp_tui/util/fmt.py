@@ -3,6 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+
+def url_shown(url: str) -> str:
+    """A URL as it may be shown or logged: a password in its user info replaced by ***. A webserver_url
+    may carry credentials for a proxy in front of the webserver; status, the header and errors print it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL (a bad IPv6 literal): shown as is, there is no user info to find
+        return url
+    if parts.password is None:
+        return url
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def duration(seconds: float | timedelta | None, *, coarse: bool = False) -> str:

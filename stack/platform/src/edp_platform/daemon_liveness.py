@@ -12,6 +12,14 @@ that file (no dagster import): healthy while the answer is "live" and fresh.
 
 The child's exit is this process's exit (same code), SIGTERM and SIGINT are passed on to it, so `docker stop`
 and a crashing daemon behave as with `dagster-daemon run` as the command.
+
+A hung daemon is restarted: after RESTART_AFTER answers in a row that say "not live" (the question itself
+answered: a database that cannot be reached judges nothing), the child is ended (SIGTERM, SIGKILL after
+STOP_TIMEOUT_S) and this process exits with RESTART_EXIT_CODE, so that the container's restart policy starts
+it again (the restart is counted and visible). Dagster's own controller exits when a daemon thread's
+heartbeat is older than the tolerance (DAGSTER_DAEMON_HEARTBEAT_TOLERANCE) only while its own loop still
+runs; this covers a daemon process that is hung as a whole. Not-live answers while the daemon starts (none
+live yet, within START_GRACE_S) do not count.
 """
 
 from __future__ import annotations
@@ -33,6 +41,12 @@ CHECK_EVERY_S = 5.0
 # An answer older than this means the asking thread is stuck or gone: unhealthy, like a failed check.
 STALE_AFTER_S = 60.0
 USAGE = "usage: python -m edp_platform.daemon_liveness run -- COMMAND... | check"
+# Not-live answers in a row (one per CHECK_EVERY_S) before the daemon is ended and the container restarted.
+RESTART_AFTER = int(os.environ.get("EDP_DAEMON_RESTART_AFTER", "6"))
+# A daemon that has not been live yet is starting, for this long at most.
+START_GRACE_S = float(os.environ.get("EDP_DAEMON_START_GRACE_S", "300"))
+STOP_TIMEOUT_S = 30.0
+RESTART_EXIT_CODE = 75  # EX_TEMPFAIL: not a clean stop, so `restart: unless-stopped` starts it again
 
 Question = Callable[[], tuple[bool, str]]  # (live, the line to show)
 
@@ -83,38 +97,91 @@ class DagsterQuestion:
 
 
 class Asker(threading.Thread):
-    """Asks every CHECK_EVERY_S until stopped; a failing question is an unhealthy answer, not a crash."""
+    """Asks every CHECK_EVERY_S until stopped; a failing question is an unhealthy answer, not a crash. Sets
+    `hung` after `restart_after` answers in a row that say "not live" (see the module's docstring)."""
 
     def __init__(
-        self, every: float = CHECK_EVERY_S, ask: Question | None = None, path: Path = STATUS_FILE
+        self,
+        every: float = CHECK_EVERY_S,
+        ask: Question | None = None,
+        path: Path = STATUS_FILE,
+        *,
+        restart_after: int = RESTART_AFTER,
+        start_grace_s: float = START_GRACE_S,
     ) -> None:
         super().__init__(name="edp-daemon-liveness", daemon=True)
         self.every, self.path = every, path
         self.ask: Question = ask if ask is not None else DagsterQuestion()
+        self.restart_after, self.start_grace_s = restart_after, start_grace_s
         self.stopped = threading.Event()
+        self.hung = threading.Event()
+        self.on_hung: Callable[[], None] = lambda: None
+        self.answers = 0
+        self.not_live_in_a_row = 0
+        self._seen_live = False
+        self._created = time.monotonic()
 
     def run(self) -> None:
         while not self.stopped.is_set():
+            counts = True
             try:
                 live, detail = self.ask()
             except Exception as exc:  # any failure to ask is an answer: not live, and why
                 live, detail = False, f"liveness question failed: {type(exc).__name__}: {exc}"
+                counts = False  # nothing was judged (the database away, say): no step towards a restart
+            self.answers += 1
             try:
                 write_status(live, detail, self.path)
             except OSError as exc:
                 print(f"edp-daemon-liveness: cannot write {self.path}: {exc}", file=sys.stderr, flush=True)
+            if counts:
+                self._count(live)
             self.stopped.wait(self.every)
 
+    def _count(self, live: bool) -> None:
+        if live:
+            self._seen_live, self.not_live_in_a_row = True, 0
+            return
+        if not self._seen_live and time.monotonic() - self._created < self.start_grace_s:
+            return  # starting
+        self.not_live_in_a_row += 1
+        if self.not_live_in_a_row >= self.restart_after and not self.hung.is_set():
+            self.hung.set()
+            self.on_hung()
 
-def run(command: list[str], asker: Asker | None = None) -> int:
-    """Run ``command`` (the daemon) as a child, asking liveness beside it; its exit code is ours."""
+
+def _end(child: subprocess.Popen[bytes], timeout: float) -> None:
+    child.terminate()
+    try:
+        child.wait(timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+
+
+def run(command: list[str], asker: Asker | None = None, *, stop_timeout: float = STOP_TIMEOUT_S) -> int:
+    """Run ``command`` (the daemon) as a child, asking liveness beside it; its exit code is ours, or
+    RESTART_EXIT_CODE when it was ended as hung."""
     child = subprocess.Popen(command)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: child.send_signal(signum))
     asker = asker or Asker()
+
+    def end_hung() -> None:
+        print(
+            f"edp-daemon-liveness: the daemon answered not live {asker.not_live_in_a_row} times in a row "
+            f"({asker.every:.0f} s apart; last: {read_status(asker.path)[1]}): ending it and restarting "
+            "the container",
+            file=sys.stderr,
+            flush=True,
+        )
+        _end(child, stop_timeout)
+
+    asker.on_hung = end_hung
     asker.start()
     try:
         code = child.wait()
+        if asker.hung.is_set():
+            return RESTART_EXIT_CODE
         # Killed by a signal: the shell's 128 + N (137 for SIGKILL), as Docker reports for its own command.
         return 128 - code if code < 0 else code
     finally:

@@ -12,6 +12,7 @@ from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.errors import DagsterError, DagsterUnreachable
 from edp_tui.dagster.models import DaemonHealth
 from edp_tui.ui.messages import BackendStateChanged
+from edp_tui.util.fmt import url_shown
 from edp_tui.util.poll import PollLoop
 
 # Heartbeats come every 30 s (the scheduler's every 60 s): a look every 5 s says "stale" in time.
@@ -33,7 +34,7 @@ class DaemonHealthWatch:
         self.client = client
         self.target = target
         self.clock = clock
-        self.webserver_label = webserver_label or client.graphql_url.removesuffix("/graphql")
+        self.webserver_label = webserver_label or url_shown(client.graphql_url.removesuffix("/graphql"))
         self.health: DaemonHealth | None = None
         self.webserver_ok: bool | None = None
         self.loop = PollLoop(

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, RichLog, Static
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.models import LogKey, RunDetail, RunEvent, RunSummary, log_keys_from_events
 from edp_tui.text import printable, safe_text
+from edp_tui.text.secrets import masked_tag, masked_yaml
 from edp_tui.ui.notify import literal
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
@@ -44,7 +45,8 @@ def event_text(event: RunEvent) -> Text:
 
 
 def tags_text(tags: tuple[tuple[str, str], ...]) -> Text:
-    """``key=value`` pairs on a line, the user's first and Dagster's own (``dagster/...``) dimmed after."""
+    """``key=value`` pairs on a line, the user's first and Dagster's own (``dagster/...``) dimmed after; the
+    value of a tag whose name says secret is ``***``."""
     if not tags:
         return Text("no tags", style="dim")
     ordered = sorted(tags, key=lambda kv: kv[0].startswith("dagster/"))
@@ -53,7 +55,7 @@ def tags_text(tags: tuple[tuple[str, str], ...]) -> Text:
         if i:
             text.append(" · ", style="dim")
         start = len(text)
-        text.append_text(safe_text(f"{key}={value}"))
+        text.append_text(safe_text(f"{key}={masked_tag(key, value)}"))
         if key.startswith("dagster/"):
             text.stylize("dim", start)
     return text
@@ -72,7 +74,8 @@ The highlighted run's tags (system `dagster/` tags dimmed), its steps with their
 run's event log as it grows (errors with the user's exception). Highlight a step to see its stdout/stderr in
 the compute-log pane; **e** in the runs list then offers to re-execute just that step.
 
-Keys: **c** shows the run config (YAML) in place of the events, and back.
+Keys: **c** shows the run config (YAML) in place of the events, and back. The values of config keys and tags
+whose name says secret (password, token, api key, credentials...) are shown as `***`.
 """
 
     DEFAULT_CSS = """
@@ -247,7 +250,7 @@ Keys: **c** shows the run config (YAML) in place of the events, and back.
         self.query_one("#run-tags", Static).update(tags_text(detail.tags))
         config = self.query_one("#run-config", RichLog)
         config.clear()
-        yaml_text = detail.run_config_yaml.strip() or "{}  # no run config"
+        yaml_text = masked_yaml(detail.run_config_yaml.strip()) or "{}  # no run config"
         for line in yaml_text.splitlines():
             config.write(safe_text(line))
 

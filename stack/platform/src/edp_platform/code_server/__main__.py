@@ -8,6 +8,8 @@ on save, lost-worker watch and forkserver, so one location's broken save or cras
 A code server that exits is started again after a pause that grows with each quick exit (1 s up to 60 s), and
 says so; SIGTERM and SIGINT are passed on to every one of them, and this process exits once they have.
 A settings mistake that leaves no workspace (edp_platform.settings.SettingsError) exits 64 with the reason.
+Before the code servers start, the warehouse's own role and its limits are applied
+(edp_platform.warehouse_role; a malformed warehouse setting also exits 64).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import time
 
+from edp_platform import warehouse_role
 from edp_platform.settings import SettingsError, load_locations
 
 RESTART_PAUSE_S = (1.0, 60.0)
@@ -38,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         locations = load_locations()
     except SettingsError as exc:
         say(str(exc))
+        return 64
+    # The warehouse's own role and its limits (edp_platform.warehouse_role), applied at every start.
+    if warehouse_role.main() == 64:
         return 64
 
     def start(name: str) -> subprocess.Popen[bytes]:

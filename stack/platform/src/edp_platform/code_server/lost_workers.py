@@ -19,8 +19,15 @@ At rest it is one query of the unfinished runs per interval, and it writes nothi
 
 Which worker: the pid in the run's "Started process for run (pid: N)." engine event (written by the worker
 itself, dagster/_grpc/impl.py). A pid alone is not an identity: after a container restart PIDs start again
-from 1, so the process now holding that pid must also have started before the worker reported (its start
-time from /proc) and be a multiprocessing/dagster process (its cmdline).
+from 1. So the first time the watch sees the worker it records who holds that pid: the kernel's boot id and
+the process's exact start time in clock ticks since boot (/proc/<pid>/stat), in the run tag IDENTITY_TAG
+(with the run id and pid, so a copy of the tag on a re-executed run is never taken for that run's own). From
+then on the worker is that process exactly: a different boot, a different start tick or no process is a
+gone worker, whatever the wall clock did (a clock step moves /proc/stat's btime and every wall-clock start
+time derived from it, not the ticks). At that first sight only, the holder must also be plausible: started
+no later than the worker's event (measured in seconds since boot for the process, by the wall clock for the
+event: a clock step in the seconds between the event and the first look is the one case it can misjudge)
+and a multiprocessing/dagster process by its command line.
 
 Only runs this code server launched are judged (the launcher's grpc-info tag names host and port, compared
 with the code server's own), and only runs of the default launcher (a run in a container of its own, tag
@@ -47,10 +54,12 @@ from dagster._core.storage.tags import GRPC_INFO_TAG
 
 # Set on a run the watch ended; its value says why (the same text as the engine event's first line).
 LOST_WORKER_TAG = "edp/lost_worker"
+# Set on a run when the watch first sees its worker: who that worker is (WorkerIdentity, JSON).
+IDENTITY_TAG = "edp/worker"
 LOST_WORKER_MESSAGE = "Run worker lost"
 WORKER_STARTED_PREFIX = "Started process for run (pid: "
 WATCHED_STATUSES = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
-# /proc/stat's btime is whole seconds and the event is written after the process started: allow for both.
+# At first sight: the event is written after the process started, and /proc/uptime has centiseconds.
 START_TIME_SLACK_S = 2.0
 PROC = Path("/proc")
 
@@ -60,13 +69,52 @@ logger = logging.getLogger("edp.lost_workers")
 
 
 def watch_interval_seconds() -> float:
-    return float(os.environ.get("EDP_LOST_WORKER_INTERVAL_SECONDS", "10"))
+    # One query of the unfinished runs per pass: every 30 s ends a lost run well within a minute.
+    return float(os.environ.get("EDP_LOST_WORKER_INTERVAL_SECONDS", "30"))
 
 
 @dataclass(frozen=True)
 class ReportedWorker:
     pid: int
     reported_at: float  # epoch seconds of the worker's own "Started process" event
+
+
+@dataclass(frozen=True)
+class WorkerIdentity:
+    """Who a run's worker is: the process holding `pid` in boot `boot_id`, started at `start_ticks`."""
+
+    run_id: str
+    pid: int
+    boot_id: str
+    start_ticks: int
+
+    def tag_value(self) -> str:
+        return json.dumps(
+            {
+                "run_id": self.run_id,
+                "pid": self.pid,
+                "boot_id": self.boot_id,
+                "start_ticks": self.start_ticks,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_tag(cls, raw: str | None, run_id: str, pid: int) -> WorkerIdentity | None:
+        """The identity recorded for this run's worker `pid`, or None (none, unreadable, or recorded for
+        another run or pid: a copy from a parent run, or a worker started again)."""
+        try:
+            data = json.loads(raw or "")
+            found = cls(str(data["run_id"]), int(data["pid"]), str(data["boot_id"]), int(data["start_ticks"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        return found if (found.run_id, found.pid) == (run_id, pid) else None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    gone: str | None  # why the worker is gone, or None while it runs
+    identity: WorkerIdentity | None  # who it is (recorded at first sight), when it runs
 
 
 def reported_worker(instance: dg.DagsterInstance, run_id: str) -> ReportedWorker | None:
@@ -82,36 +130,64 @@ def reported_worker(instance: dg.DagsterInstance, run_id: str) -> ReportedWorker
     return found
 
 
-def _boot_time() -> float:
-    for line in (PROC / "stat").read_text().splitlines():
-        if line.startswith("btime "):
-            return float(line.split()[1])
-    raise RuntimeError("/proc/stat has no btime line")
+def boot_id() -> str:
+    return (PROC / "sys" / "kernel" / "random" / "boot_id").read_text().strip()
 
 
-def worker_gone_reason(worker: ReportedWorker) -> str | None:
-    """Why the reported worker is not running any more, or None when it still is."""
+def _uptime_s() -> float:
+    return float((PROC / "uptime").read_text().split()[0])
+
+
+def looks_like_worker(cmdline: bytes) -> bool:
+    return b"multiprocessing" in cmdline or b"dagster" in cmdline
+
+
+def _process(pid: int) -> tuple[str, int, bytes] | None:
+    """(state, start ticks since boot, command line) of the process holding `pid`, or None."""
     try:
-        stat = (PROC / str(worker.pid) / "stat").read_text()
-        cmdline = (PROC / str(worker.pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+        stat = (PROC / str(pid) / "stat").read_text()
+        cmdline = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
     except (FileNotFoundError, ProcessLookupError):
-        return f"no process with pid {worker.pid} exists any more"
+        return None
     # Fields after the command name, which is in parentheses and may hold spaces: state is field 3,
     # starttime (clock ticks since boot) field 22.
     fields = stat.rsplit(")", 1)[1].split()
-    state, start_ticks = fields[0], int(fields[19])
+    return fields[0], int(fields[19]), cmdline
+
+
+def judge(run_id: str, worker: ReportedWorker, recorded: WorkerIdentity | None) -> Verdict:
+    """Is the reported worker still running? With `recorded` (its identity from an earlier look) exactly;
+    without, at first sight (see the module's docstring)."""
+    held = _process(worker.pid)
+    if held is None:
+        return Verdict(f"no process with pid {worker.pid} exists any more", None)
+    state, start_ticks, cmdline = held
     if state in {"Z", "X"}:
-        return f"process {worker.pid} has exited (state {state})"
-    started_at = _boot_time() + start_ticks / os.sysconf("SC_CLK_TCK")
-    if started_at > worker.reported_at + START_TIME_SLACK_S:
-        return (
-            f"pid {worker.pid} now belongs to a process started at {_iso(started_at)}, after the worker "
-            f"reported at {_iso(worker.reported_at)} (the pid was reused after a restart)"
+        return Verdict(f"process {worker.pid} has exited (state {state})", None)
+    boot = boot_id()
+    if recorded is not None:
+        if recorded.boot_id != boot:
+            return Verdict(f"the host restarted since the worker (pid {worker.pid}) was seen", None)
+        if recorded.start_ticks != start_ticks:
+            return Verdict(
+                f"pid {worker.pid} now belongs to a process started at tick {start_ticks} since boot, not "
+                f"the worker started at tick {recorded.start_ticks} (the pid was reused after a restart)",
+                None,
+            )
+        return Verdict(None, recorded)
+    hz = os.sysconf("SC_CLK_TCK")
+    age_s = _uptime_s() - start_ticks / hz
+    reported_ago_s = time.time() - worker.reported_at
+    if age_s + START_TIME_SLACK_S < reported_ago_s:
+        return Verdict(
+            f"pid {worker.pid} now belongs to a process started {age_s:.0f} s ago, after the worker reported "
+            f"at {_iso(worker.reported_at)} (the pid was reused after a restart)",
+            None,
         )
-    if b"multiprocessing" not in cmdline and b"dagster" not in cmdline:
+    if not looks_like_worker(cmdline):
         shown = cmdline.decode(errors="replace").strip()[:120]
-        return f"pid {worker.pid} now runs {shown!r}, not a run worker"
-    return None
+        return Verdict(f"pid {worker.pid} now runs {shown!r}, not a run worker", None)
+    return Verdict(None, WorkerIdentity(run_id, worker.pid, boot, start_ticks))
 
 
 def _iso(epoch: float) -> str:
@@ -133,7 +209,10 @@ def launched_here(run: dg.DagsterRun, host: str | None, port: int) -> bool:
 
 def end_lost_run(instance: dg.DagsterInstance, run: dg.DagsterRun, worker: ReportedWorker, why: str) -> str:
     where = socket.gethostname()
-    summary = f"{LOST_WORKER_MESSAGE}: worker pid {worker.pid} on host {where} is gone ({why})"
+    # The run's own id in the verdict: a copy of the tag on a re-execution of this run is not that run's.
+    summary = (
+        f"{LOST_WORKER_MESSAGE}: worker pid {worker.pid} of run {run.run_id} on host {where} is gone ({why})"
+    )
     detail = (
         f"{summary}. The worker reported at {_iso(worker.reported_at)}; detected at {_iso(time.time())} by "
         "the code server's lost-worker watch. Its code server was most likely restarted or killed during the "
@@ -168,11 +247,16 @@ def end_lost_runs(instance: dg.DagsterInstance, host: str | None, port: int) -> 
         worker = reported_worker(instance, run.run_id)
         if worker is None:
             continue  # not started yet: run monitoring's start timeout covers a worker that never comes
-        why = worker_gone_reason(worker)
+        recorded = WorkerIdentity.from_tag(run.tags.get(IDENTITY_TAG), run.run_id, worker.pid)
+        verdict = judge(run.run_id, worker, recorded)
+        if verdict.gone is None:
+            if recorded is None and verdict.identity is not None:
+                instance.add_run_tags(run.run_id, {IDENTITY_TAG: verdict.identity.tag_value()})
+            continue
         current = instance.get_run_by_id(run.run_id)
-        if why is None or current is None or current.is_finished:
-            continue  # alive, or it ended on its own meanwhile
-        done.append(f"{run.run_id}: {end_lost_run(instance, current, worker, why)}")
+        if current is None or current.is_finished:
+            continue  # it ended on its own meanwhile
+        done.append(f"{run.run_id}: {end_lost_run(instance, current, worker, verdict.gone)}")
     return done
 
 

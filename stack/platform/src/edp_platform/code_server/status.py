@@ -1,13 +1,17 @@
 """The reload status document (<location>.json, schema in docs/hot-reload.md) and one log line per reload.
 
 Written atomically (a temporary file in the same folder, then rename), so a reader (`docker cp`/get_archive or
-`docker exec cat`) never sees half a document. Times are UTC ISO 8601 with milliseconds; `HH:MM:SS` in the
+`docker exec cat`) never sees half a document. Writing is best effort: an error (a full disk) is logged once
+and never raised, so a reload, the file watcher and the gRPC server go on; the next write that works brings
+the file up to date. Times are UTC ISO 8601 with milliseconds; `HH:MM:SS` in the
 human message is UTC as well (the containers' clock).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import sys
 import threading
@@ -20,6 +24,7 @@ SCHEMA = "edp-reload-status/1"
 KEEP_RELOADS = 20
 LOG_PREFIX = "edp-reload "
 PHASES = ("change_seen", "checked", "loaded", "served")
+logger = logging.getLogger("edp.reload.status")
 
 
 def iso(ts: float) -> str:
@@ -105,6 +110,7 @@ class StatusBook:
             "reloads": [],
         }
         self.names: dict[str, list[str]] | None = None
+        self._write_failing = False
 
     def begin(self, trigger: str, files: list[str], seen_wall: float, seen_mono: float) -> Reload:
         with self._lock:
@@ -202,10 +208,23 @@ class StatusBook:
 
     def _write(self) -> None:
         self.doc["updated_at"] = iso(time.time())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.doc, indent=2) + "\n")
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self.doc, indent=2) + "\n")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            if not self._write_failing:
+                logger.warning(
+                    "reload status %s cannot be written (%s): retried at the next change", self.path, exc
+                )
+            self._write_failing = True
+            return
+        if self._write_failing:
+            logger.warning("reload status %s: writing again", self.path)
+        self._write_failing = False
 
 
 def _parse_iso(text: str) -> float:

@@ -10,7 +10,8 @@ Dagster's DagsterProxyApiServicer, with the reload step replaced), so the webser
 
 1. checked: the location's settings (its folders exist), then its dbt project when it has one: the working
    copy, `dbt deps` when the package files changed, `dbt parse` when anything dbt reads changed
-   (edp_platform.dbt.prepare); a dbt error stops here.
+   (edp_platform.dbt.prepare, in a child process ended after EDP_DBT_PREPARE_TIMEOUT_S); a dbt error or a
+   timeout stops here.
 2. loaded: a new server process, forked from a warm forkserver that already imported dagster, dagster-dbt and
    dbt, imports the definitions from disk and reports what they define, the warnings the code emitted while
    loading, or the error (child.py).
@@ -67,9 +68,19 @@ PRELOAD = [
     "dbt.adapters.postgres",
     "psycopg2",
     "edp_platform.dbt.assets",
+    "edp_platform.dbt.prepare",
 ]
 CHILD_START_TIMEOUT_S = float(os.environ.get("EDP_RELOAD_TIMEOUT_S", "300"))
+# The gRPC server's threads (Dagster's default is min(32, cores + 4): 6 on a 2-core host, where six reloads
+# asked at once stalled StartRun, sensor ticks and the healthcheck).
+GRPC_THREADS = int(os.environ.get("EDP_CODE_SERVER_THREADS", "16"))
+# gRPC reloads that arrive while one runs wait for its outcome, this many at most; more are answered at once
+# (with what serves), so reloads never hold more than 1 + this many of the threads above.
+MAX_RELOAD_WAITERS = 4
 HEARTBEAT_TTL_S = 30
+HEARTBEAT_EVERY_S = (
+    5.0  # well inside HEARTBEAT_TTL_S, so a busy host never lets a candidate think it orphaned
+)
 CONNECTION_RECHECK_S = 60.0
 
 logger = logging.getLogger("dagster.code_server")
@@ -129,6 +140,10 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
         # failing connect can take its timeout) while it fails, so a fixed warehouse clears the warning.
         self._connection_problem: str | None = None
         self._connection_checked_at: float | None = None
+        # The reload under way (set when it ends) and how many gRPC reloads wait for it.
+        self._flight_lock = threading.Lock()
+        self._running: threading.Event | None = None
+        self._waiters = 0
         super().__init__(**kwargs)  # loads once (calls _reload_location)
 
     # ---- Dagster's hooks: every way to reload goes through the check -------------------------------------
@@ -165,16 +180,47 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
 
     # ---- the reload ------------------------------------------------------------------------------------
     def reload(self, trigger: str, files: list[str], seen_mono: float) -> None:
-        """Check, load and swap; serialised (the base class's reload lock)."""
-        with self._reload_lock:
-            self._reap()
-            seen_wall = time.time() - (time.monotonic() - seen_mono)
-            record = self._book.begin(trigger, files, seen_wall, seen_mono)
-            try:
-                self._reload(record)
-            except Exception as exc:  # a bug or an OS error here: say so in the record, keep serving
-                logger.exception("reload %s failed unexpectedly", record.id)
-                self._book.finish_failed(record, errors.generic_error(f"{type(exc).__name__}: {exc}"))
+        """Check, load and swap; serialised (the base class's reload lock). A gRPC reload asked while one is
+        under way (whatever asked for that one) waits for its outcome instead of running one more."""
+        mine: threading.Event | None = None
+        if trigger == "grpc":
+            with self._flight_lock:
+                running = self._running
+                if running is None:
+                    mine = self._running = threading.Event()
+                elif self._waiters >= MAX_RELOAD_WAITERS:
+                    return  # answered at once: the webserver then reads what serves
+                else:
+                    self._waiters += 1
+            if mine is None and running is not None:
+                try:
+                    running.wait(prepare.PREPARE_TIMEOUT_S + CHILD_START_TIMEOUT_S + 60)
+                finally:
+                    with self._flight_lock:
+                        self._waiters -= 1
+                return
+        try:
+            with self._reload_lock:
+                if mine is None:
+                    with self._flight_lock:
+                        if self._running is None:
+                            mine = self._running = threading.Event()
+                self._reload_locked(trigger, files, seen_mono)
+        finally:
+            if mine is not None:
+                with self._flight_lock:
+                    self._running = None
+                mine.set()
+
+    def _reload_locked(self, trigger: str, files: list[str], seen_mono: float) -> None:
+        self._reap()
+        seen_wall = time.time() - (time.monotonic() - seen_mono)
+        record = self._book.begin(trigger, files, seen_wall, seen_mono)
+        try:
+            self._reload(record)
+        except Exception as exc:  # a bug or an OS error here: say so in the record, keep serving
+            logger.exception("reload %s failed unexpectedly", record.id)
+            self._book.finish_failed(record, errors.generic_error(f"{type(exc).__name__}: {exc}"))
 
     def _check(self, record: Any) -> dict[str, Any] | None:
         """The settings' paths and the dbt project; the failure, or None when the location may load."""
@@ -185,14 +231,14 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
             )
         if self._copy is None:
             return None
-        outcome = prepare.prepare(self._copy, parse=self._parse_on_load)
+        outcome = prepare.prepare_in_child(self._copy, parse=self._parse_on_load)
         record.dbt_parse = outcome.action if self._parse_on_load else "off"
         record.dbt_deps = outcome.deps
         if outcome.action == "failed":
             return errors.dbt_error(outcome.message, self._dbt_name())
         last = self._connection_checked_at
         if last is None or (self._connection_problem and time.monotonic() - last > CONNECTION_RECHECK_S):
-            self._connection_problem = prepare.connection_problem(self._copy)
+            self._connection_problem = prepare.connection_problem_in_child(self._copy)
             self._connection_checked_at = time.monotonic()
         return None
 
@@ -292,7 +338,12 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
                 raise RuntimeError(f"the new server process exited with code {proc.exitcode} before loading")
             elif time.monotonic() > deadline:
                 proc.terminate()
-                raise TimeoutError(f"the new server did not load within {CHILD_START_TIMEOUT_S:.0f} s")
+                raise TimeoutError(
+                    f"the new server did not load the code within {CHILD_START_TIMEOUT_S:.0f} s "
+                    "(EDP_RELOAD_TIMEOUT_S) and was ended; the previous definitions keep serving. Something "
+                    "in the code keeps its import busy (a loop, a connection, a file that blocks): fix it "
+                    "and save again"
+                )
         receiver.close()
         if not result["ok"]:
             proc.join(timeout=30)
@@ -312,8 +363,6 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
         return proc, result, client
 
     def _swap(self, proc: Any, client: Any) -> None:
-        from dagster._grpc.client import client_heartbeat_thread
-
         old_client, old_event, old_thread = (
             self._client,
             self._client_heartbeat_shutdown_event,
@@ -321,7 +370,7 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
         )
         event = threading.Event()
         thread = threading.Thread(
-            target=client_heartbeat_thread, args=(client, event), name="grpc-client-heartbeat", daemon=True
+            target=heartbeat_forever, args=(client, event), name="grpc-client-heartbeat", daemon=True
         )
         thread.start()
         self._client, self._load_error = client, None
@@ -337,6 +386,19 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
 
     def _reap(self) -> None:
         self._processes = [p for p in self._processes if p is self._current_process or p.is_alive()]
+
+
+def heartbeat_forever(client: Any, stop: threading.Event) -> None:
+    """Dagster's client_heartbeat_thread (dagster/_grpc/client.py), every HEARTBEAT_EVERY_S instead of every
+    second: the candidate shuts itself down after HEARTBEAT_TTL_S without one, and a heartbeat a second was
+    two RPCs a second per location at rest."""
+    from dagster._core.errors import DagsterUserCodeUnreachableError
+
+    while not stop.wait(HEARTBEAT_EVERY_S):
+        try:
+            client.heartbeat("ping")
+        except DagsterUserCodeUnreachableError:
+            continue
 
 
 def _quietly(fn):
@@ -392,9 +454,6 @@ def main(argv: list[str] | None = None) -> None:
     # The warm interpreter every candidate server is forked from (a fresh exec'd process: no gRPC state).
     multiprocessing.set_forkserver_preload(PRELOAD)
     forkserver.ensure_running()
-    if location.dbt_project is not None:
-        import dbt.cli.main  # noqa: F401  (deps and parses run in this process: import dbt once, now)
-
     status_dir = Path(setting("EDP_RELOAD_STATUS_DIR", DEFAULT_STATUS_DIR))
     book = StatusBook(status_dir / f"{location.name}.json", location.name, auto_reload=auto)
     termination = threading.Event()
@@ -451,7 +510,7 @@ def main(argv: list[str] | None = None) -> None:
         port=port,
         socket=None,
         host=args.host,
-        threadpool_executor=FuturesAwareThreadPoolExecutor(),
+        threadpool_executor=FuturesAwareThreadPoolExecutor(max_workers=GRPC_THREADS),
         logger=logger,
     )
     logger.info("Started the checking code server of location %s on port %s", location.name, port)

@@ -47,6 +47,7 @@ POLLING_FSTYPES = frozenset(
 )
 ROOT_CHECK_S = 2.0  # how often a quiet watch checks that its folders are still the same ones
 POLL_DELAY_MS = 500
+UNDECODABLE_NAME = "Unable to decode path"  # watchfiles' error for a file name that is not UTF-8
 
 
 def mount_fstype(path: str, mountinfo: str) -> str | None:
@@ -154,6 +155,17 @@ class Watcher:
                 self._stop.wait(1.0)
 
     def _watch(self, present: list[str], identities: dict[str, tuple[int, int] | None]) -> None:
+        try:
+            self._watch_changes(present, identities)
+        except Exception as exc:
+            if UNDECODABLE_NAME not in str(exc):
+                raise
+            # watchfiles reports names as text and raises on one that is not UTF-8 (a Latin-1 name saved
+            # from elsewhere): the watched folders changed, which ones inside is unknown. Reload, then watch
+            # again (the rest of that batch is lost with the exception: the reload reads everything anyway).
+            self.add_changes(set(self.roots.values()), time.monotonic())
+
+    def _watch_changes(self, present: list[str], identities: dict[str, tuple[int, int] | None]) -> None:
         for changes in watchfiles.watch(
             *present,
             watch_filter=ReloadFilter(present),

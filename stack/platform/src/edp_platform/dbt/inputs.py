@@ -5,6 +5,12 @@ except build output, caches and editors' temporary files (models, macros, tests,
 dbt_project.yml, packages), profiles.yml, the dbt-core and adapter versions, the command line we parse with,
 and the environment dbt reads: every DBT_* variable and every variable named in an `env_var('...')` call of
 those files (dbt_project.yml, profiles.yml, models).
+
+What a user's tree may hold never hangs or exhausts the code server: only regular files are read (a FIFO, a
+device or a link to one is left out, and a file is opened without blocking and checked again once open), in
+chunks of CHUNK_BYTES; past CONTENT_CAP_BYTES a file counts by its size and modification time instead of its
+content (a multi-GB seed: dbt itself checksums seeds over 1 MiB by their path only); file names count as the
+bytes the filesystem holds (a name that is not UTF-8 is an input like any other).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -24,6 +31,8 @@ NON_INPUT_DBT_VARS = frozenset(
     {"DBT_LOG_PATH", "DBT_LOG_LEVEL", "DBT_LOG_FORMAT", "DBT_QUIET", "DBT_USE_COLORS"}
 )
 TEXT_SUFFIXES = (".sql", ".yml", ".yaml", ".md", ".py", ".csv", ".jinja", ".j2")
+CHUNK_BYTES = 1 << 20
+CONTENT_CAP_BYTES = 16 << 20
 
 
 def project_files(project_dir: Path, skip_dirs: Iterable[Path] = ()) -> list[Path]:
@@ -75,14 +84,19 @@ def inputs_hash(
     if profiles.is_file() and profiles.resolve() not in {f.resolve() for f in files}:
         files.append(profiles)
     for path in files:
+        label = os.fsencode(
+            path.relative_to(project_dir) if path.is_relative_to(project_dir) else f"profiles:{path}"
+        )
         try:
-            data = path.read_bytes()
+            content = _regular_file_digest(path, keep_text=path.suffix in TEXT_SUFFIXES)
         except OSError:  # deleted between the walk and the read: the next change reloads again
             continue
-        label = str(path.relative_to(project_dir)) if path.is_relative_to(project_dir) else f"profiles:{path}"
-        add(f"file:{label}", data)
-        if path.suffix in TEXT_SUFFIXES:
-            texts.append(data.decode("utf-8", errors="replace"))
+        if content is None:  # not a regular file: dbt never reads it through the working copy either
+            continue
+        kind, file_digest, text = content
+        digest.update(b"file\0" + label + b"\0" + kind + b"\0" + file_digest + b"\0")
+        if text is not None:
+            texts.append(text)
     for name, version in sorted(versions.items()):
         add(f"version:{name}", version.encode())
     add("args", "\0".join(args).encode())
@@ -92,6 +106,65 @@ def inputs_hash(
         value = environ.get(name)
         add(f"env:{name}", b"\x00unset" if value is None else value.encode())
     return digest.hexdigest()
+
+
+def read_regular(path: Path, limit: int = CONTENT_CAP_BYTES) -> bytes | None:
+    """A small file the platform reads itself (dbt_project.yml, packages.yml): its bytes, or None when it is
+    missing, not a regular file (never waits on a FIFO) or larger than `limit`."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        chunks, total = [], 0
+        while chunk := os.read(fd, CHUNK_BYTES):
+            total += len(chunk)
+            if total > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _regular_file_digest(path: Path, *, keep_text: bool) -> tuple[bytes, bytes, str | None] | None:
+    """(b"sha256" and the content's digest, or b"stat" and size/mtime past the cap; the text when asked and
+    under the cap), or None when `path` is not a regular file. Never blocks on a FIFO (O_NONBLOCK) and never
+    holds more than a chunk, or the capped text, in memory."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+    except FileNotFoundError:
+        return None
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # replaced by something else since the check
+            return None
+        if st.st_size > CONTENT_CAP_BYTES:
+            return b"stat", f"{st.st_size}:{st.st_mtime_ns}".encode(), None
+        content = hashlib.sha256()
+        kept: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, CHUNK_BYTES):
+            total += len(chunk)
+            if total > CONTENT_CAP_BYTES:  # it grew past the cap while being read
+                now = os.fstat(fd)
+                return b"stat", f"{now.st_size}:{now.st_mtime_ns}".encode(), None
+            content.update(chunk)
+            if keep_text:
+                kept.append(chunk)
+    finally:
+        os.close(fd)
+    text = b"".join(kept).decode("utf-8", errors="replace") if keep_text else None
+    return b"sha256", content.hexdigest().encode(), text
 
 
 def dbt_versions() -> dict[str, str]:

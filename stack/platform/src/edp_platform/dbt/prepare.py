@@ -9,10 +9,16 @@ a second interpreter importing dbt (about 3 s on a quiet 2-core host):
   packages folder is gone); its failure names the packages (offline, a hub package cannot be installed);
 - `dbt parse` runs when anything dbt reads changed (inputs.py).
 
-Both run in-process (dbt's dbtRunner, dbt imported once) under a file lock: dbt does not support concurrent
-invocations in one process (callers serialise: the code server's reload lock), and the lock keeps two
-processes
-(a code server and a test, say) from writing one target folder at once. Every dbt command gets the platform's
+Both run with dbt's dbtRunner under a file lock: dbt does not support concurrent invocations in one process
+(callers serialise: the code server's reload lock), and the lock keeps two processes (a code server and a
+test, say) from writing one target folder at once. The code server runs them in a child process with a
+timeout (`prepare_in_child`, EDP_DBT_PREPARE_TIMEOUT_S): whatever a project makes dbt do (a Jinja loop, a
+macro waiting on the network, a read that blocks) ends with the child, never with the code server's memory
+or its reload lock, and the next save starts afresh.
+
+dbt parses into a folder of its own (PARSE_DIR, where its partial-parse state stays between parses); the
+files it wrote are then copied into the target folder and renamed over the old ones, the manifest last, so a
+run worker reading the manifest always reads a whole one, old or new. Every dbt command gets the platform's
 profile (`--profile`, `--profiles-dir`: whatever profile name the project declares, the warehouse connection
 is the platform's), so parse time and run time see the same connection settings and partial parsing holds.
 """
@@ -21,18 +27,23 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import multiprocessing
 import os
+import shutil
+import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from edp_platform.dbt import inputs, workcopy
 from edp_platform.dbt.profile import PROFILE_NAME, profiles_dir
+from edp_platform.errors import PlatformError
 
 LOCK_FILE = ".edp_prepare.lock"
+PARSE_DIR = "parse"  # dbt parse's own target folder, beside the published one (copy.target_dir)
+PREPARE_TIMEOUT_S = float(os.environ.get("EDP_DBT_PREPARE_TIMEOUT_S", "300"))
+CONNECTION_TIMEOUT_S = 60.0
 DEPS_HASH_FILE = ".edp_deps.sha256"
 DEBUG_LEVELS = frozenset({"info", "warn", "error"})
 
@@ -86,10 +97,10 @@ def deps_hash(copy: workcopy.WorkCopy) -> str | None:
     digest = hashlib.sha256()
     present = False
     for name in (*workcopy.PACKAGE_FILES, "package-lock.yml"):
-        path = copy.source / name
-        if path.is_file():
+        data = inputs.read_regular(copy.source / name)
+        if data is not None:
             present = present or name != "package-lock.yml"
-            digest.update(f"{name}\0".encode() + path.read_bytes() + b"\0")
+            digest.update(f"{name}\0".encode() + data + b"\0")
     if not present:
         return None
     for name, version in sorted(inputs.dbt_versions().items()):
@@ -121,10 +132,7 @@ def package_names(source: Path) -> list[str]:
     """What packages.yml / dependencies.yml ask for, as people write them (for error messages)."""
     names: list[str] = []
     for file in workcopy.PACKAGE_FILES:
-        try:
-            doc = yaml.safe_load((source / file).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
-            continue
+        doc = workcopy.read_yaml(source / file)
         for entry in (doc.get("packages") or []) if isinstance(doc, dict) else []:
             if not isinstance(entry, dict):
                 continue
@@ -146,11 +154,11 @@ def _install_packages(copy: workcopy.WorkCopy) -> tuple[str, str]:
         return "skipped", ""
     if packages_dir.is_dir() and stamp.is_file() and stamp.read_text().strip() == wanted:
         return "skipped", ""
-    lock_file = copy.source / "package-lock.yml"
-    if lock_file.is_file():  # dbt deps rewrites it: a copy of the user's, never a link to it
+    lock = inputs.read_regular(copy.source / "package-lock.yml")
+    if lock is not None:  # dbt deps rewrites it: a copy of the user's, never a link to it
         own = copy.project_dir / "package-lock.yml"
         own.unlink(missing_ok=True)
-        own.write_bytes(lock_file.read_bytes())
+        own.write_bytes(lock)
     ok, message = run_dbt(deps_args(copy))
     if not ok:
         stamp.unlink(missing_ok=True)
@@ -193,8 +201,126 @@ def prepare(copy: workcopy.WorkCopy, *, parse: bool = True) -> PrepareOutcome:
         manifest = copy.target_dir / "manifest.json"
         if manifest.is_file() and inputs.read_stored_hash(copy.target_dir) == wanted:
             return PrepareOutcome("skipped", time.monotonic() - started, deps=deps)
-        ok, message = run_dbt(parse_args(copy, copy.target_dir))
+        staging = _parse_dir(copy)
+        ok, message = run_dbt(parse_args(copy, staging))
         if not ok:
             return PrepareOutcome("failed", time.monotonic() - started, message, deps)
+        _publish(staging, copy.target_dir)
         inputs.write_stored_hash(copy.target_dir, wanted)
         return PrepareOutcome("parsed", time.monotonic() - started, deps=deps)
+
+
+def _parse_dir(copy: workcopy.WorkCopy) -> Path:
+    """dbt parse's own target folder; its partial-parse state seeded from the published one (a target
+    prepared before this folder existed, or by the image build) so the first parse here is partial too."""
+    staging = copy.base / PARSE_DIR
+    staging.mkdir(parents=True, exist_ok=True)
+    state = "partial_parse.msgpack"
+    if not (staging / state).exists() and (copy.target_dir / state).is_file():
+        shutil.copyfile(copy.target_dir / state, staging / state)
+    return staging
+
+
+def _publish(staging: Path, target: Path) -> None:
+    """Every file dbt parse wrote, copied beside its published name and renamed over it, the manifest last."""
+    names = sorted(p.name for p in staging.iterdir() if p.is_file() and not p.name.startswith("."))
+    for name in sorted(names, key=lambda n: n == "manifest.json"):
+        tmp = target / f".{name}.{os.getpid()}.tmp"
+        shutil.copyfile(staging / name, tmp)
+        os.replace(tmp, target / name)
+
+
+# ---- in a child process, with a timeout (the code server) --------------------------------------------------
+
+
+def prepare_in_child(
+    copy: workcopy.WorkCopy, *, parse: bool = True, timeout_s: float = PREPARE_TIMEOUT_S
+) -> PrepareOutcome:
+    """`prepare` in a child process ended after `timeout_s` (see the module's docstring)."""
+    started = time.monotonic()
+    try:
+        return _in_child(prepare, (copy,), {"parse": parse}, timeout_s)
+    except ChildTimeout:
+        what = "dbt parse" if parse else "dbt deps"
+        return PrepareOutcome(
+            "failed",
+            time.monotonic() - started,
+            f"{what} of {copy.source.name} did not finish within {timeout_s:.0f} s "
+            "(EDP_DBT_PREPARE_TIMEOUT_S) and was ended: something in the project keeps dbt busy (a Jinja "
+            "loop, a macro waiting on a connection, a file that blocks). Fix it and save again.",
+        )
+    except ChildFailed as exc:
+        return PrepareOutcome("failed", time.monotonic() - started, str(exc))
+
+
+def connection_problem_in_child(
+    copy: workcopy.WorkCopy, timeout_s: float = CONNECTION_TIMEOUT_S
+) -> str | None:
+    """`connection_problem` in a child process ended after `timeout_s`."""
+    try:
+        return _in_child(connection_problem, (copy,), {}, timeout_s)
+    except ChildTimeout:
+        return (
+            f"dbt cannot connect to the warehouse with the platform's profile {PROFILE_NAME!r}: the "
+            f"connection check did not answer within {timeout_s:.0f} s"
+        )
+    except ChildFailed as exc:
+        return f"dbt cannot connect to the warehouse with the platform's profile {PROFILE_NAME!r}: {exc}"
+
+
+class ChildTimeout(Exception):
+    pass
+
+
+class ChildFailed(Exception):
+    pass
+
+
+def _in_child(fn, args: tuple, kwargs: dict, timeout_s: float):
+    """fn(*args, **kwargs) in a child process (forked from the code server's warm forkserver, which has dbt
+    imported), its process group killed after `timeout_s` (dbt deps may start git)."""
+    ctx = multiprocessing.get_context("forkserver")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(
+        target=_child_main, args=(sender, fn, args, kwargs), name="edp-dbt-prepare", daemon=True
+    )
+    proc.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout_s):
+            _kill_group(proc)
+            raise ChildTimeout()
+        try:
+            ok, value = receiver.recv()
+        except EOFError:
+            proc.join(10)
+            raise ChildFailed(
+                f"the dbt process ended without an answer (exit code {proc.exitcode}; -9 is a kill, e.g. by "
+                "the kernel's out-of-memory killer)"
+            ) from None
+    finally:
+        receiver.close()
+    proc.join(10)
+    if not ok:
+        raise ChildFailed(value)
+    return value
+
+
+def _child_main(conn, fn, args: tuple, kwargs: dict) -> None:
+    os.setsid()  # its own process group: a timeout ends dbt and whatever dbt started
+    try:
+        result = (True, fn(*args, **kwargs))
+    except PlatformError as exc:  # the platform's own words
+        result = (False, str(exc))
+    except BaseException as exc:  # reported to the code server, which says so in the reload's status
+        result = (False, f"{type(exc).__name__}: {exc}")
+    conn.send(result)
+    conn.close()
+
+
+def _kill_group(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.join(10)

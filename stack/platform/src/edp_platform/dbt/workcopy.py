@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from edp_platform.code_server.ignore import is_ignored_dir, is_ignored_name
+from edp_platform.dbt.inputs import read_regular
 from edp_platform.errors import PlatformError
 
 # Entries of the copy that are dbt's own output, never mirrored from (nor removed because of) the user's tree.
@@ -54,13 +55,22 @@ class WorkCopy:
         return self.base / "target"
 
 
+def read_yaml(path: Path) -> object:
+    """A YAML file of the user's project the platform reads itself, or None: missing, unreadable, not a
+    regular file (a FIFO is never waited on), too large or not YAML."""
+    data = read_regular(path, limit=1 << 20)
+    if data is None:
+        return None
+    try:
+        return yaml.safe_load(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
+        return None
+
+
 def packages_install_path(project_dir: Path) -> str:
     """dbt_project.yml's packages-install-path (dbt's default dbt_packages); only a plain relative name is
     honoured, anything else (a Jinja expression, an absolute path) falls back to the default."""
-    try:
-        config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return "dbt_packages"
+    config = read_yaml(project_dir / "dbt_project.yml")
     value = config.get("packages-install-path") if isinstance(config, dict) else None
     if (
         isinstance(value, str)
@@ -77,10 +87,7 @@ def local_packages(project_dir: Path) -> list[str]:
     """The relative `local:` paths of packages.yml / dependencies.yml."""
     found: list[str] = []
     for name in PACKAGE_FILES:
-        try:
-            doc = yaml.safe_load((project_dir / name).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
-            continue
+        doc = read_yaml(project_dir / name)
         for entry in doc.get("packages") or [] if isinstance(doc, dict) else []:
             if isinstance(entry, dict) and isinstance(entry.get("local"), str):
                 local = entry["local"]
@@ -121,6 +128,8 @@ def _mirror(source: Path, dest: Path, *, own_top: frozenset[str] | set[str]) -> 
         rel = here.relative_to(source)
         top = rel == Path(".")
         dirnames[:] = sorted(d for d in dirnames if not is_ignored_dir(d) and not (top and d in own_top))
+        for name in [*dirnames, *(f for f in filenames if not is_ignored_name(f))]:
+            _check_name(here / name, source)
         target = dest / rel
         wanted_dirs = set(dirnames)
         wanted_files = {
@@ -181,6 +190,19 @@ def _link_outside(copy: WorkCopy, source: Path, local: str) -> int:
     place.parent.mkdir(parents=True, exist_ok=True)
     os.symlink(original, place)
     return 1
+
+
+def _check_name(path: Path, source: Path) -> None:
+    """dbt cannot read a file name that is not UTF-8 (its partial-parse state fails on it with a message
+    that names no file): say so, naming it as the filesystem holds it."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = repr(os.fsencode(path.relative_to(source)))[2:-1]
+        raise WorkCopyError(
+            f"{shown} in the dbt project {source.name}: its name is not UTF-8, and dbt can only read UTF-8 "
+            "file names. Rename it (or move it out of the project) and save again."
+        ) from None
 
 
 def _is_regular(path: Path) -> bool:

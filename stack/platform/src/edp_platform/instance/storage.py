@@ -1,4 +1,5 @@
-"""Dagster's PostgreSQL run and event-log storages, keeping a connection open (named in stack/dagster.yaml).
+"""Dagster's PostgreSQL run, event-log and schedule storages, keeping a connection open (named in
+stack/dagster.yaml).
 
 dagster-postgres 0.29 gives every storage a SQLAlchemy engine without a pool (NullPool), except in
 dagster-webserver, which calls `optimize_for_webserver` to hold one connection open. Everywhere else (the
@@ -17,14 +18,20 @@ after a database restart succeeds as it did with a new connection each time. The
 connection's socket (`closed_by_server`: a server that ends a connection says so, or closes it, and the
 socket turns readable while no query is pending), not SQLAlchemy's `pool_pre_ping`, whose `SELECT 1` round
 trip on every checkout was a sixth of a run worker's CPU at 1,000 dbt models (three checkouts per stored
-event; bench/dbt_scale.py). dagster-webserver's own `optimize_for_webserver` call
-still gives it the stock engine (its statement timeout, no pre-ping). Queries, tables and migrations are
-those of the stock classes.
+event; bench/dbt_scale.py). dagster-webserver's own `optimize_for_webserver` call gives all three storages
+the stock engine (its statement timeout, one connection kept) with the same check: without it, the first
+query of each storage after a PostgreSQL restart failed with "server closed the connection unexpectedly", a
+user's launch or terminate among them (issue 19). Queries, tables and migrations are those of the stock
+classes.
+
+The schedule storage (instigator states and ticks, which the daemon's sensor and scheduler loops read all
+the time) keeps a connection open the same way: with a new connection per query, the idle daemon had
+PostgreSQL fork and authenticate a backend several times a second (bench/idle_stack_cpu.py).
 
 The price: every Dagster process holds up to two idle connections while its instance lives; an instance
 that ends (a sensor tick's, a run worker's) closes them, since `DagsterInstance.dispose` disposes its run and
-event-log storages and `dispose` here disposes the engine. The schedule storage stays dagster-postgres' own:
-the instance does not dispose it, and runs hardly use it.
+event-log storages and `dispose` here disposes the engine. The instance does not dispose the schedule
+storage: its idle connection goes with its process (a run worker's, a sensor tick's).
 
 Every Dagster process imports this module (the instance names it): user-code and run containers from the
 bind-mounted code, dagster-webserver and dagster-daemon from the image's copy (rebuild to change it there).
@@ -36,7 +43,7 @@ import select
 from collections.abc import Mapping
 from typing import Any
 
-from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 from sqlalchemy import event, exc
 
@@ -86,12 +93,13 @@ class KeepsConnectionOpen:
         self._use_pool(POOL_RECYCLE_S, MAX_OVERFLOW)
 
     def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
-        # dagster-webserver's own engine, exactly as with the stock classes (no pre-ping: after a PostgreSQL
-        # restart each of its storages fails its first query, which is how the dashboard sees the outage);
-        # only the engine it replaces is disposed instead of left to the garbage collector.
+        # dagster-webserver's own engine, as with the stock classes (its statement timeout and pool), with the
+        # same check at checkout as ours; the engine it replaces is disposed instead of left to the garbage
+        # collector.
         previous = self._engine
         super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)  # type: ignore[misc]
         if previous is not self._engine:
+            event.listen(self._engine, "checkout", replace_if_closed_by_server)
             previous.dispose()
 
     def _use_pool(self, pool_recycle: int, max_overflow: int) -> None:
@@ -126,8 +134,8 @@ class KeepsConnectionOpen:
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
-        # The stock classes build their own class here, not `cls`.
-        return cls(
+        # The stock classes build their own class here, not `cls` (a mixin: `cls` is the storage class).
+        return cls(  # type: ignore[call-arg]
             inst_data=inst_data,
             postgres_url=pg_url_from_config(config_value),
             should_autocreate_tables=config_value.get("should_autocreate_tables", True),
@@ -140,4 +148,8 @@ class PooledPostgresRunStorage(KeepsConnectionOpen, PostgresRunStorage):
 
 
 class PooledPostgresEventLogStorage(KeepsConnectionOpen, PostgresEventLogStorage):
+    pass
+
+
+class PooledPostgresScheduleStorage(KeepsConnectionOpen, PostgresScheduleStorage):
     pass
