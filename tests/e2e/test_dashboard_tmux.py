@@ -74,7 +74,9 @@ def failed_runs(compose_stack: ComposeStack) -> list[str]:
             "jobName": "ingestion_job",
         },
         "runConfigData": FAILING,
-        "executionMetadata": {"tags": [{"key": "edp-tmux", "value": tag}]},
+        "executionMetadata": {
+            "tags": [{"key": "edp-tmux", "value": tag}, {"key": sr.PARTITION_TAG, "value": sr.DEMO_DAY}]
+        },
     }
     ids = []
     for _ in range(5):

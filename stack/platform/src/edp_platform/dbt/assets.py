@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
@@ -142,6 +143,21 @@ def build_args(config: DbtBuildConfig) -> list[str]:
     return args
 
 
+PartitionVars = Callable[[dg.AssetExecutionContext], Mapping[str, Any]]
+
+
+def with_partition_vars(
+    config: DbtBuildConfig, context: dg.AssetExecutionContext, partition_vars: PartitionVars | None
+) -> DbtBuildConfig:
+    """The run config with the partition's vars added (they win over the run config's own). A full refresh
+    gets none: it rebuilds the models from all their data, not from one partition's window."""
+    if partition_vars is None or config.full_refresh:
+        return config
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return config
+    return config.model_copy(update={"vars": {**config.vars, **partition_vars(context)}})
+
+
 def build_dbt_assets(
     project: DbtProject | None = None,
     *,
@@ -149,8 +165,16 @@ def build_dbt_assets(
     name: str = DEFAULT_OP_NAME,
     select: str = "fqn:*",
     exclude: str | None = None,
+    partitions_def: dg.PartitionsDefinition | None = None,
+    partition_vars: PartitionVars | None = None,
 ) -> dg.AssetsDefinition:
-    """The project's nodes as one multi-asset whose step runs `dbt build` with DbtBuildConfig."""
+    """The project's nodes as one multi-asset whose step runs `dbt build` with DbtBuildConfig.
+
+    With `partitions_def` the assets are partitioned (dagster-dbt's partitioned dbt assets: a time-window
+    definition gets a single-run backfill policy, one dbt invocation over a backfill's range), and
+    `partition_vars(context)` gives the dbt vars of the run's partition, e.g. its time window for incremental
+    models (`context.partition_time_window`).
+    """
     project = project or location_project()
 
     @dbt_assets(
@@ -160,8 +184,10 @@ def build_dbt_assets(
         dagster_dbt_translator=translator or DagsterDbtTranslator(),
         select=select,
         exclude=exclude,
+        partitions_def=partitions_def,
     )
     def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+        config = with_partition_vars(config, context, partition_vars)
         args = build_args(config)
         if config.select.strip() or config.exclude.strip():
             yield from narrowed_build(context, dbt, project, config, args, name)
