@@ -127,7 +127,7 @@ def test_every_tab_at_80x24_in_the_real_binary(
     term.keys("3")
     term.wait("Code locations tab", lambda t: "etl_pipeline" in t and "Hot reload" in t)
     term.keys("4")
-    term.wait("Schedules & sensors tab", lambda t: "daily_full_refresh" in t and "landing_zone" in t)
+    term.wait("Schedules & sensors tab", lambda t: "daily_schedule" in t and "landing_zone" in t)
     term.keys("5")
     term.wait("Assets tab", lambda t: "retail_raw/orders" in t and "marts/fct_orders" in t)
 

@@ -1,7 +1,8 @@
 """Command line: ``edp-tui`` runs the dashboard; subcommands (status, logs, ...) share its configuration.
 
 Each command lives in a module of its own and is registered here explicitly (no import circle):
-``status``, ``reload``, ``launch``, ``runs``, ``terminate``, ``logs``, ``up``/``down``; the dashboard (the
+``status``, ``reload``, ``launch``, ``runs``, ``terminate``, ``logs``, ``up``/``down``, ``partitions``,
+``backfill``/``backfills``, ``queue``, ``pool``; the dashboard (the
 composition root) is `edp_tui.cli.dashboard`, the only CLI module that imports the UI.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import click
 
-from edp_tui.cli import launch, logs, reload, runs, stack, status, terminate
+from edp_tui.cli import backfill, launch, logs, partitions, queue, reload, runs, stack, status, terminate
 from edp_tui.cli.common import Context, fail
 from edp_tui.config import ConfigError, load_config
 
@@ -59,5 +60,10 @@ for command in (
     logs.logs,
     stack.up,
     stack.down,
+    partitions.partitions,
+    backfill.backfill,
+    backfill.backfills,
+    queue.queue,
+    queue.pool,
 ):
     main.add_command(command)

@@ -11,6 +11,8 @@ import click
 
 from edp_tui.cli.common import context_of, note, run_dagster, table, with_failures
 from edp_tui.dagster.models import RUN_STATUSES, RunSummary
+from edp_tui.dagster.partitions import partition_of
+from edp_tui.dagster.runs_query import BACKFILL_TAG, PARTITION_TAG
 from edp_tui.text import printable
 from edp_tui.util import fmt
 
@@ -21,6 +23,7 @@ def run_json(run: RunSummary) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "job": run.job_name,
+        "partition": partition_of(run.tags),
         "status": run.status,
         "created": run.creation_time,
         "started": run.start_time,
@@ -34,13 +37,14 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> list[str]:
         [
             r["run_id"],
             printable(r["job"]),
+            printable(r["partition"] or "-"),
             r["status"],
             fmt.timestamp(r["started"], with_year=True),
             fmt.duration(r["duration_s"]),
         ]
         for r in runs
     ]
-    return table(["RUN ID", "JOB", "STATUS", "STARTED (UTC)", "DURATION"], rows)
+    return table(["RUN ID", "JOB", "PARTITION", "STATUS", "STARTED (UTC)", "DURATION"], rows)
 
 
 @click.command()
@@ -53,15 +57,27 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> list[str]:
     help="Only runs in this status; repeat for several.",
 )
 @click.option("--job", help="Only runs of this job.")
+@click.option("--partition", metavar="KEY", help="Only runs of this partition.")
+@click.option("--backfill", metavar="ID", help="Only runs of this backfill.")
 @click.option("--json", "as_json", is_flag=True, help=f"Print one JSON document (schema {RUNS_SCHEMA}).")
 @click.pass_context
 @with_failures
-def runs(ctx: click.Context, limit: int, statuses: tuple[str, ...], job: str | None, as_json: bool) -> None:
-    """Recent runs, newest first: id, job, status, start time and duration."""
+def runs(
+    ctx: click.Context,
+    limit: int,
+    statuses: tuple[str, ...],
+    job: str | None,
+    partition: str | None,
+    backfill: str | None,
+    as_json: bool,
+) -> None:
+    """Recent runs, newest first: id, job, partition, status, start time and duration."""
     context = context_of(ctx)
     wanted = [s.upper() for s in statuses]
+    tags = {k: v for k, v in ((PARTITION_TAG, partition), (BACKFILL_TAG, backfill)) if v}
     found = run_dagster(
-        context, lambda client: client.runs(limit=limit, statuses=wanted or None, job_name=job)
+        context,
+        lambda client: client.runs(limit=limit, statuses=wanted or None, job_name=job, tags=tags or None),
     )
     rows = [run_json(r) for r in found]
     if as_json:
