@@ -243,7 +243,7 @@ def test_runs_lists_and_filters(process_stack: ProcessStack, two_runs: TwoRuns) 
 
     table = cli(process_stack, "runs", "--job", "ingestion_job", "--limit", "2")
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["RUN", "ID", "JOB", "STATUS", "STARTED", "(UTC)", "DURATION"]
+    assert lines[0].split() == ["RUN", "ID", "JOB", "PARTITION", "STATUS", "STARTED", "(UTC)", "DURATION"]
     assert len(lines) == 3  # header + the limit
     assert cli(process_stack, "runs", "--job", "no_such_job").stderr.strip() == "no runs match"
 

@@ -1,0 +1,179 @@
+"""The backfill story of issue 20, told through the CLI twins against any stack (the process stack and the
+compose stack): a range of the whole pipeline reaches all-SUCCESS with the partition counts right; a day
+whose settings are unusable fails, shows as failed, and re-executing the backfill's failed partitions fixes
+it; a queued run says which limit holds it (the warehouse pool at 1); cancel stops a backfill.
+
+A stack is given as a `Stack`: its webserver URL, a way to land a file in its landing folder and to remove
+one, and the warehouse's orders per day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from click.testing import CliRunner, Result
+
+from edp_tui.cli import main
+from edp_tui.dagster.client import DagsterClient
+from edp_tui.dagster.partitions import FAILED, MATERIALIZED, MISSING, PartitionHealth
+from tests.support.waiting import wait_for
+
+BACKFILL_DEADLINE_S = 1800.0  # every partition is a run process importing dagster and dbt: 2 busy cores
+ORDERS = ("retail_raw", "orders")
+FCT = ("marts", "fct_orders")
+DEFAULT_ORDERS = 40  # the demo's orders a day
+
+
+@dataclass
+class Stack:
+    webserver_url: str
+    land: Callable[[str, str], None]  # (file name, text): written whole, under a dot name first
+    unland: Callable[[str], None]
+    orders_by_day: Callable[[], dict[str, int]]
+
+    def cli(self, *args: str) -> Result:
+        return CliRunner().invoke(
+            main, ["--webserver-url", self.webserver_url, *args], catch_exceptions=False
+        )
+
+    def json(self, *args: str) -> Any:
+        result = self.cli(*args, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def health(self, key: tuple[str, ...]) -> PartitionHealth:
+        async def read() -> dict[Any, PartitionHealth | None]:
+            async with DagsterClient(f"{self.webserver_url}/graphql") as client:
+                return await client.partition_health([key])
+
+        found = asyncio.run(read())[key]
+        assert found is not None
+        return found
+
+
+STEP_FAILURES = """
+query Failures($runId: ID!) {
+  logsForRun(runId: $runId, limit: 1000) {
+    ... on EventConnection {
+      events { ... on ExecutionStepFailureEvent { stepKey error { message cause { message } } } }
+    }
+  }
+}
+"""
+
+
+def failures(stack: Stack, backfill_id: str, limit: int = 3) -> list[str]:
+    """The step failures of a backfill's failed runs (for assertion messages)."""
+    runs = stack.json("runs", "--backfill", backfill_id, "--status", "FAILURE", "--limit", str(limit))["runs"]
+    out = []
+    for run in runs:
+        body = {"query": STEP_FAILURES, "variables": {"runId": run["run_id"]}}
+        events = httpx.post(f"{stack.webserver_url}/graphql", json=body, timeout=60).json()["data"]
+        for e in events["logsForRun"].get("events") or []:
+            if e.get("error"):
+                cause = (e["error"].get("cause") or {}).get("message", "")
+                out.append(
+                    f"{run['partition']} {e['stepKey']}: {e['error']['message'][-600:]} {cause[-600:]}"
+                )
+    return out
+
+
+def range_reaches_success(stack: Stack, first_day: int = 1, last_day: int = 5) -> None:
+    days = [f"2024-01-{d:02d}" for d in range(first_day, last_day + 1)]
+    result = stack.cli("backfill", "--job", "daily_job", "--from", days[0], "--to", days[-1], "--wait")
+    backfill_id = result.stdout.strip().splitlines()[0]
+    assert result.exit_code == 0, (result.output, failures(stack, backfill_id))
+    assert "COMPLETED_SUCCESS" in result.stderr
+    done = stack.json("backfills", backfill_id)
+    assert done["status"] == "COMPLETED_SUCCESS" and done["progress"]["failed"] == 0
+    assert {r["partition"] for r in done["runs"]} >= set(days)
+    for key in (ORDERS, FCT):
+        found = stack.health(key)
+        assert (found.materialized, found.failed, found.in_progress) == (len(days), 0, 0), key
+        assert found.missing == found.total - len(days)
+        cells = found.cells(found.total)
+        lo, hi = first_day - 1, last_day
+        assert cells[lo:hi] == [MATERIALIZED] * len(days) and set(cells[hi:]) == {MISSING}
+    orders = stack.orders_by_day()
+    assert {d: orders.get(d) for d in days} == dict.fromkeys(days, DEFAULT_ORDERS)
+    bar = stack.cli("partitions", "retail_raw/orders", "--width", "80").stdout.splitlines()[2].strip()
+    assert len(bar) == 78 and bar[0] in "#+" and set(bar[1:]) == {"."}  # one line at 80 columns
+
+
+def failing_day_is_fixed_by_reexecuting(stack: Stack, materialized_before: int) -> None:
+    stack.land("2024-01-08.json", json.dumps({"orders": 0}))  # the day's own settings: unusable
+    try:
+        result = stack.cli(
+            "backfill", "retail_raw/orders", "--from", "2024-01-06", "--to", "2024-01-09", "--wait"
+        )
+        assert result.exit_code == 1, result.output
+        backfill_id = result.stdout.strip()
+        assert f"edp-tui backfills {backfill_id} --reexecute" in result.stderr
+        failed = stack.json("backfills", backfill_id)
+        assert failed["status"] == "COMPLETED_FAILED"
+        by_asset = {a["asset"]: (a["materialized"], a["failed"]) for a in failed["assets"]}
+        assert by_asset["retail_raw/orders"] == (3, 1)
+        orders = stack.health(ORDERS)
+        assert orders.failed == 1
+        assert any(r.status == FAILED and r.start == r.end == "2024-01-08" for r in orders.ranges)
+        assert "failed        2024-01-08..2024-01-08" in stack.cli("partitions", "retail_raw/orders").stdout
+        runs = stack.json("runs", "--partition", "2024-01-08")["runs"]
+        assert [r["status"] for r in runs] == ["FAILURE"] and runs[0]["partition"] == "2024-01-08"
+    finally:
+        stack.unland("2024-01-08.json")  # repaired: the day loads with the run's settings again
+    result = stack.cli("backfills", backfill_id, "--reexecute", "--wait")
+    assert result.exit_code == 0, result.output
+    again = stack.json("backfills", result.stdout.strip())
+    assert again["status"] == "COMPLETED_SUCCESS"
+    assert [r["start"] for r in again["ranges"]] + again["keys"] == ["2024-01-08"]
+    orders = stack.health(ORDERS)
+    assert (orders.materialized, orders.failed) == (materialized_before + 4, 0)
+    assert stack.orders_by_day()["2024-01-08"] == DEFAULT_ORDERS
+
+
+def queued_run_explained_and_cancel_stops(stack: Stack) -> None:
+    assert stack.cli("pool", "warehouse", "1").exit_code == 0  # one load at a time: the rest wait
+    try:
+        result = stack.cli("backfill", "retail_raw/orders", "--from", "2024-02-01", "--to", "2024-02-20")
+        assert result.exit_code == 0, result.output
+        backfill_id = result.stdout.strip()
+
+        def held_by_the_pool() -> list[str]:
+            queued = stack.json("queue")["queued_runs"]
+            return [why for run in queued for why in run["why"] if why.startswith("pool warehouse: limit 1")]
+
+        wait_for("a queued run held by the warehouse pool", held_by_the_pool, BACKFILL_DEADLINE_S, 1.0)
+        cancel = stack.cli("backfills", backfill_id, "--cancel")
+        assert cancel.exit_code == 0, cancel.output
+        wait_for(
+            "the backfill canceled",
+            lambda: stack.json("backfills", backfill_id)["status"] == "CANCELED",
+            BACKFILL_DEADLINE_S,
+            1.0,
+        )
+        # Every run of it ended (none stuck in the queue), and the canceled ones never loaded their day.
+        runs = stack.json("runs", "--backfill", backfill_id, "--limit", "100")["runs"]
+        assert runs and all(r["status"] in ("SUCCESS", "CANCELED", "FAILURE") for r in runs)
+        canceled = {r["partition"] for r in runs if r["status"] == "CANCELED"}
+        assert canceled and not canceled & set(stack.orders_by_day())
+    finally:
+        release_warehouse_pool(stack)
+    assert stack.cli("queue").exit_code == 0  # the queue still answers: the limit went cleanly
+
+
+def release_warehouse_pool(stack: Stack) -> None:
+    """Remove the test's limit. Slots a canceled run still holds are freed first: removing the last limit
+    while a slot is held would stop the queue (a Dagster 1.13 storage bug the CLI refuses to trip)."""
+
+    def free() -> bool:
+        stack.cli("pool", "warehouse", "--free-ended")  # exit 2 when no ended run holds a slot
+        return not stack.json("pool", "warehouse")["in_use"]
+
+    wait_for("the warehouse pool's slots free", free, 600, 2.0)
+    reset = stack.cli("pool", "warehouse", "--reset")
+    assert reset.exit_code == 0, reset.output
