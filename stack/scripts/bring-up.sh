@@ -34,7 +34,7 @@ cd "$edp_stack_dir" # Compose reads .env (and COMPOSE_FILE in it) from the proje
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 # Debian's engine has no buildx: the classic builder
 case "${EDP_RUN_CONTAINERS:-0}" in
   1 | true | yes)
-    code_dir=${EDP_CODE_DIR:-$(sed -n 's/^EDP_CODE_DIR=//p' .env 2>/dev/null | tail -n1)}
+    code_dir=${EDP_CODE_DIR:-$( (sed -n 's/^EDP_CODE_DIR=//p' .env 2>/dev/null || true) | tail -n1)}
     EDP_CODE_DIR_ABS=${EDP_CODE_DIR_ABS:-$(cd "${code_dir:-..}" && pwd)}
     export EDP_CODE_DIR_ABS COMPOSE_FILE="docker-compose.yaml${COMPOSE_PATH_SEPARATOR:-:}docker-compose.run-containers.yaml"
     say "mode: a container per run (docker-compose.run-containers.yaml; code mounted from $EDP_CODE_DIR_ABS)"

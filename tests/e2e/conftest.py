@@ -80,7 +80,8 @@ def _seconds(pattern: str, text: str) -> float | None:
 
 
 # The shared stack serves the user's own code beside the demo, set up as the README's "Bring your own code"
-# says: lines in stack/.env naming the locations (here the fixture projects of the repository copy).
+# says on a fresh clone: lines appended to stack/.env naming the locations (here the fixture projects of the
+# repository copy), which bring-up.sh then completes with the example's settings and a generated password.
 OWN_CODE_SETTINGS = """
 EDP_CODE_LOCATIONS=etl_pipeline shop plain
 EDP_LOCATION_SHOP_DBT_PROJECT=tests/fixtures/projects/shop_dbt
@@ -89,13 +90,9 @@ EDP_LOCATION_PLAIN_FILE=tests/fixtures/projects/plain/definitions.py
 
 
 def write_settings(repo: Path, extra: str) -> None:
-    """stack/.env as bring-up.sh would create it (the example with a generated password), plus `extra`."""
-    example = (repo / "stack" / ".env.example").read_text()
-    password = secrets.token_hex(16)
-    text = re.sub(r"(?m)^DAGSTER_PG_PASSWORD=.*$", f"DAGSTER_PG_PASSWORD={password}", example)
-    env_file = repo / "stack" / ".env"
-    env_file.write_text(text + extra)
-    env_file.chmod(0o600)
+    """`cat >> stack/.env` of the README, on a clone that has no stack/.env yet."""
+    with open(repo / "stack" / ".env", "a") as env_file:
+        env_file.write(extra)
 
 
 @contextlib.contextmanager

@@ -81,7 +81,7 @@ def test_edp_tui_status_shows_every_location(compose_stack: ComposeStack) -> Non
         timeout=300,
     )
     report = json.loads(proc.stdout)
-    names = [loc["name"] for loc in report["dagster"]["locations"]]
+    names = [loc["name"] for loc in report["locations"]]
     assert sorted(names) == sorted(LOCATIONS), report
 
 
