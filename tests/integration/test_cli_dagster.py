@@ -26,7 +26,7 @@ from tests.support.stack_runs import DEMO_DAY
 RUN_DEADLINE_S = 900.0  # a run process imports dagster and dbt: slow on 2 busy cores
 JOBS = {"ingestion_job", "dbt_build_job", "daily_job", "full_refresh_job"}
 # The demo's jobs are partitioned by day: a launch names the day.
-DAY = ("--tag", f"dagster/partition={DEMO_DAY}")
+DAY = ("--partition", DEMO_DAY)
 
 
 def clean_env(tmp: Path) -> dict[str, str]:
