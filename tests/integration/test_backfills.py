@@ -51,7 +51,7 @@ def test_a_range_of_the_whole_pipeline_reaches_success_with_the_counts_right(sta
 def test_a_failing_day_shows_failed_and_reexecuting_the_failed_partitions_fixes_it(
     stack: story.Stack,
 ) -> None:
-    story.failing_day_is_fixed_by_reexecuting(stack, materialized_before=5)
+    story.failing_day_is_fixed_by_reexecuting(stack)
 
 
 def test_a_queued_run_says_which_limit_holds_it_and_cancel_stops_the_backfill(stack: story.Stack) -> None:
