@@ -5,8 +5,8 @@ CPU for each.
     .venv/bin/python bench/compute_log_push.py [--timeouts 0.2,2.5] [--lines 40] [--interval 0.37]
         [--window 20] [--lingering 20] [--deadline 900]
 
-Starts a process stack of its own (tests/support/process_stack.py: PostgreSQL, code server, webserver, no
-daemon; its own ports and temp dir) and stops it at the end. The lines are written by this process straight
+Starts a process stack of its own (bench/harness.process_stack: PostgreSQL, code server, webserver, no daemon;
+its own ports and temp dir) and stops it at the end. The lines are written by this process straight
 into a compute-log file: the ``.out`` file of a key under a run directory of the compute log manager's
 base_dir, where a step's captured stdout goes. No run needs to be going: the webserver watches and reads the
 file the same way (it never looks at the run). For each --timeouts value (the manager's ``polling_timeout``,
@@ -46,21 +46,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from harness import Stack, cpu_seconds, process_stack  # noqa: E402
+
 from edp_tui.dagster.client import DagsterClient  # noqa: E402
 from edp_tui.dagster.errors import DagsterUnreachable  # noqa: E402
 from edp_tui.dagster.models import LogChunk, LogKey  # noqa: E402
 from edp_tui.dagster.tail import LIVE_POLL_S, ComputeLogTail, follow_live  # noqa: E402
 from edp_tui.util.backoff import Backoff  # noqa: E402
-from tests.support.process_stack import ProcessStack  # noqa: E402
 
 STACK_DEADLINE_S = 600.0  # the stack's own waits have deadlines; this bounds start + restarts together
 PHASE_SLACK_S = 30.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU time of a process (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def threads(pid: int) -> str:
@@ -184,9 +179,7 @@ async def open_for(client: DagsterClient, key: LogKey, seconds: float) -> None:
         pass
 
 
-async def bench_timeout(
-    stack: ProcessStack, base_dir: Path, timeout: float, args: argparse.Namespace
-) -> None:
+async def bench_timeout(stack: Stack, base_dir: Path, timeout: float, args: argparse.Namespace) -> None:
     pid = stack.pid("webserver")
     assert pid is not None, "webserver not running"
     run = f"bench-{uuid.uuid4().hex[:8]}"
@@ -233,7 +226,7 @@ async def bench_timeout(
     )
 
 
-def set_polling_timeout(stack: ProcessStack, timeout: float) -> None:
+def set_polling_timeout(stack: Stack, timeout: float) -> None:
     config = stack.dagster_home / "dagster.yaml"
     text = config.read_text(encoding="utf-8")
     text, n = re.subn(r"polling_timeout: [0-9.]+", f"polling_timeout: {timeout}", text)
@@ -258,7 +251,7 @@ def main() -> None:
     print(f"the poll compared with: every {LIVE_POLL_S} s (the panel's and the CLI's fallback)")
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="edp-clog-bench-") as tmp:
-        stack = ProcessStack(Path(tmp), start_daemon=False)
+        stack = process_stack(Path(tmp), start_daemon=False)
         try:
             stack.start()
             print(f"process stack up in {time.monotonic() - t0:.0f} s ({stack.webserver_url})")

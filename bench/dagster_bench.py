@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
+from harness import Stack, copy_code, headless_backends, process_stack, screen_text  # noqa: E402
 from textual.widgets import DataTable, Static, TabbedContent  # noqa: E402
 
 from edp_tui.backends import dagster_client  # noqa: E402
@@ -44,9 +45,6 @@ from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.runs import PAGE_SIZE, RunsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel  # noqa: E402
-from tests.integration.conftest import copy_repository  # noqa: E402
-from tests.support.process_stack import ProcessStack  # noqa: E402
-from tests.tui.shell_fakes import FakeDockerSource, fake_backends, screen_text  # noqa: E402
 
 SIZE = (200, 50)
 
@@ -98,7 +96,7 @@ def fmt(values: list[float]) -> str:
     return f"median {median(values) * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms  (n={len(values)})"
 
 
-def raw(stack: ProcessStack, name: str, variables: dict[str, Any] | None = None) -> tuple[float, Any]:
+def raw(stack: Stack, name: str, variables: dict[str, Any] | None = None) -> tuple[float, Any]:
     t0 = time.perf_counter()
     resp = httpx.post(
         stack.graphql_url, json={"query": document(name), "variables": variables or {}}, timeout=60
@@ -106,12 +104,12 @@ def raw(stack: ProcessStack, name: str, variables: dict[str, Any] | None = None)
     return time.perf_counter() - t0, resp.json()
 
 
-def dashboard(stack: ProcessStack) -> EdpApp:
+def dashboard(stack: Stack) -> EdpApp:
     config = Config(compose_file=Path("/nonexistent/compose.yaml"))
     client = dagster_client(config, stack.webserver_url)
     return EdpApp(
         config,
-        fake_backends(FakeDockerSource(), client, project="bench", webserver_url=stack.webserver_url),
+        headless_backends(client, stack.webserver_url),
         logs_panel_factory=lambda: Static("(logs)"),
     )
 
@@ -127,7 +125,7 @@ async def wait(
     return time.perf_counter() - t0
 
 
-def add_runs(stack: ProcessStack, n: int) -> float:
+def add_runs(stack: Stack, n: int) -> float:
     t0 = time.monotonic()
     subprocess.run(
         [sys.executable, "-c", ADD_RUNS, str(n)], env=stack.env, check=True, capture_output=True, timeout=3600
@@ -135,12 +133,12 @@ def add_runs(stack: ProcessStack, n: int) -> float:
     return time.monotonic() - t0
 
 
-def run_count(stack: ProcessStack) -> int:
+def run_count(stack: Stack) -> int:
     return int(stack.graphql("query { runsOrError { ... on Runs { count } } }")["runsOrError"]["count"])
 
 
 # ---- 1. runs panel refresh vs history size ----------------------------------------------------------------
-async def refresh_figures(stack: ProcessStack, samples: int) -> tuple[list[float], list[float]]:
+async def refresh_figures(stack: Stack, samples: int) -> tuple[list[float], list[float]]:
     panel_times: list[float] = []
     raw_times: list[float] = []
     app = dashboard(stack)
@@ -158,7 +156,7 @@ async def refresh_figures(stack: ProcessStack, samples: int) -> tuple[list[float
 
 
 # ---- 2. status change -> screen ---------------------------------------------------------------------------
-async def status_change_figures(stack: ProcessStack, samples: int) -> tuple[list[float], list[float]]:
+async def status_change_figures(stack: Stack, samples: int) -> tuple[list[float], list[float]]:
     proc = subprocess.Popen(
         [sys.executable, "-c", SET_STATUS],
         env=stack.env,
@@ -205,7 +203,7 @@ async def status_change_figures(stack: ProcessStack, samples: int) -> tuple[list
     return screen_times, peer_times
 
 
-def poll_raw_until(stack: ProcessStack, run_id: str, status: str, since: float) -> float:
+def poll_raw_until(stack: Stack, run_id: str, status: str, since: float) -> float:
     query = "query ($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
     with httpx.Client(timeout=30) as client:
         while True:
@@ -216,7 +214,7 @@ def poll_raw_until(stack: ProcessStack, run_id: str, status: str, since: float) 
 
 
 # ---- 3. start -> all panels populated ---------------------------------------------------------------------
-async def startup_figures(stack: ProcessStack, samples: int) -> tuple[list[float], list[float]]:
+async def startup_figures(stack: Stack, samples: int) -> tuple[list[float], list[float]]:
     ui_times: list[float] = []
     peer_times: list[float] = []
     selector = {
@@ -269,7 +267,7 @@ defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[bench_extra_job_{n}]))
 """
 
 
-async def reload_figures(stack: ProcessStack, samples: int) -> tuple[list[float], list[float]]:
+async def reload_figures(stack: Stack, samples: int) -> tuple[list[float], list[float]]:
     definitions = stack.code_root / "etl_pipeline" / "src" / "etl_pipeline" / "definitions.py"
     original = definitions.read_text()
     ui_times: list[float] = []
@@ -315,8 +313,8 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="dagster-bench-") as tmp:
-        code_root = copy_repository(Path(tmp) / "repo")
-        with ProcessStack(Path(tmp) / "run", code_root) as stack:
+        code_root = copy_code(Path(tmp) / "repo")
+        with process_stack(Path(tmp) / "run", code_root) as stack:
             print(f"stack up: {json.dumps({k: round(v, 1) for k, v in stack.timings.items()})} s", flush=True)
             print(f"writing 100 runs: {add_runs(stack, 100 - run_count(stack)):.1f}s", flush=True)
             small = asyncio.run(refresh_figures(stack, args.samples))

@@ -10,13 +10,12 @@ Without --compose-file it measures a small throwaway project; with one, an exist
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import time
 from pathlib import Path
 
-from docker_common import TmuxDashboard, cpu_seconds, dashboard_args, small_project
+from harness import TmuxDashboard, cpu_seconds, load_line, small_project
 
 
 def children_cpu() -> float:
@@ -57,7 +56,7 @@ def measure(dash_args: list[str], project: str, compose_file: Path, seconds: flo
     print(f"  docker events (push peer)                 {100 * ev / elapsed:6.2f} %")
     print(f"  docker compose ps every 2 s ({polls} runs)    {100 * poll_cpu / elapsed:6.2f} %")
     print(f"  screen still live at the end: {still_running}")
-    print(f"  (load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"  ({load_line()})")
     share = 100 * edp / elapsed
     print(f"  goal <= 1 %: {'met' if share <= 1.0 else 'MISSED'} ({share:.2f} %)")
 
@@ -78,7 +77,7 @@ def main() -> None:
         measure(dash_args, args.project, args.compose_file, args.seconds)
         return
     with small_project() as project:
-        measure(dashboard_args(project), project.name, project.compose_file, args.seconds)
+        measure(project.dashboard_args(), project.name, project.compose_file, args.seconds)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import os
 import subprocess
 import time
 
-from docker_common import TmuxDashboard, cpu_seconds, dashboard_args, row_of, small_project, stats
+from harness import TmuxDashboard, cpu_seconds, row_of, small_project, stats
 
 SERVICES = ("alpha", "beta", "gamma")
 
@@ -27,7 +27,7 @@ def main() -> None:
             float
         ] = []  # CPU the process used until populated: a figure the machine's load barely moves
         for _ in range(args.trials):
-            with TmuxDashboard(dashboard_args(project)) as dash:
+            with TmuxDashboard(project.dashboard_args()) as dash:
                 shown = dash.wait_for(lambda s: "Services" in s, timeout=30)
                 done = dash.wait_for(
                     lambda s: all("running" in row_of(s, svc) for svc in SERVICES), timeout=30

@@ -14,7 +14,7 @@ import threading
 import time
 
 import docker
-from docker_common import TmuxDashboard, dashboard_args, row_of, small_project, stats
+from harness import TmuxDashboard, row_of, small_project, stats
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
         screen: list[float] = []
         peer: list[float] = []
         try:
-            with TmuxDashboard(dashboard_args(project)) as dash:
+            with TmuxDashboard(project.dashboard_args()) as dash:
                 dash.wait_for(lambda s: "running" in row_of(s, "beta"), timeout=60)
                 time.sleep(1.0)  # let start-up settle
                 for i in range(args.trials * 2):

@@ -23,10 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from etl_pipeline.generator import GeneratorParams, Reference, generate, generate_day, generate_reference  # noqa: E402
-
-from tests.support.process_stack import ProcessStack  # noqa: E402
-from tests.support.stack_runs import DEMO_DAY, demo_config  # noqa: E402
+from etl_pipeline.generator import (  # noqa: E402
+    GeneratorParams,
+    Reference,
+    generate,
+    generate_day,
+    generate_reference,
+)
+from harness import DEMO_DAY, Stack, demo_config, process_stack  # noqa: E402
 
 TEST_SIZE = GeneratorParams(customers=40, products=8, orders=300, seed=7)
 DAY = date.fromisoformat(DEMO_DAY)
@@ -38,7 +42,7 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
     return time.monotonic() - t0
 
 
-def full_refresh_via_graphql(stack: ProcessStack, params: GeneratorParams) -> float:
+def full_refresh_via_graphql(stack: Stack, params: GeneratorParams) -> float:
     t0 = time.monotonic()
     config = demo_config(params.customers, params.products, params.orders, params.seed)
     launched = stack.launch_run("full_refresh_job", config)  # for DEMO_DAY
@@ -48,7 +52,7 @@ def full_refresh_via_graphql(stack: ProcessStack, params: GeneratorParams) -> fl
     return time.monotonic() - t0
 
 
-def full_refresh_direct(stack: ProcessStack, params: GeneratorParams, target: Path) -> tuple[float, float]:
+def full_refresh_direct(stack: Stack, params: GeneratorParams, target: Path) -> tuple[float, float]:
     """(load seconds, dbt build seconds) without Dagster."""
     import os
 
@@ -79,7 +83,7 @@ def main() -> None:
     args = ap.parse_args()
     large = GeneratorParams(customers=args.large_orders // 10, products=500, orders=args.large_orders, seed=7)
 
-    with tempfile.TemporaryDirectory(prefix="edp-bench-") as tmp, ProcessStack(Path(tmp) / "stack") as stack:
+    with tempfile.TemporaryDirectory(prefix="edp-bench-") as tmp, process_stack(Path(tmp) / "stack") as stack:
         t = stack.timings
         print("== start-up (spawn → ready) ==")
         print(f"postgres (initdb + start + create DBs)      {t['postgres']:6.1f} s")

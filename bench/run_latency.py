@@ -47,12 +47,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import httpx  # noqa: E402
-
-from tests.support import stack_runs as sr  # noqa: E402
+from harness import DEMO_DAY, PARTITION_TAG, Gql, demo_config, run_tags  # noqa: E402
 
 TEST_SIZE = {"customers": 40, "products": 8, "orders": 300, "seed": 7}
-RUN_CONFIG = sr.demo_config(**TEST_SIZE)  # full_refresh_job for the day sr.DEMO_DAY
+RUN_CONFIG = demo_config(**TEST_SIZE)  # full_refresh_job for the day DEMO_DAY
 RUN_TIMEOUT_S = 600.0
 IDLE_S = 20.0
 PEER_TIMEOUT_S = 600
@@ -104,9 +102,9 @@ def cpu_seconds(container_id: str) -> float | None:
 class RunContainerCpu(threading.Thread):
     """Polls the CPU time of the run's container (the run-per-container mode) until it is gone."""
 
-    def __init__(self, graphql: sr.GraphQL) -> None:
+    def __init__(self) -> None:
         super().__init__(daemon=True)
-        self.graphql, self.run_id, self.last = graphql, "", 0.0
+        self.run_id, self.last = "", 0.0
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -193,24 +191,24 @@ def step_seconds(events: list[dict], step: str) -> float | None:
 
 
 def one_run(
-    graphql: sr.GraphQL, user_code: str | None, postgres: str | None
+    gql: Gql, user_code: str | None, postgres: str | None
 ) -> tuple[str, dict[str, float | None], str]:
-    poller = RunContainerCpu(graphql)
+    poller = RunContainerCpu()
     poller.start()
     cpu0 = cpu_seconds(user_code) if user_code else None
     sessions0 = pg_sessions(postgres)
     t0 = time.monotonic()
     try:
-        run_id = sr.launch(graphql, "full_refresh_job", RUN_CONFIG)
+        run_id = gql.launch("full_refresh_job", RUN_CONFIG)
         poller.run_id = run_id
-        status = sr.wait_for_status(graphql, run_id, sr.FINISHED, RUN_TIMEOUT_S, interval_s=0.1)
+        status = gql.wait_finished(run_id, RUN_TIMEOUT_S, interval=0.1)
     finally:
         poller.done.set()
     wall = time.monotonic() - t0
     cpu1 = cpu_seconds(user_code) if user_code else None
     sessions1 = pg_sessions(postgres)
-    info = sr.run(graphql, run_id)
-    events = sr.events(graphql, run_id)
+    info = gql.run(run_id)
+    events = gql.events(run_id)
     dequeued, started = event_time(events, "RUN_STARTING"), event_time(events, "RUN_START")
     process = event_time(events, "ENGINE_EVENT", "Started process for run")
     step_start = [
@@ -233,7 +231,7 @@ def one_run(
         "cpu": cpu1 - cpu0 + poller.last if cpu0 is not None and cpu1 is not None else None,
         "pg": float(sessions1 - sessions0) if sessions0 is not None and sessions1 is not None else None,
     }
-    mode = "a container per run" if "docker/container_id" in sr.tags(info) else "default launcher"
+    mode = "a container per run" if "docker/container_id" in run_tags(info) else "default launcher"
     return status, phases, mode
 
 
@@ -241,7 +239,7 @@ def fmt(value: float | None) -> str:
     return f"{value:5.1f} s" if value is not None else "    ? "
 
 
-def cli_run(url: str, graphql: sr.GraphQL) -> tuple[str, float]:
+def cli_run(url: str, gql: Gql) -> tuple[str, float]:
     """(outcome, seconds) of one `edp-tui launch --wait`; the outcome says how long the run itself took."""
     exe = shutil.which("edp-tui") or str(REPO / ".venv" / "bin" / "edp-tui")
     if not Path(exe).exists():
@@ -252,7 +250,7 @@ def cli_run(url: str, graphql: sr.GraphQL) -> tuple[str, float]:
         t0 = time.monotonic()
         proc = subprocess.run(
             [exe, "--webserver-url", url, "launch", "full_refresh_job", "--config", f.name, "--wait"]
-            + ["--tag", f"{sr.PARTITION_TAG}={sr.DEMO_DAY}"],
+            + ["--tag", f"{PARTITION_TAG}={DEMO_DAY}"],
             capture_output=True,
             text=True,
             timeout=RUN_TIMEOUT_S,
@@ -261,7 +259,7 @@ def cli_run(url: str, graphql: sr.GraphQL) -> tuple[str, float]:
         outcome = f"exit {proc.returncode}"
         found = RUN_ID.search(proc.stdout + proc.stderr)
         if found:
-            info = sr.run(graphql, found.group(0))
+            info = gql.run(found.group(0))
             if info.get("endTime"):
                 run_s = info["endTime"] - info["creationTime"]
                 outcome += f" (the run itself: {run_s:.1f} s; the rest is the CLI's start and polling)"
@@ -277,7 +275,7 @@ def peer(container: str) -> dict[str, float] | str:
     try:
         t0 = time.monotonic()
         proc = subprocess.run(
-            ["docker", "exec", container, "python", "-c", PEER, json.dumps(TEST_SIZE), sr.DEMO_DAY],
+            ["docker", "exec", container, "python", "-c", PEER, json.dumps(TEST_SIZE), DEMO_DAY],
             capture_output=True,
             text=True,
             timeout=PEER_TIMEOUT_S,
@@ -300,13 +298,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cli-runs", type=int, default=2, help="timed `edp-tui launch --wait` runs at the end")
     args = ap.parse_args()
-    http = httpx.Client(timeout=60)
-
-    def graphql(query: str, variables: dict | None = None, timeout: float = 60) -> dict:
-        body = http.post(f"{args.url}/graphql", json={"query": query, "variables": variables or {}}).json()
-        if body.get("errors"):
-            raise AssertionError(body["errors"])
-        return dict(body["data"])
+    gql = Gql(args.url)
 
     print(f"before: {host_load()}")
     user_code = service_container(args.project, "user-code")
@@ -338,7 +330,7 @@ def main() -> None:
             f"{fmt(direct['cpu'])} CPU  = load {direct['load']:.1f} s + dbt build {direct['dbt']:.1f} s"
         )
         try:
-            status, phases, mode = one_run(graphql, user_code, postgres)
+            status, phases, mode = one_run(gql, user_code, postgres)
         except Exception as exc:  # noqa: BLE001 - a bench reports and goes on
             print(f"run {i + 1}: {exc}")
             continue
@@ -364,7 +356,7 @@ def main() -> None:
             + f"; best run {min(p['wall'] for p, _ in pairs):.1f} s wall"
         )
     for i in range(max(0, args.cli_runs)):
-        outcome, seconds = cli_run(args.url, graphql)
+        outcome, seconds = cli_run(args.url, gql)
         print(f"edp-tui launch full_refresh_job --wait ({i + 1}): {outcome} in {seconds:.1f} s")
     print(f"after: {host_load()}")
 

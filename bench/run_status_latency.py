@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
+from harness import headless_backends  # noqa: E402
 from textual.widgets import Static  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
@@ -44,7 +45,6 @@ from edp_tui.dagster.models import RunSummary  # noqa: E402
 from edp_tui.dagster.run_push import EVENT_STATUS, STATUS_RANK  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.widgets.dagster.runs import RunsPanel  # noqa: E402
-from tests.tui.shell_fakes import FakeDockerSource, fake_backends  # noqa: E402
 
 SIZE = (160, 45)
 TRANSITIONS = ("QUEUED", "STARTING", "STARTED", "END")
@@ -159,7 +159,7 @@ def dashboard(url: str) -> EdpApp:
     client = DagsterClient(url.rstrip("/") + "/graphql", read_only=True)
     return EdpApp(
         config,
-        fake_backends(FakeDockerSource(), client, project="bench", webserver_url=url),
+        headless_backends(client, url),
         logs_panel_factory=lambda: Static("(logs)"),
     )
 

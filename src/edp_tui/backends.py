@@ -15,9 +15,12 @@ from edp_tui.compose import ComposeProject
 from edp_tui.config import DEFAULT_WEBSERVER_URL, Config
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.client import DagsterClient
+from edp_tui.dagster.daemon_errors import DaemonErrorHistory
 
-# The Docker side (the docker SDK and requests: about 0.1 s of imports) is imported where it is built, so the
-# CLI's Dagster commands (`launch --wait`, `runs`, `reload`) start without it.
+DAEMON_ERRORS_FILE = "daemon-errors.json"
+
+# The Docker side (the docker SDK and requests, heavy imports: docs/performance.md) is imported where it is
+# built, so the CLI's Dagster commands (`launch --wait`, `runs`, `reload`) start without it.
 if TYPE_CHECKING:
     from edp_tui.docker.endpoint import DockerEndpoint
     from edp_tui.docker.logs.model import LogSource
@@ -60,18 +63,21 @@ def webserver_url(config: Config, compose: ComposeProject | None) -> str:
 
 
 def dagster_client(config: Config, url: str, *, timeout: float = 10.0) -> DagsterClient:
+    graphql_url = url.rstrip("/") + "/graphql"
     return DagsterClient(
-        url.rstrip("/") + "/graphql",
+        graphql_url,
         timeout=timeout,
         read_only=config.read_only,
         stale_after_s=config.daemon_stale_after_s,
+        # Beside the log file: what the dashboard saw of the daemons' errors tells the CLI's `status` too.
+        error_history=DaemonErrorHistory(graphql_url, config.log_file.parent / DAEMON_ERRORS_FILE),
     )
 
 
 def build_backends(config: Config, compose: ComposeProject) -> Backends:
     from edp_tui.docker.logs.source import DockerLogSource
     from edp_tui.docker.run_containers import DockerRunContainers
-    from edp_tui.docker.services import DockerSource
+    from edp_tui.docker.services import DockerServices
     from edp_tui.reload_status.reader import ContainerReloadStatus
 
     endpoint = docker_endpoint(config)
@@ -79,7 +85,7 @@ def build_backends(config: Config, compose: ComposeProject) -> Backends:
     return Backends(
         project=compose.name,
         webserver_url=url,
-        services=DockerSource(compose.name, compose.service_names, endpoint),
+        services=DockerServices(compose.name, compose.service_names, endpoint),
         logs=DockerLogSource(compose.name, endpoint),
         dagster=dagster_client(config, url),
         reload_status=ContainerReloadStatus(compose.name, endpoint),

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from edp_tui.errors import EdpError
 
 ENV_PREFIX = "EDP_TUI_"
@@ -63,7 +61,7 @@ class Config:
     project: str | None = None
     # None: derived from the port the compose file publishes for the webserver, else DEFAULT_WEBSERVER_URL.
     webserver_url: str | None = None
-    # None: DOCKER_HOST, then the current docker context, then the default socket (see docker_source).
+    # None: DOCKER_HOST, then the current docker context, then the default socket (docker/endpoint.py).
     docker_host: str | None = None
     read_only: bool = False
     # Seconds without a daemon heartbeat before the header flags it stale (the scheduler gets 60 s more).
@@ -147,6 +145,8 @@ def _read_file(path: Path, explicit: bool) -> dict[str, object]:
         if explicit:
             raise ConfigError(f"config file {path} does not exist")
         return {}
+    import yaml  # only with a config file: a start without one saves the import
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

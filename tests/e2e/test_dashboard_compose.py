@@ -11,7 +11,7 @@ from edp_tui.config import Config
 from edp_tui.docker.endpoint import DockerEndpoint
 from edp_tui.docker.logs import DockerLogSource
 from edp_tui.docker.run_containers import DockerRunContainers
-from edp_tui.docker.services import DockerSource
+from edp_tui.docker.services import DockerServices
 from edp_tui.reload_status.reader import ContainerReloadStatus
 from edp_tui.ui.app import EdpApp
 from tests.integration.test_dashboard_dagster import (
@@ -32,7 +32,7 @@ async def test_trigger_a_job_and_tail_its_compute_logs(compose_stack: ComposeSta
     backends = Backends(
         project=compose_stack.project,
         webserver_url=compose_stack.webserver_url,
-        services=DockerSource(compose_stack.project, SERVICES, endpoint),
+        services=DockerServices(compose_stack.project, SERVICES, endpoint),
         logs=DockerLogSource(compose_stack.project, endpoint),
         dagster=dagster_client(config, compose_stack.webserver_url),
         reload_status=ContainerReloadStatus(compose_stack.project, endpoint),

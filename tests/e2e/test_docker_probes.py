@@ -13,7 +13,7 @@ import docker.errors
 
 from edp_tui.docker.endpoint import DockerEndpoint
 from edp_tui.docker.models import EngineStatus, ServiceState
-from edp_tui.docker.services import DockerSource
+from edp_tui.docker.services import DockerServices
 from tests.support.docker_engine import base_image
 
 
@@ -49,7 +49,7 @@ def test_streak_and_last_probe_follow_each_probe() -> None:
         init=True,
     )
     # The resync is an hour away: only the probes' own events can move the streak.
-    source = DockerSource(project, ["flappy"], DockerEndpoint.resolve(), resync_interval=3600)
+    source = DockerServices(project, ["flappy"], DockerEndpoint.resolve(), resync_interval=3600)
     sink = Sink()
     stop = threading.Event()
     watcher = threading.Thread(target=source.run_watch, args=(sink, stop), daemon=True)

@@ -30,7 +30,7 @@ from edp_tui.docker.errors import ContainerNotFound
 from edp_tui.docker.logs import DockerLogSource
 from edp_tui.docker.models import Health, RunState
 from edp_tui.docker.run_containers import DockerRunContainers
-from edp_tui.docker.services import DockerSource
+from edp_tui.docker.services import DockerServices
 from edp_tui.reload_status.reader import ContainerReloadStatus
 from edp_tui.ui.app import EdpApp
 from edp_tui.ui.screens.confirm import ConfirmScreen
@@ -113,7 +113,7 @@ class DockerSideApp(EdpApp):
         yield TabPane("Logs", Static("(logs not under test here)"), id="tab-logs")
 
 
-def make_app(project: Project, source: DockerSource) -> EdpApp:
+def make_app(project: Project, source: DockerServices) -> EdpApp:
     config = Config(compose_file=project.compose_file)
     url = "http://127.0.0.1:1"  # no webserver: the Dagster side is not under test here
     backends = Backends(
@@ -139,7 +139,7 @@ def row(app: EdpApp, service: str) -> dict[str, str]:
 
 
 def test_source_snapshot_and_actions(project: Project) -> None:
-    source = DockerSource(project.name, project.services)
+    source = DockerServices(project.name, project.services)
     try:
         states = {s.service: s for s in source.snapshot()}
         assert set(states) == {"flappy", "worker", "never"}
@@ -158,7 +158,7 @@ def test_source_snapshot_and_actions(project: Project) -> None:
 
 
 async def test_panel_follows_health_transitions(project: Project) -> None:
-    source = DockerSource(project.name, project.services)
+    source = DockerServices(project.name, project.services)
     app = make_app(project, source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: row(app, "flappy").get("health") == "healthy", 30, "flappy healthy")
@@ -192,7 +192,7 @@ async def test_panel_follows_health_transitions(project: Project) -> None:
 
 async def test_restart_from_the_dashboard_restarts_the_container(project: Project) -> None:
     before = project.container("worker")["State"]["StartedAt"]
-    source = DockerSource(project.name, project.services)
+    source = DockerServices(project.name, project.services)
     app = make_app(project, source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: row(app, "worker").get("state") == "running", 30, "worker running")
@@ -300,7 +300,7 @@ async def test_engine_cut_mid_session_is_shown_and_recovered(
     project: Project, engine_proxy: UnixSocketProxy
 ) -> None:
     host = f"unix://{engine_proxy.path}"
-    source = DockerSource(
+    source = DockerServices(
         project.name, project.services, DockerEndpoint.resolve(host), backoff=(0.2, 1.0), timeout=3
     )
     app = make_app(project, source)

@@ -215,7 +215,7 @@ def test_the_cli_and_the_dashboard_reader_show_a_refused_change(
     # The dashboard's reader (Docker API, the composition root's endpoint) sees the pending failure.
     reader = ContainerReloadStatus(compose_stack.project, DockerEndpoint.resolve(env=compose_stack.env))
     try:
-        status = reader.read()
+        status = reader.read().get("etl_pipeline")
     finally:
         reader.close()
     assert status is not None and status.pending_failure is not None

@@ -23,7 +23,7 @@ from tests.integration.test_dashboard_dagster import SIZE, show_tab
 from tests.support.pilot import until
 from tests.support.process_stack import ProcessStack
 from tests.support.stack_runs import demo_config
-from tests.tui.shell_fakes import FakeDockerSource, fake_backends
+from tests.tui.shell_fakes import FakeServices, fake_backends
 
 # Ingestion, dbt build and analytics in one process; each step writes its own compute log.
 SMALL_FULL_REFRESH = demo_config(customers=20, products=5, orders=40)
@@ -63,9 +63,7 @@ async def test_a_live_runs_compute_log_is_pushed_to_the_panel(process_stack: Pro
     client = CountingClient(process_stack.graphql_url, transport=transport)
     app = EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml")),
-        fake_backends(
-            FakeDockerSource(), client, project="edp-it", webserver_url=process_stack.webserver_url
-        ),
+        fake_backends(FakeServices(), client, project="edp-it", webserver_url=process_stack.webserver_url),
         logs_panel_factory=lambda: Static("(container logs not under test)"),
     )
     async with app.run_test(size=SIZE) as pilot:

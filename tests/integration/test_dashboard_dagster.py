@@ -25,7 +25,7 @@ from tests.integration.conftest import copy_repository
 from tests.support.pilot import on_screen, screen_text, until
 from tests.support.process_stack import ProcessStack
 from tests.support.stack_runs import DEMO_DAY
-from tests.tui.shell_fakes import FakeDockerSource, fake_backends
+from tests.tui.shell_fakes import FakeServices, fake_backends
 
 SIZE = (320, 60)  # wide enough that long compute-log lines are not cut before the text looked for
 REPO = "__repository__"
@@ -53,7 +53,7 @@ def make_dashboard(stack: ProcessStack, **config: Any) -> EdpApp:
     client = dagster_client(settings, stack.webserver_url)
     return EdpApp(
         settings,
-        fake_backends(FakeDockerSource(), client, project="edp-it", webserver_url=stack.webserver_url),
+        fake_backends(FakeServices(), client, project="edp-it", webserver_url=stack.webserver_url),
         logs_panel_factory=lambda: Static("(container logs not under test)"),
     )
 

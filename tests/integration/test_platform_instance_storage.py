@@ -120,6 +120,6 @@ def test_a_kept_connection_the_server_dropped_is_replaced_without_an_error(
     instance.report_engine_event("before", run)
     assert open_connections(process_stack, app_name)
     drop_connections(process_stack, app_name)
-    instance.report_engine_event("after", run)  # pool_pre_ping: a new connection, no error
+    instance.report_engine_event("after", run)  # noticed at checkout: a new connection, no error
     assert instance.get_run_by_id(run.run_id) is not None
     assert [e.message for e in instance.all_logs(run.run_id)][-2:] == ["before", "after"]

@@ -103,8 +103,10 @@ def engine_available() -> bool:
 STACK_TIMINGS: dict[str, float] = {}
 
 
-def copy_repository(dest: Path) -> Path:
-    """Copy the tracked and untracked-but-not-ignored files (no .venv, caches, .env) to dest."""
+def copy_worktree(dest: Path) -> Path:
+    """Copy the work tree's tracked and untracked-but-not-ignored files (no .venv, caches, .env) to dest.
+
+    Not the integration tests' `copy_repository`, which copies only what a code location needs."""
     listed = subprocess.run(
         ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         capture_output=True,
@@ -122,6 +124,10 @@ def copy_repository(dest: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, target)
     return dest
+
+
+# The old name, for tests/e2e/conftest.py until it says copy_worktree.
+copy_repository = copy_worktree
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""A scripted Docker engine for tests of the real DockerSource: the docker.APIClient calls the source makes
+"""A scripted Docker engine for tests of the real DockerServices: the docker.APIClient calls the source makes
 (version, containers, inspect_container, events, close), answered from what the test sets, with hooks that
 let a test interleave the source's threads (a read held back, an event sent at a chosen moment)."""
 

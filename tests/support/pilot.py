@@ -34,7 +34,8 @@ def on_screen(pilot: Any, *needles: str) -> Callable[[], bool]:
 
 async def until(
     pilot: Any,
-    predicate: Callable[[], Any],
+    # Callable[..., Any]: a lambda with default arguments (a loop variable bound early) is one too.
+    predicate: Callable[..., Any],
     timeout: float = 5.0,
     what: str = "the condition",
     step: float = 0.05,

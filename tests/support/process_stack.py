@@ -513,6 +513,7 @@ class ProcessStack:
                 "EDP_DBT_WORK_DIR": str(self.workdir / "dbt"),
                 "EDP_DBT_LOG_DIR": str(self.workdir / "dbt_logs"),
                 "LANDING_DIR": str(self.landing_dir),
+                "DAGSTER_EVENT_BATCH_SIZE": "1000",  # as stack/docker-compose.yaml
                 "LANDING_SENSOR_INTERVAL_SECONDS": "5",
                 "EDP_AUTO_RELOAD": "1" if self.auto_reload else "0",
                 "EDP_RELOAD_STATUS_DIR": str(self.reload_status_dir),

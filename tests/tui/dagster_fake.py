@@ -1,4 +1,8 @@
-"""In-memory stand-in for DagsterClient that TUI tests drive: same methods, same models, no network."""
+"""In-memory stand-in for DagsterClient that TUI tests drive: same methods, same models, no network.
+
+Typed against `DagsterApi` (`as_api` below): mypy checks that the fake has every method of the protocol with
+a compatible signature (tests/unit/test_architecture.py runs it), so a method added to the client and the
+protocol cannot be missing here."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.assets import (
     ASSET_JOB,
     AssetChangeSignals,
@@ -15,6 +20,7 @@ from edp_tui.dagster.assets import (
     AssetKey,
     Materialization,
 )
+from edp_tui.dagster.daemon_errors import DaemonErrorHistory
 from edp_tui.dagster.errors import (
     DagsterRequestRejected,
     DagsterUnreachable,
@@ -23,6 +29,7 @@ from edp_tui.dagster.errors import (
     RunConfigProblem,
 )
 from edp_tui.dagster.models import (
+    CODE_LOCATION_TAG,
     DaemonHealth,
     DaemonStatus,
     EventPage,
@@ -41,7 +48,7 @@ from edp_tui.dagster.models import (
     Tick,
 )
 from edp_tui.dagster.run_push import RunStatusChange
-from tests.tui.partitions_fake import PartitionsFake
+from tests.support.partitions_fake import PartitionsFake
 
 T0 = 1_767_355_200.0  # 2026-01-02 12:00:00 UTC
 REPO = "__repository__"
@@ -76,10 +83,24 @@ def broken_location(name: str = "scratch") -> LocationInfo:
 
 
 def run(
-    run_id: str, job: str, status: str, created: float, started: float | None, ended: float | None
+    run_id: str,
+    job: str,
+    status: str,
+    created: float,
+    started: float | None,
+    ended: float | None,
+    location: str = "etl_pipeline",
 ) -> RunSummary:
     return RunSummary(
-        run_id, job, status, created, started, ended, status in ("QUEUED", "STARTED", "STARTING")
+        run_id,
+        job,
+        status,
+        created,
+        started,
+        ended,
+        status in ("QUEUED", "STARTED", "STARTING"),
+        location=location,
+        repository=REPO,
     )
 
 
@@ -166,7 +187,10 @@ def sample_assets() -> list[AssetInfo]:
             last_materialization=mat,
             stale_status="FRESH",
             checks=checks(
-                ("not_null_stg_orders_order_id", "SUCCEEDED"), ("accepted_values_stg_orders_status", "FAILED")
+                ("not_null_stg_orders_order_id", "SUCCEEDED"),
+                ("accepted_values_stg_orders_status", "FAILED"),
+                # As wide as a 16-column cell: it once ran into the check's name.
+                ("not_null_stg_orders_order_date", "EXECUTION_FAILED"),
             ),
         ),
         asset(
@@ -188,6 +212,40 @@ def sample_assets() -> list[AssetInfo]:
             stale_status="MISSING",
         ),
     ]
+
+
+def many_assets(count: int) -> list[AssetInfo]:
+    """A dbt project of realistic size: ``count`` assets in ten groups, each a chain raw -> staging -> mart
+    of a model per group member, every model with two checks (the dbt tests), half of them materialized."""
+    mat = Materialization("b2c3d4e5-0000-0000-0000-000000000002", T0 - 540)
+    assets: list[AssetInfo] = []
+    for i in range(count):
+        group = f"group_{i % 10:02d}"
+        layer = ("raw", "staging", "marts")[i % 3]
+        key = (layer, f"model_{i:05d}")
+        upstream = (("raw" if layer == "staging" else "staging", f"model_{i - 1:05d}"),) if i % 3 else ()
+        downstream = (("staging" if layer == "raw" else "marts", f"model_{i + 1:05d}"),) if i % 3 < 2 else ()
+        checks = (
+            AssetCheck(f"not_null_model_{i:05d}_id", "SUCCEEDED" if i % 2 else None),
+            AssetCheck(f"unique_model_{i:05d}_id", "SUCCEEDED" if i % 2 else None),
+        )
+        assets.append(
+            AssetInfo(
+                key,
+                group,
+                "etl_pipeline",
+                REPO,
+                True,
+                kinds=("dbt",),
+                op_names=("dbt_models",),
+                upstream=upstream,
+                downstream=downstream,
+                last_materialization=mat if i % 2 else None,
+                checks=checks,
+                stale_status="FRESH" if i % 2 else "MISSING",
+            )
+        )
+    return assets
 
 
 @dataclass
@@ -219,6 +277,9 @@ class FakeDagster(PartitionsFake):
         self.stream_failure: BaseException | None = None
         self.log_limits: list[int] = []  # the limit of each capturedLogs query
         self.heartbeat = T0 - 5
+        # Errors in the daemons' last heartbeats (daemon type -> messages, newest first), as Dagster has them.
+        self.daemon_errors: dict[str, tuple[str, ...]] = {}
+        self.error_history = DaemonErrorHistory(self.graphql_url)
         self.now = T0
         self.down = False
         # silent: no call ever answers (a webserver that hangs); for tests of other parts of the screen.
@@ -227,6 +288,7 @@ class FakeDagster(PartitionsFake):
         self.location_event_queue: asyncio.Queue[LocationEvent] | None = None
         self.reload_result: LocationInfo | None = None
         self.launched: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.launched_from: list[tuple[str, str, str]] = []  # (location, repository, job) of each launch
         self.default_config = "ops:\n  extract:\n    config:\n      limit: 100\n"
         self.config_errors: tuple[RunConfigProblem, ...] = ()
         # gates[name] set: calls of that name wait for it (an action or a poll in flight).
@@ -357,12 +419,16 @@ class FakeDagster(PartitionsFake):
             if (not statuses or r.status in statuses)
             and (not job_name or r.job_name == job_name)
             and (not run_ids or r.run_id in run_ids)
-            and all(self.run_tags.get(r.run_id, {}).get(k) == v for k, v in dict(tags or {}).items())
+            and all(self.tags_of(r).get(k) == v for k, v in dict(tags or {}).items())
         ]
         if cursor is not None:
             ids = [r.run_id for r in runs]
             runs = runs[ids.index(cursor) + 1 :] if cursor in ids else []
         return runs[:limit]
+
+    def tags_of(self, run: RunSummary) -> dict[str, str]:
+        """A run's tags as the webserver filters on them: the test's, and the location Dagster adds."""
+        return {**self.run_tags.get(run.run_id, {}), CODE_LOCATION_TAG: run.location or ""}
 
     async def run_status_changes(self, run_id: str) -> AsyncIterator[list[RunStatusChange]]:
         self.calls.append(("run_status_changes", run_id))
@@ -466,9 +532,16 @@ class FakeDagster(PartitionsFake):
         if self.config_errors:
             raise RunConfigInvalid(job, self.config_errors)
         new = run(
-            f"e{len(self.launched):07d}-1111-1111-1111-111111111111", job, "QUEUED", self.now, None, None
+            f"e{len(self.launched):07d}-1111-1111-1111-111111111111",
+            job,
+            "QUEUED",
+            self.now,
+            None,
+            None,
+            location,
         )
         self.launched.append((job, dict(run_config or {}), dict(tags or {})))
+        self.launched_from.append((location, repository, job))
         self.runs_list.insert(0, new)
         return new
 
@@ -479,7 +552,15 @@ class FakeDagster(PartitionsFake):
         await self._call("reexecute_run", run_id)
         self.reexecutions.append((run_id, strategy, tuple(step_keys or ())))
         parent = next(r for r in self.runs_list if r.run_id == run_id)
-        new = run("f0000000-2222-2222-2222-222222222222", parent.job_name, "QUEUED", self.now, None, None)
+        new = run(
+            "f0000000-2222-2222-2222-222222222222",
+            parent.job_name,
+            "QUEUED",
+            self.now,
+            None,
+            None,
+            parent.location or "etl_pipeline",
+        )
         self.runs_list.insert(0, new)
         return new
 
@@ -558,9 +639,17 @@ class FakeDagster(PartitionsFake):
 
     async def daemon_health(self, now: float | None = None) -> DaemonHealth:
         await self._call("daemon_health")
+        errors = self.daemon_errors
         daemons = tuple(
-            DaemonStatus(t, True, True, self.heartbeat)
+            DaemonStatus(t, True, not errors.get(t), self.heartbeat, errors.get(t, ()))
             for t in ("SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR")
         )
+        history = self.error_history
+        seen = {d.daemon_type: history.observe(d.daemon_type, d.last_heartbeat, d.errors) for d in daemons}
         # The fake's own clock, not the caller's: snapshots must not depend on the time they are taken.
-        return DaemonHealth.evaluate(daemons, self.now, self.stale_after_s)
+        return DaemonHealth.evaluate(daemons, self.now, self.stale_after_s, seen)
+
+
+def as_api(fake: FakeDagster) -> DagsterApi:
+    """The fake where the protocol is expected (the check mypy makes is the point of this function)."""
+    return fake

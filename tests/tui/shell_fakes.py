@@ -1,7 +1,12 @@
-"""In-memory stand-in for DockerSource that TUI tests drive directly (no engine, no threads of its own)."""
+"""In-memory stand-ins for the dashboard's backends that TUI tests drive directly (no engine, no threads of
+their own): `FakeServices` (DockerServices), `SilentLogSource`, `FakeReloadStatus`, `FakeRunContainers`, and
+`fake_backends` that hands them to the App as the composition root hands the real ones. Typed against the
+protocols the App takes (`fake_backends` passes each one where its protocol is expected): mypy checks them
+(tests/unit/test_architecture.py)."""
 
 from __future__ import annotations
 
+import importlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -9,9 +14,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from edp_tui.backends import Backends
+from edp_tui.dagster.api import DagsterApi
 from edp_tui.docker.errors import DockerError
+from edp_tui.docker.logs.model import Backlog, Follower, LogEvent, LogSource
 from edp_tui.docker.models import EngineStatus, Health, HealthProbe, PortBinding, RunState, ServiceState
-from edp_tui.docker.services import StatusSink
+from edp_tui.docker.run_containers import RunContainer, RunContainerSource
+from edp_tui.docker.services import ServiceSource, StatusSink
+from edp_tui.reload_status.models import ReloadStatus
+from edp_tui.reload_status.reader import ReloadStatusSource
+from edp_tui.text import LogLine
 
 NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
 ENDPOINT = "unix:///fake/docker.sock"
@@ -68,8 +79,8 @@ def stack_states() -> list[ServiceState]:
 SERVICES = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
 
 
-class FakeDockerSource:
-    endpoint = ENDPOINT
+class FakeServices:
+    engine_url = ENDPOINT
 
     def __init__(
         self, services: Sequence[str] = SERVICES, states: Iterable[ServiceState] | None = None
@@ -121,7 +132,7 @@ class FakeDockerSource:
         return list(self.states.values())
 
     def refresh(self) -> list[ServiceState] | None:
-        # As DockerSource with a watch running: the snapshot goes through the sink.
+        # As DockerServices with a watch running: the snapshot goes through the sink.
         self.push_states(*self.snapshot())
         return None
 
@@ -131,7 +142,7 @@ class FakeDockerSource:
             self.gate.wait(timeout=30)
         if action in self.failures:
             raise self.failures[action]
-        # As DockerSource: the result reaches the watch's sink, in order with the pushed states.
+        # As DockerServices: the result reaches the watch's sink, in order with the pushed states.
         self.push_states(result)
         return result
 
@@ -161,8 +172,12 @@ class SilentLogSource:
     """A log source whose followers never deliver anything (for apps whose logs panel is not under test)."""
 
     def follow(
-        self, service: str | None, backlog: object, on_lines: object, on_event: object
-    ) -> _SilentFollower:
+        self,
+        service: str | None,
+        backlog: Backlog,
+        on_lines: Callable[[list[LogLine]], None],
+        on_event: Callable[[LogEvent], None],
+    ) -> Follower:
         return _SilentFollower()
 
 
@@ -178,15 +193,26 @@ class _SilentFollower:
 
 
 class FakeReloadStatus:
-    """The code server's reload status as a test sets it (None: the supervisor wrote none)."""
+    """The code server's reload statuses as a test sets them: by location (empty: the supervisor wrote
+    none); a single status stands for its own location."""
 
-    def __init__(self, status: object | None = None) -> None:
-        self.status = status
+    def __init__(self, statuses: ReloadStatus | dict[str, ReloadStatus] | None = None) -> None:
+        self.statuses = statuses
         self.reads = 0
 
-    def read(self) -> object | None:
+    @property
+    def statuses(self) -> dict[str, ReloadStatus]:
+        return dict(self._statuses)
+
+    @statuses.setter
+    def statuses(self, statuses: ReloadStatus | dict[str, ReloadStatus] | None) -> None:
+        if isinstance(statuses, ReloadStatus):
+            statuses = {statuses.location: statuses}
+        self._statuses = dict(statuses or {})
+
+    def read(self) -> dict[str, ReloadStatus]:
         self.reads += 1
-        return self.status
+        return self.statuses
 
     def close(self) -> None:
         pass
@@ -195,10 +221,10 @@ class FakeReloadStatus:
 class FakeRunContainers:
     """Run containers as a test sets them; ``logs`` answers the container's id back as its log."""
 
-    def __init__(self, containers: list[object] | None = None) -> None:
+    def __init__(self, containers: list[RunContainer] | None = None) -> None:
         self.containers = containers or []
 
-    def run_containers(self) -> list[object]:
+    def run_containers(self) -> list[RunContainer]:
         return list(self.containers)
 
     def logs(self, container_id: str, tail: int = 200) -> bytes:
@@ -208,29 +234,36 @@ class FakeRunContainers:
         pass
 
 
+def fake_dagster() -> DagsterApi:
+    """A `FakeDagster` (tests/tui puts its own folder on sys.path; tests elsewhere import it as a package)."""
+    try:
+        module = importlib.import_module("dagster_fake")
+    except ImportError:
+        module = importlib.import_module("tests.tui.dagster_fake")
+    return module.as_api(module.FakeDagster())  # type: ignore[no-any-return]
+
+
 def fake_backends(
-    source: object | None = None,
-    dagster: object | None = None,
+    source: ServiceSource | None = None,
+    dagster: DagsterApi | None = None,
     *,
-    logs: object | None = None,
-    reload_status: object | None = None,
-    run_containers: object | None = None,
+    logs: LogSource | None = None,
+    reload_status: ReloadStatusSource | None = None,
+    run_containers: RunContainerSource | None = None,
     project: str = "edp",
     webserver_url: str = "http://127.0.0.1:3000",
 ) -> Backends:
     """The App's backends from in-memory fakes, handed in exactly as the composition root hands real ones."""
-    if dagster is None:
-        try:  # tests/tui puts its own folder on sys.path; tests elsewhere import it as a package
-            from dagster_fake import FakeDagster
-        except ImportError:
-            from tests.tui.dagster_fake import FakeDagster
-        dagster = FakeDagster()
     return Backends(
         project=project,
         webserver_url=webserver_url,
-        services=source or FakeDockerSource(),  # type: ignore[arg-type]
-        logs=logs or SilentLogSource(),  # type: ignore[arg-type]
-        dagster=dagster,  # type: ignore[arg-type]
-        reload_status=reload_status or FakeReloadStatus(),  # type: ignore[arg-type]
-        run_containers=run_containers or FakeRunContainers(),  # type: ignore[arg-type]
+        services=source or FakeServices(),
+        logs=logs or SilentLogSource(),
+        dagster=dagster or fake_dagster(),
+        reload_status=reload_status or FakeReloadStatus(),
+        run_containers=run_containers or FakeRunContainers(),
     )
+
+
+# The old name, for scripts/screenshot.py until it says FakeServices.
+FakeDockerSource = FakeServices

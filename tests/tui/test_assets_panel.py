@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster  # noqa: E402
-from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
+from shell_fakes import FakeServices, fake_backends, fixed_now  # noqa: E402
 from textual.widgets import Static, TabbedContent  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
@@ -23,16 +24,21 @@ SIZE = (130, 32)
 def make_app(fake: FakeDagster) -> EdpApp:
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml")),
-        fake_backends(FakeDockerSource(), fake),
+        fake_backends(FakeServices(), fake),
         now=fixed_now,
         logs_panel_factory=lambda: Static("(logs panel)", id="logs-static"),
     )
 
 
 async def select(pilot: Any, panel: AssetsPanel, name: str) -> None:
+    """Highlight ``name`` with the arrow keys, from the first row."""
     await until(pilot, lambda: panel.populated)
     panel.table.focus()
-    while panel.selected is not None and panel.selected.name != name:
+    await pilot.press("home")
+    await until(pilot, lambda: panel.table.cursor_row == 0)
+    for _ in range(panel.table.row_count):
+        if panel.selected is not None and panel.selected.name == name:
+            break
         await pilot.press("down")
     await until(pilot, lambda: panel.selected is not None and panel.selected.name == name)
 
@@ -80,8 +86,31 @@ async def test_assets_are_listed_by_group_with_state_and_checks() -> None:
         # Outside text (a stale cause) is shown literally.
         assert "[b]data[/b]" in text
         await select(pilot, panel, "staging/stg_orders")
-        text = screen_text(pilot.app)
-        assert "1/2 ok, 1 fail" in text and "FAILED" in text and "(ERROR)" in text
+        await wait_shown(pilot, "1/3 ok, 2 fail")
+
+
+async def test_each_check_is_a_row_with_its_outcome_and_its_name_in_cells_of_their_own() -> None:
+    panel = AssetsPanel(FakeDagster())
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await select(pilot, panel, "staging/stg_orders")
+        checks = panel.checks_table
+        await until(pilot, lambda: checks.row_count == 3)
+        rows = [[str(cell) for cell in checks.get_row_at(i)] for i in range(3)]
+        assert [row[:3] for row in rows] == [
+            ["SUCCEEDED", "not_null_stg_orders_order_id", ""],
+            ["FAILED", "accepted_values_stg_orders_status", "ERROR"],
+            ["EXECUTION_FAILED", "not_null_stg_orders_order_date", ""],
+        ]
+        text = await wait_shown(pilot, "not_null_stg_orders_order_date")
+        assert "EXECUTION_FAILEDnot_null" not in text
+        assert re.search(r"EXECUTION_FAILED +not_null_stg_orders_order_date", text)
+        # Another asset: its own checks (one), none of the previous ones.
+        await select(pilot, panel, "marts/fct_orders")
+        await until(pilot, lambda: checks.row_count == 1)
+        assert str(checks.get_row_at(0)[1]) == "unique_fct_orders_order_id"
+        # An asset without checks: no checks table at all.
+        await select(pilot, panel, "raw/orders")
+        await until(pilot, lambda: not checks.display)
 
 
 async def test_materialize_with_downstream_asks_then_launches_the_closure() -> None:
@@ -101,7 +130,7 @@ async def test_materialize_with_downstream_asks_then_launches_the_closure() -> N
             pilot, lambda: "materializing 3 asset(s) from staging/stg_orders" in screen_text(pilot.app)
         )
         # The launched run is waited for quickly, then the tab rests again.
-        await until(pilot, lambda: "2/2 ok" in screen_text(pilot.app))
+        await until(pilot, lambda: "3/3 ok" in screen_text(pilot.app))
         await until(pilot, lambda: panel.current_interval() != ACTIVE_INTERVAL_S)
 
 
@@ -143,7 +172,7 @@ async def test_read_only_refuses_materialize() -> None:
         await select(pilot, panel, "raw/orders")
         await pilot.press("l", "L")
         await until(
-            pilot, lambda: "read-only mode: materialization of raw/orders refused" in screen_text(pilot.app)
+            pilot, lambda: "Read-only mode: materialization of raw/orders refused" in screen_text(pilot.app)
         )
         assert not isinstance(pilot.app.screen, ConfirmScreen)
         assert fake.materialized == [] and not any(c[0] == "materialize" for c in fake.calls)

@@ -15,8 +15,7 @@ from textual.widgets import DataTable, Input
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster  # noqa: E402
-from partitions_fake import ITEMS, ORDERS  # noqa: E402
-from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
+from shell_fakes import FakeServices, fake_backends, fixed_now  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
 from edp_tui.dagster.partitions import KeyRange  # noqa: E402
@@ -27,13 +26,14 @@ from edp_tui.ui.screens.pool_dialog import PoolLimitDialog  # noqa: E402
 from edp_tui.ui.widgets.dagster.backfills import BackfillsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.partitions_panel import PartitionsOverview  # noqa: E402
 from edp_tui.ui.widgets.dagster.queue_panel import QueuePanel  # noqa: E402
+from tests.support.partitions_fake import ITEMS, ORDERS  # noqa: E402
 from tests.support.pilot import on_screen, screen_text, until, wait_shown  # noqa: E402
 
 
 def make_app(fake: FakeDagster | None = None, *, read_only: bool = False) -> EdpApp:
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml"), read_only=read_only),
-        fake_backends(FakeDockerSource(), fake or FakeDagster(read_only=read_only)),
+        fake_backends(FakeServices(), fake or FakeDagster(read_only=read_only)),
         now=fixed_now,
     )
 

@@ -42,6 +42,13 @@ def polls(fake: FakeDagster) -> int:
     return sum(1 for c in fake.calls if c[0] == "captured_logs")
 
 
+async def panel_loop_runs(pilot: Any, panel: ComputeLogsPanel, times: int = 3) -> None:
+    """Wait until the panel's poll loop has gone round ``times`` more times (0.5 s each): a poll the panel
+    would make (it used to poll the log on each) has had every chance to happen by then."""
+    mark = panel.poller.iterations
+    await until(pilot, lambda: panel.poller.iterations >= mark + times)
+
+
 async def follow(pilot: Any, panel: ComputeLogsPanel, fake: FakeDagster, keys: tuple[LogKey, ...]) -> None:
     panel.show_run(fake.runs_list[0])
     panel.set_log_keys(LIVE, keys, finished=False)
@@ -58,8 +65,8 @@ async def test_a_live_log_is_pushed_and_never_polled() -> None:
         assert "tailing… · push" in title(panel)
         fake.write_log(LIVE, LOAD.file_key, out="second line\n", err="a warning\n")
         await until(pilot, lambda: (None, "second line") in shown(panel))
-        await pilot.pause(1.2)  # more than two poll intervals
-        assert polls(fake) == 0
+        await panel_loop_runs(pilot, panel)
+        assert polls(fake) == 0 and panel.follow_state is not None and panel.follow_state.push
         assert [c for c in fake.calls if c[0] == "captured_logs_stream"] == [
             ("captured_logs_stream", (LOAD.file_key, None))
         ]
@@ -132,7 +139,7 @@ async def test_the_run_finishing_ends_the_subscription_reads_the_rest_and_says_e
         assert fake.log_limits and set(fake.log_limits) == {BULK_CHUNK_BYTES}
         assert ("captured_logs", (LOAD.file_key, "8:0")) in fake.calls
         before = polls(fake)
-        await pilot.pause(1.2)
+        await panel_loop_runs(pilot, panel)
         assert polls(fake) == before and not fake.log_streams
 
 
@@ -190,7 +197,7 @@ async def test_a_failing_subscription_falls_back_to_polling_and_push_comes_back(
         fake.write_log(LIVE, LOAD.file_key, err="pushed line\n")
         await until(pilot, lambda: ("stderr", "pushed line") in shown(panel))
         settled = polls(fake)
-        await pilot.pause(1.2)
+        await panel_loop_runs(pilot, panel)
         assert polls(fake) == settled
         # A bad frame mid-stream: polling again, with the reason in the title; then push again.
         fake.stream_failure = DagsterGraphQLError(["subscription frame is not JSON: <html>"])

@@ -397,7 +397,7 @@ async def test_read_only_refuses_launch_terminate_and_reexecute() -> None:
         await until(pilot, lambda: panel.populated)
         for count, key in enumerate(("l", "X"), start=1):
             await pilot.press(key)
-            await until(pilot, lambda n=count: refusals() == n)  # type: ignore[misc]
+            await until(pilot, lambda n=count: refusals() == n)
             assert not isinstance(app.screen, (LaunchDialog, ConfirmScreen))
         await select_run(pilot, panel, FAILED_RUN)
         await pilot.press("e")

@@ -8,17 +8,20 @@ import threading
 from pathlib import Path
 
 from dagster_fake import FakeDagster, run
-from shell_fakes import FakeDockerSource, fake_backends, fixed_now
+from shell_fakes import FakeServices, fake_backends, fixed_now
 from textual.app import App
 
 from edp_tui.config import Config
 from edp_tui.dagster.models import RunEvent
 from edp_tui.ui.app import EdpApp
+from edp_tui.ui.screens.confirm import ConfirmScreen
 from edp_tui.ui.screens.reexecute import ReexecuteDialog
+from edp_tui.ui.widgets.dagster.assets import AssetsPanel
+from edp_tui.ui.widgets.dagster.locations import LocationsPanel
 from edp_tui.ui.widgets.dagster.run_detail import RunDetailPanel
 from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
-from tests.support.pilot import Host, screen_text, until
+from tests.support.pilot import Host, screen_text, until, wait_shown
 
 SIZE = (130, 32)
 FAILED_RUN = "c3d4e5f6-0000-0000-0000-000000000003"
@@ -29,7 +32,7 @@ def messages(app: App[None]) -> list[str]:
 
 
 async def test_second_restart_while_one_is_in_flight_is_refused() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     source.gate = threading.Event()
     app = EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml")),
@@ -117,3 +120,42 @@ async def test_switching_runs_during_a_poll_never_continues_from_a_stale_cursor(
         await until(pilot, lambda: "event number 5" in screen_text(app))
         await until(pilot, lambda: "event number 1" in screen_text(app), timeout=3)
         assert panel.events_seen == 5
+
+
+async def test_second_materialize_while_one_is_in_flight_is_refused() -> None:
+    """Two confirmations used to launch two materializations: the second is refused, and says why."""
+    fake = FakeDagster()
+    gate = fake.gates["materialize"] = asyncio.Event()
+    panel = AssetsPanel(fake)
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: panel.populated)
+        panel.table.move_cursor(row=panel.table.get_row_index("marts/fct_orders"))
+        await until(pilot, lambda: panel.selected is not None and panel.selected.name == "marts/fct_orders")
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: any(c[0] == "materialize" for c in fake.calls))
+        await pilot.press("l")
+        await until(pilot, lambda: any("already in progress" in m for m in messages(app)))
+        assert not isinstance(app.screen, ConfirmScreen)  # refused before asking
+        gate.set()
+        await until(pilot, lambda: any("materializing 1 asset(s)" in m for m in messages(app)))
+        assert fake.materialized == [(("marts", "fct_orders"),)]
+
+
+async def test_second_reload_while_one_is_in_flight_is_refused_visibly() -> None:
+    """A second `r` used to be dropped without a word."""
+    fake = FakeDagster()
+    gate = fake.gates["reload_location"] = asyncio.Event()
+    panel = LocationsPanel(fake)
+    app = Host(panel)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: bool(panel.locations))
+        await pilot.press("r")
+        await until(pilot, lambda: ("reload_location", "etl_pipeline") in fake.calls)
+        await pilot.press("r")
+        await wait_shown(pilot, "reload of etl_pipeline already in progress: reload of etl_pipeline refused")
+        gate.set()
+        await wait_shown(pilot, "reloaded etl_pipeline: loaded")
+        assert [c for c in fake.calls if c[0] == "reload_location"] == [("reload_location", "etl_pipeline")]

@@ -71,6 +71,7 @@ async def test_schedules_poll_when_a_tick_is_due_and_read_the_workspace_seldom()
         # A tick that lands (last tick, next tick) is no reason to poll faster.
         panel.cadence = Cadence(3.0, 30.0)
         panel.cadence.interval = 12.0
+        assert sensor.last_tick is not None
         ticked = replace(sensor, last_tick=replace(sensor.last_tick, status="SKIPPED"), next_tick=None)
         panel.show_items([fake.instigators_list[0], ticked])
         assert panel.cadence.interval == 24.0

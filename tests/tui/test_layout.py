@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from dagster_fake import FakeDagster
-from shell_fakes import FakeDockerSource, fake_backends, fixed_now
+from shell_fakes import FakeServices, fake_backends, fixed_now
 from textual.widget import Widget
 from textual.widgets import TabbedContent
 
@@ -21,7 +21,7 @@ from edp_tui.ui.widgets.header import BackendHeader
 from edp_tui.ui.widgets.log_view import LogView
 from edp_tui.ui.widgets.logs_panel import LogsPanel
 from edp_tui.ui.widgets.services_panel import ServicesStrip, ServicesTable
-from tests.support.pilot import screen_text, until
+from tests.support.pilot import screen_text, until, wait_shown
 
 SMALL, LARGE = (80, 24), (200, 60)
 SIZES = pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "200x60"])
@@ -37,7 +37,7 @@ TABS = [
 def make_app(fake: FakeDagster | None = None, **config: Any) -> EdpApp:
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml"), **config),
-        fake_backends(FakeDockerSource(), fake or FakeDagster()),
+        fake_backends(FakeServices(), fake or FakeDagster()),
         now=fixed_now,
     )
 
@@ -119,9 +119,9 @@ async def test_a_large_terminal_shows_the_full_services_table() -> None:
     async with app.run_test(size=LARGE) as pilot:
         await started(pilot)
         await pilot.press("2")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: inside(app.focused, app.query_one(RunsPanel)))
         assert not app.services_panel.compact and app.services_panel.table.display
-        assert "Last probe" in screen_text(app)
+        await wait_shown(pilot, "Last probe")
 
 
 async def test_resizing_switches_between_strip_and_table() -> None:
@@ -165,6 +165,15 @@ async def test_m_maximizes_the_focused_panel_and_restores_it(size: tuple[int, in
         await pilot.press("m")
         await until(pilot, lambda: app.screen.maximized is None)
         assert inside(app.focused, compute)
+        # The services panel too, from its table; and the container logs from their lines.
+        app.services_panel.table.focus()
+        await pilot.press("m")
+        await until(pilot, lambda: app.screen.maximized is app.services_panel)
+        await pilot.press("m", "1")
+        logs = app.query_one(LogsPanel)
+        await until(pilot, lambda: app.screen.maximized is None and inside(app.focused, logs))
+        await pilot.press("m")
+        await until(pilot, lambda: app.screen.maximized is logs)
 
 
 async def test_home_end_g_and_shift_g_move_the_cursor_in_tables() -> None:
@@ -192,8 +201,9 @@ async def test_t_is_hidden_where_lines_have_no_timestamps() -> None:
         compute.lines_widget.focus()
         await pilot.pause()
         assert "toggle_timestamps" not in {b.binding.action for b in app.screen.active_bindings.values()}
-        await pilot.press("t")
-        await pilot.pause(0.1)
+        # Keys are handled in order: once `w` has wrapped the lines, `t` before it has been handled too.
+        await pilot.press("t", "w")
+        await until(pilot, lambda: compute.lines_widget.wrap)
         assert not compute.lines_widget.show_timestamps
         # The container logs keep it.
         await pilot.press("1")

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster  # noqa: E402
-from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
+from shell_fakes import FakeServices, fake_backends, fixed_now  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
@@ -32,7 +32,7 @@ def make_app() -> EdpApp:
     # The real container-logs panel on a silent log source; Dagster and Docker from in-memory fakes.
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml")),
-        fake_backends(FakeDockerSource(), FakeDagster()),
+        fake_backends(FakeServices(), FakeDagster()),
         now=fixed_now,
     )
 

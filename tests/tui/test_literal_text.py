@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
+from textual.content import Content
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
@@ -95,7 +96,8 @@ async def test_a_confirmation_prompt_shows_the_name_literally(text: str) -> None
         await app.push_screen(ConfirmScreen(f"Terminate run of {text}?"))
         await pilot.pause()
         question = app.screen.query_one("#question", Static)
-        assert question.render().plain == f"Terminate run of {shown(text)}?"
+        rendered = question.render()
+        assert isinstance(rendered, Content) and rendered.plain == f"Terminate run of {shown(text)}?"
 
 
 @EXAMPLES

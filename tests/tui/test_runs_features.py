@@ -33,6 +33,13 @@ class Host(App[None]):
         return self.query_one(RunsPanel)
 
 
+def picked_job(app: App[None]) -> str:
+    """The job name picked in the open launch dialog."""
+    picked = app.screen.query_one("#job", Select).value
+    assert isinstance(picked, tuple)
+    return str(picked[2])
+
+
 async def filter_with(pilot: Any, text: str) -> None:
     await pilot.press("f")
     box = pilot.app.query_one("#runs-filter", Input)
@@ -153,7 +160,7 @@ async def test_launch_starts_on_the_job_launched_last_and_shows_its_description(
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, LaunchDialog) and "limit: 100" in screen_text(app))
         # The newest run's job first (ingestion_job), with its description.
-        assert app.screen.query_one("#job", Select).value[2] == "ingestion_job"
+        assert picked_job(app) == "ingestion_job"
         assert "Load the landing-zone files into raw tables" in screen_text(app)
         app.screen.query_one("#job", Select).value = ("etl_pipeline", "__repository__", "full_refresh_job")
         await until(pilot, lambda: "Ingestion, then dbt build" in screen_text(app))
@@ -162,4 +169,4 @@ async def test_launch_starts_on_the_job_launched_last_and_shows_its_description(
         runs.table.focus()
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, LaunchDialog) and "limit: 100" in screen_text(app))
-        assert app.screen.query_one("#job", Select).value[2] == "full_refresh_job"
+        assert picked_job(app) == "full_refresh_job"

@@ -1,7 +1,7 @@
-"""A service action's own result goes through the same ordering as the engine's events: the real DockerSource
-on a scripted engine, in the real app. The container dies right after the restart, and the action's read of
-the state ("running", taken before the die) reaches the app after the die event's read ("exited"): the
-screen must keep what the engine said last, not what arrived last."""
+"""A service action's own result goes through the same ordering as the engine's events: the real
+DockerServices on a scripted engine, in the real app. The container dies right after the restart, and the
+action's read of the state ("running", taken before the die) reaches the app after the die event's read
+("exited"): the screen must keep what the engine said last, not what arrived last."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from shell_fakes import fake_backends, fixed_now
 
 from edp_tui.config import Config
 from edp_tui.docker.models import RunState
-from edp_tui.docker.services import DockerSource
+from edp_tui.docker.services import DockerServices
 from edp_tui.ui.app import EdpApp
 from tests.support.docker_fakes import EndpointOver, ScriptedAPI, container_event, container_payload
 from tests.support.pilot import until
@@ -59,8 +59,8 @@ class ScriptedEngine(ScriptedAPI):
 
 
 def dashboard_on(engine: ScriptedEngine) -> tuple[EdpApp, Callable[[], RunState | None]]:
-    """The real app on the real DockerSource over ``engine``, and what its services panel shows for web."""
-    source = DockerSource("edp", ["web"], EndpointOver(engine), resync_interval=3600)  # type: ignore[arg-type]
+    """The real app on the real DockerServices over ``engine``, and what its services panel shows for web."""
+    source = DockerServices("edp", ["web"], EndpointOver(engine), resync_interval=3600)  # type: ignore[arg-type]
     app = EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml")),
         fake_backends(source, FakeDagster(silent=True)),

@@ -13,7 +13,7 @@ import pytest
 # The fakes sit beside this file; import them the same way whether or not tests/tui is a package.
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster
-from shell_fakes import NOW, FakeDockerSource, fake_backends, fixed_now, probe, running  # noqa: E402
+from shell_fakes import NOW, FakeServices, fake_backends, fixed_now, probe, running  # noqa: E402
 from textual.widgets import Static, TabbedContent
 
 from edp_tui.config import Config
@@ -42,11 +42,11 @@ class RecordingLogs(Static):
         self.shown.append(name)
 
 
-def make_app(source: FakeDockerSource | None = None, **config: Any) -> EdpApp:
+def make_app(source: FakeServices | None = None, **config: Any) -> EdpApp:
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml"), **config),
         # A Dagster backend that never answers: the header's webserver/daemon states stay this test's own.
-        fake_backends(source or FakeDockerSource(), FakeDagster(silent=True)),
+        fake_backends(source or FakeServices(), FakeDagster(silent=True)),
         now=fixed_now,
         logs_panel_factory=RecordingLogs,
     )
@@ -90,7 +90,7 @@ async def test_one_row_per_expected_service_including_missing() -> None:
 
 
 async def test_health_transitions_follow_events() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -113,7 +113,7 @@ async def test_health_transitions_follow_events() -> None:
 
 
 async def test_outside_text_is_shown_literally() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -125,7 +125,7 @@ async def test_outside_text_is_shown_literally() -> None:
 
 
 async def test_engine_unreachable_is_shown_and_recovered() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -153,7 +153,7 @@ async def test_engine_unreachable_is_shown_and_recovered() -> None:
 
 
 async def test_unreachable_at_start() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     source.connected_at_start = False
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
@@ -165,7 +165,7 @@ async def test_unreachable_at_start() -> None:
 
 
 async def test_restart_runs_in_a_worker_and_notifies() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -179,7 +179,7 @@ async def test_restart_runs_in_a_worker_and_notifies() -> None:
 
 
 async def test_stop_asks_first() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -196,7 +196,7 @@ async def test_stop_asks_first() -> None:
 
 
 async def test_action_failures_are_notifications() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     source.failures["start"] = ContainerNotFound("service dagster-daemon has no container in project edp")
     source.failures["restart"] = ActionFailed("restart postgres failed: boom")
     app = make_app(source)
@@ -210,7 +210,7 @@ async def test_action_failures_are_notifications() -> None:
 
 
 async def test_read_only_refuses_mutations() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -226,7 +226,7 @@ async def test_read_only_refuses_mutations() -> None:
 
 
 async def test_detail_view_shows_health_log_and_follows_live() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -262,7 +262,7 @@ async def test_help_explains_the_focused_panel() -> None:
 
 
 async def test_keymap_from_config_rebinds_actions() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source, keymap={"services.restart": "x", "no.such.binding": "z"})
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -280,7 +280,7 @@ async def test_keymap_from_config_rebinds_actions() -> None:
 
 
 async def test_palette_lists_every_action() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -332,7 +332,7 @@ async def test_backend_state_api_for_other_panels() -> None:
 
 @pytest.mark.parametrize("state", [RunState.RESTARTING, RunState.PAUSED, RunState.CREATED])
 async def test_other_states_render(state: RunState) -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.services_panel.populated)
@@ -341,7 +341,7 @@ async def test_other_states_render(state: RunState) -> None:
 
 
 async def test_quit_stops_the_watcher() -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: source.watching.is_set())
@@ -358,3 +358,18 @@ async def test_digit_keys_switch_tabs() -> None:
         for key, tab in keys:
             await pilot.press(key)
             await until(pilot, lambda tab=tab: tabs.active == tab)
+
+
+async def test_at_rest_the_uptime_clock_sleeps_until_an_uptime_reads_differently() -> None:
+    """Services up for minutes: their uptimes change once a minute, so the clock wakes once a minute (it
+    used to wake every second); a service just started reads per second again."""
+    source = FakeServices()
+    app = make_app(source)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: app.services_panel.populated)
+        panel = app.services_panel
+        # Everything up exactly five minutes on the fake's fixed clock: the next change in 60 s.
+        up_for_minutes = [s for s in source.states.values() if s.started_at is not None]
+        assert up_for_minutes and panel.uptimes_due_in == pytest.approx(60.05)
+        source.push_states(replace(source.states["postgres"], started_at=NOW))
+        await until(pilot, lambda: panel.uptimes_due_in == pytest.approx(1.05))

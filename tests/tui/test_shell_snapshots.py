@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster  # noqa: E402
-from shell_fakes import FakeDockerSource, fake_backends, fixed_now  # noqa: E402
+from shell_fakes import FakeServices, fake_backends, fixed_now  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
@@ -20,7 +20,7 @@ from edp_tui.ui.app import EdpApp  # noqa: E402
 SIZE = (160, 30)
 
 
-def make_app(source: FakeDockerSource, **config: Any) -> EdpApp:
+def make_app(source: FakeServices, **config: Any) -> EdpApp:
     return EdpApp(
         Config(compose_file=Path("/nonexistent/compose.yaml"), **config),
         fake_backends(source, FakeDagster()),  # the Dagster tabs and header states from an in-memory fake
@@ -40,11 +40,11 @@ async def wait_populated(pilot: Pilot[Any]) -> None:
 
 
 def test_services_panel(snap_compare: Any) -> None:
-    assert snap_compare(make_app(FakeDockerSource()), terminal_size=SIZE, run_before=wait_populated)
+    assert snap_compare(make_app(FakeServices()), terminal_size=SIZE, run_before=wait_populated)
 
 
 def test_engine_unreachable(snap_compare: Any) -> None:
-    source = FakeDockerSource()
+    source = FakeServices()
     source.connected_at_start = False
 
     async def run_before(pilot: Pilot[Any]) -> None:
@@ -66,4 +66,4 @@ def test_detail_view(snap_compare: Any) -> None:
         await pilot.press("down", "enter")
         await pilot.pause()
 
-    assert snap_compare(make_app(FakeDockerSource()), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(FakeServices()), terminal_size=SIZE, run_before=run_before)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -125,6 +126,31 @@ def test_the_app_receives_typed_backends() -> None:
     fields = Backends.__annotations__
     assert fields["dagster"] == "DagsterApi" and fields["services"] == "ServiceSource"
     assert fields["logs"] == "LogSource" and "Any" not in " ".join(map(str, fields.values()))
+
+
+TESTS = SRC.parents[1] / "tests"
+
+
+def test_mypy_checks_the_fakes_against_the_protocols() -> None:
+    """The TUI tests and their fakes (FakeDagster as DagsterApi, FakeServices as ServiceSource, the other
+    backends' fakes) are type-checked with the package's real types: a fake that misses a method of its
+    protocol, or has it with another signature, fails here instead of passing tests it does not stand for.
+    (MYPYPATH: mypy does not follow the editable install's path, and would take every edp_tui type as Any.)"""
+    modules = [p.stem for p in sorted((TESTS / "tui").glob("*.py"))]
+    support = ["tests.support.docker_fakes", "tests.support.pilot", "tests.support.waiting", "harness"]
+    args = [arg for name in [*modules, *support] for arg in ("-m", name)]
+    paths = [SRC.parent, TESTS / "tui", TESTS.parent / "bench"]  # the bench harness's in-memory backends too
+    env = {**os.environ, "MYPYPATH": os.pathsep.join(map(str, paths))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=SRC.parents[1],
+        env=env,
+    )
+    assert "dagster_fake" in modules and "shell_fakes" in modules
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 
 
 def test_mypy_is_clean_on_src() -> None:

@@ -5,6 +5,8 @@ to load."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
+from edp_tui.backends import DAEMON_ERRORS_FILE
 from edp_tui.cli import common, main
 from edp_tui.cli import launch as launch_cli
 from edp_tui.cli import logs as logs_cli
@@ -21,6 +24,7 @@ from edp_tui.cli import terminate as terminate_cli
 from edp_tui.config import repo_root
 from edp_tui.dagster import reload as reloading
 from edp_tui.dagster.client import DagsterClient
+from edp_tui.dagster.daemon_errors import DaemonErrorHistory
 from edp_tui.dagster.errors import DagsterGraphQLError, DagsterUnreachable
 from edp_tui.dagster.models import LogChunk, LogKey, RunDetail, RunSummary, StepStat
 
@@ -39,6 +43,8 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
 def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A developer's own ~/.config/edp-tui/config.yaml or EDP_TUI_* variables must not change the outcome.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    # The log file and what the daemons' heartbeats told (daemon-errors.json) live beside it.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     for var in ("EDP_TUI_READ_ONLY", "EDP_TUI_WEBSERVER_URL", "EDP_TUI_CONFIG", "EDP_TUI_COMPOSE_FILE"):
         monkeypatch.delenv(var, raising=False)
 
@@ -48,20 +54,28 @@ def captured(name: str) -> tuple[int, Any]:
     return raw["status"], raw["body"]
 
 
-def serve(monkeypatch: pytest.MonkeyPatch, responses: dict[str, str], seen: list[str]) -> None:
-    """Make the commands talk to captured responses (operation name -> fixture name)."""
+Answer = str | Callable[[], tuple[int, Any]]
+
+
+def serve(monkeypatch: pytest.MonkeyPatch, responses: dict[str, Answer], seen: list[str]) -> None:
+    """Make the commands talk to captured responses (operation name -> fixture name, or a function that
+    answers (status, body))."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         operation = json.loads(request.content)["operationName"]
         seen.append(operation)
-        status, body = captured(responses[operation])
+        answer = responses[operation]
+        status, body = captured(answer) if isinstance(answer, str) else answer()
         return httpx.Response(status, json=body)
 
     def client(context: Any, timeout: float = 10.0) -> DagsterClient:
+        url = "http://dagster.test/graphql"
         return DagsterClient(
-            "http://dagster.test/graphql",
+            url,
             transport=httpx.MockTransport(handler),
             read_only=context.config.read_only,
+            # As backends.dagster_client: what earlier processes saw of the daemons' errors, from the file.
+            error_history=DaemonErrorHistory(url, context.config.log_file.parent / DAEMON_ERRORS_FILE),
         )
 
     monkeypatch.setattr(common.Context, "dagster_client", client)
@@ -186,6 +200,82 @@ def test_status_json_of_a_broken_location(monkeypatch: pytest.MonkeyPatch) -> No
     assert loc["state"] == "error" and "SyntaxError: invalid syntax" in loc["error"]
     assert any(p.startswith("location probe_location: error") for p in report["problems"])
     assert report["runs"] and {"run_id", "job", "status", "started", "duration_s"} <= set(report["runs"][0])
+
+
+PG_ERROR = "OperationalError: server closed the connection unexpectedly"
+
+
+def daemon_health(heartbeat: float, *errors: str) -> tuple[int, Any]:
+    """A DaemonHealth answer: the sensor daemon with ``errors`` in its last heartbeat, the scheduler fine."""
+    statuses = [
+        {
+            "daemonType": daemon,
+            "required": True,
+            "healthy": not errs,
+            "lastHeartbeatTime": heartbeat,
+            "lastHeartbeatErrors": [{"message": e, "className": "OperationalError"} for e in errs],
+        }
+        for daemon, errs in (("SENSOR", errors), ("SCHEDULER", ()))
+    ]
+    return 200, {"data": {"instance": {"daemonHealth": {"allDaemonStatuses": statuses}}}}
+
+
+def test_status_with_past_daemon_errors_is_healthy_and_shows_them_as_past(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Minutes after PostgreSQL came back, the sensor daemon's heartbeats still carry its error: a dashboard
+    (or an earlier `status`) saw it in an earlier heartbeat, and no new error came since: history."""
+    now = time.time()
+    earlier = DaemonErrorHistory(
+        "http://dagster.test/graphql", tmp_path / "state" / "edp-tui" / DAEMON_ERRORS_FILE
+    )
+    earlier.observe("SENSOR", now - 240, (PG_ERROR,))
+    seen: list[str] = []
+    answers: dict[str, Answer] = {
+        "Workspace": "workspace_loaded",
+        "DaemonHealth": lambda: daemon_health(now - 10, PG_ERROR),
+        "RunsLean": "runs_lean",
+    }
+    serve(monkeypatch, answers, seen)
+    result = invoke("status", "--no-docker")
+    assert result.exit_code == 0, result.output
+    assert "Daemon: ok (2 daemons heartbeating; past errors of SENSOR, none since " in result.stdout
+    assert "SENSOR past error, none since " in result.stdout and PG_ERROR in result.stdout
+    report = json.loads(invoke("status", "--no-docker", "--json").stdout)
+    (sensor,) = [d for d in report["daemon"]["daemons"] if d["type"] == "SENSOR"]
+    assert report["healthy"] and sensor["errors"] == [PG_ERROR] and sensor["errors_past"]
+    assert sensor["no_new_error_since"] == pytest.approx(now - 240)
+
+
+def test_status_waits_for_the_next_heartbeat_of_errors_of_unknown_age(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    now = time.time()
+    reads: list[float] = []
+
+    def health() -> tuple[int, Any]:
+        # The next heartbeat is due a few seconds from now; from the second read on it has come, with no
+        # new error.
+        reads.append(time.time())
+        return daemon_health(now - 28 if len(reads) == 1 else now + 1, PG_ERROR)
+
+    answers: dict[str, Answer] = {
+        "Workspace": "workspace_loaded",
+        "DaemonHealth": health,
+        "RunsLean": "runs_lean",
+    }
+    serve(monkeypatch, answers, [])
+    result = invoke("status", "--no-docker")
+    assert result.exit_code == 0, result.output
+    assert "daemon SENSOR: errors of unknown age; waiting for the next heartbeat" in result.stderr
+    assert len(reads) >= 2 and "past errors of SENSOR" in result.stdout
+    # Nobody saw them before and no wait: errors of unknown age count as current.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "fresh-state"))
+    reads.clear()
+    result = invoke("status", "--no-docker", "--heartbeat-wait", "0")
+    assert result.exit_code == 1 and len(reads) == 1
+    assert f"daemon: errors (SENSOR: {PG_ERROR})" in result.stdout
+    assert f"SENSOR error (age unknown): {PG_ERROR}" in result.stdout
 
 
 def loaded_sections(**docker: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -60,3 +60,14 @@ async def test_the_printer_prints_pushes_falls_back_to_polling_and_resumes_push(
         "compute log key: polling (push unavailable: Connection refused)",
         "compute log key: push",
     ]
+
+
+def test_a_file_key_in_a_note_is_printed_literally(capsys: pytest.CaptureFixture[str]) -> None:
+    """The webserver's file key is outside text: no terminal control reaches stderr."""
+    from edp_tui.dagster.tail import FollowState
+
+    printer = logs_cli.LogPrinter(LogKey("r", "key\x1b]0;pwned\x07[/]"), ("stdout",), tag_stderr=False)
+    printer._followed(FollowState(push=False, reason="refused\x1b[2J"))
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "compute log key␛]0;pwned␇[/]: polling (push unavailable: refused␛[2J)" in err

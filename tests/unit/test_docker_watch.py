@@ -13,7 +13,7 @@ import pytest
 
 from edp_tui.docker.errors import DockerError
 from edp_tui.docker.models import EngineStatus, RunState, ServiceState
-from edp_tui.docker.services import DockerSource
+from edp_tui.docker.services import DockerServices
 from tests.support.docker_fakes import EndpointOver, ScriptedAPI, container_event, container_payload
 from tests.support.waiting import wait_for
 
@@ -44,7 +44,7 @@ class Sink:
             self.states.extend(states)
 
 
-def watching(source: DockerSource, sink: Sink) -> tuple[threading.Event, threading.Thread]:
+def watching(source: DockerServices, sink: Sink) -> tuple[threading.Event, threading.Thread]:
     stop = threading.Event()
     thread = threading.Thread(target=source.run_watch, args=(sink, stop), daemon=True)
     thread.start()
@@ -71,7 +71,7 @@ def test_a_resync_that_lands_after_a_newer_event_is_dropped() -> None:
 
     api.on_inspect = on_inspect
     api.events_script = script
-    source = DockerSource("edp", ["web"], EndpointOver(api), resync_interval=0.05)  # type: ignore[arg-type]
+    source = DockerServices("edp", ["web"], EndpointOver(api), resync_interval=0.05)  # type: ignore[arg-type]
     sink = Sink()
     stop, thread = watching(source, sink)
     try:
@@ -89,7 +89,7 @@ def test_a_resync_that_lands_after_a_newer_event_is_dropped() -> None:
 def test_engine_api_errors_are_docker_errors() -> None:
     api = FakeAPI()
     api.fail_containers = docker.errors.APIError("500 Server Error", explanation="engine is shutting down")
-    source = DockerSource("edp", ["web"], EndpointOver(api))  # type: ignore[arg-type]
+    source = DockerServices("edp", ["web"], EndpointOver(api))  # type: ignore[arg-type]
     with pytest.raises(DockerError, match="engine is shutting down"):
         source.snapshot()
     with pytest.raises(DockerError):
@@ -109,7 +109,7 @@ def test_a_finished_probe_refreshes_the_streak_without_the_resync() -> None:
 
     api.events_script = script
     # A resync far away: only the probe's event can bring the new streak.
-    source = DockerSource("edp", ["web"], EndpointOver(api), resync_interval=3600)  # type: ignore[arg-type]
+    source = DockerServices("edp", ["web"], EndpointOver(api), resync_interval=3600)  # type: ignore[arg-type]
     sink = Sink()
     stop, thread = watching(source, sink)
     try:

@@ -107,12 +107,146 @@ def test_the_dbt_resource_still_pays_what_the_platform_skips() -> None:
 
 
 def test_dagster_dbt_still_unions_a_runtime_select_with_its_own() -> None:
-    """Why a narrowed build runs without the step's context (edp_platform.dbt.assets.narrowed_build): a
-    --select passed to cli() is put beside dagster-dbt's own selection, which dbt unions."""
+    """Why a narrowed build gives dbt its whole selection (edp_platform.dbt.assets.selection_args): a
+    --select passed to cli() is put beside dagster-dbt's own selection, which dbt unions, and a cli() call
+    without a context adds none of its own."""
     from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
 
     text = source(get_updated_cli_invocation_params_for_context)
     assert 'selection_args = ["--select", " ".join(runtime_selects), *selection_args]' in text
+    assert "if context and assets_def is not None:" in text
+
+
+def test_a_multi_asset_output_still_costs_what_the_dbt_step_avoids() -> None:
+    """Why the dbt step yields AssetMaterialization and AssetCheckEvaluation instead of Output and
+    AssetCheckResult (edp_platform/dbt/events.py): every Output of an asset runs the topological check, which
+    builds the step's output keys (a loop over every output, each building the set of every asset and check
+    key), and a stored STEP_OUTPUT; a manual AssetMaterialization or AssetCheckEvaluation is one event."""
+    from dagster._core.execution.context.system import StepExecutionContext
+    from dagster._core.execution.plan import execute_step
+
+    checked = source(execute_step._step_output_error_checked_user_event_sequence)
+    assert "step_context.get_output_asset_keys()" in checked
+    assert "get_selected_entity_keys_for_node" in source(StepExecutionContext.get_output_asset_keys)
+    core = source(execute_step.core_dagster_event_sequence_for_step)
+    assert "yield DagsterEvent.asset_materialization(step_context, user_event)" in core
+    assert "yield DagsterEvent.asset_check_evaluation(step_context, user_event)" in core
+    assert "failed_blocking_asset_check_evaluations.append(user_event)" in core
+
+
+def test_the_data_provenance_the_dbt_step_writes_is_still_dagsters() -> None:
+    """edp_platform/dbt/events.py writes the provenance tags of Dagster's Output path itself, with
+    Dagster's own helpers (tests/unit/test_platform_dbt_events.py compares the results)."""
+    from dagster._core.definitions import data_version
+    from dagster._core.execution.plan import execute_step
+
+    for name in (
+        "CODE_VERSION_TAG",
+        "DATA_VERSION_TAG",
+        "DEFAULT_DATA_VERSION",
+        "NULL_EVENT_POINTER",
+        "compute_logical_data_version",
+        "extract_data_version_from_entry",
+        "get_input_data_version_tag",
+        "get_input_event_pointer_tag",
+    ):
+        assert hasattr(data_version, name), name
+    tags = source(execute_step._build_data_version_tags)
+    for tag in ("CODE_VERSION_TAG", "get_input_data_version_tag", "get_input_event_pointer_tag"):
+        assert tag in tags, tag
+    assert "compute_logical_data_version(" in source(execute_step._get_output_asset_events)
+
+
+def test_dagster_dbt_still_turns_a_result_into_an_ops_events() -> None:
+    """What the dbt step reads from dagster-dbt (edp_platform.dbt.assets.run_build): the raw results of the
+    invocation and their events for an op (no context)."""
+    from dagster_dbt.core.dbt_cli_event import DbtCliEventMessage
+    from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+
+    params = inspect.signature(DbtCliEventMessage.to_default_asset_events).parameters
+    assert list(params)[:4] == ["self", "manifest", "dagster_dbt_translator", "context"]
+    assert "yield AssetCheckEvaluation(**properties)" in source(DbtCliEventMessage._to_test_events)
+    assert "yield AssetMaterialization(asset_key=asset_key, metadata=metadata)" in source(
+        DbtCliEventMessage._to_model_events
+    )
+    assert "stream_raw_events" in vars(DbtCliInvocation)
+    fields = DbtCliInvocation.__dataclass_fields__
+    assert "project_dir" in fields and "target_path" in fields
+
+
+def test_the_subset_selection_and_the_job_graph_the_dbt_step_reads_are_still_there() -> None:
+    """edp_platform.dbt.assets.selection_args asks dagster-dbt for a subset's selection; events.StepEvents
+    asks the job's asset layer which of its assets another step reads."""
+    from dagster._core.definitions.assets.job.asset_layer import AssetLayer
+    from dagster_dbt.asset_utils import get_subset_selection_for_context
+
+    params = list(inspect.signature(get_subset_selection_for_context).parameters)
+    assert params == [
+        "context",
+        "manifest",
+        "select",
+        "exclude",
+        "selector",
+        "dagster_dbt_translator",
+        "current_dbt_indirect_selection_env",
+    ]
+    assert callable(AssetLayer.has) and callable(AssetLayer.get)
+    assert "child_keys" in source(execute_step_module()._step_output_error_checked_user_event_sequence)
+
+
+def execute_step_module():
+    from dagster._core.execution.plan import execute_step
+
+    return execute_step
+
+
+def test_dagster_dbt_still_reads_dbts_output_from_the_process_stdout() -> None:
+    """What edp_platform.dbt.drain replaces: the dbt process's stdout, entered and iterated by dagster-dbt."""
+    from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+
+    text = source(DbtCliInvocation._stream_stdout)
+    assert "with self.process.stdout:" in text
+    assert "for raw_line in self.process.stdout" in text
+    assert "self.process.stdout.closed" in text
+
+
+def test_the_workers_start_method_and_the_forkserver_state_are_still_where_warm_workers_set_them() -> None:
+    """edp_platform/instance/warm_workers.py: Dagster's servicer, looked up by grpc_command when it runs,
+    starts workers through its `_mp_ctx`; multiprocessing's forkserver is what ensure_running records and
+    main runs."""
+    import multiprocessing.forkserver as mp_forkserver
+
+    from dagster._grpc.server import DagsterApiServer
+
+    assert "from dagster._grpc.server import DagsterApiServer" in source(grpc_command.callback)
+    assert 'self._mp_ctx = multiprocessing.get_context("spawn")' in source(DagsterApiServer.__init__)
+    start = source(DagsterApiServer.StartRun)
+    for made in ("self._mp_ctx.Queue()", "self._mp_ctx.Event()", "self._mp_ctx.Process("):
+        assert made in start, made
+    ensure = source(mp_forkserver.ForkServer.ensure_running)
+    for attribute in ("_forkserver_address", "_forkserver_alive_fd", "_forkserver_pid"):
+        assert f"self.{attribute} = " in ensure, attribute
+    assert "os.waitpid(self._forkserver_pid, os.WNOHANG)" in ensure
+    assert list(inspect.signature(mp_forkserver.main).parameters)[:3] == ["listener_fd", "alive_r", "preload"]
+    # The address the warm process listens on is made as ensure_running makes its own.
+    assert "connection.arbitrary_address('AF_UNIX')" in ensure
+    assert "util.is_abstract_socket_namespace(address)" in ensure
+    assert mp_forkserver._forkserver.__class__ is mp_forkserver.ForkServer  # type: ignore[attr-defined]
+
+
+def test_dbt_still_writes_its_log_file_as_its_output_unless_told() -> None:
+    """Why the platform's build passes --log-format-file (edp_platform.dbt.assets.build_args)."""
+    from dbt.cli import flags
+
+    assert '"LOG_FORMAT", "LOG_FORMAT_FILE"' in source(flags)
+
+
+def test_the_event_log_storage_still_asks_for_tables_inside_its_index_transaction() -> None:
+    """Why the pooled storages keep two connections and remember tables (edp_platform/instance/storage.py)."""
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    assert "self.has_table(" in source(SqlEventLogStorage._store_asset_event_tags)
+    assert "self.index_transaction()" in source(PostgresEventLogStorage.store_event)
 
 
 def test_the_daemon_liveness_tolerance_is_still_dagsters() -> None:

@@ -159,3 +159,13 @@ def test_a_reload_outcome_reads_the_same_everywhere() -> None:
     )
     assert ReloadOutcome("loc", loaded, 1.25, True).summary(300).startswith("loc: loaded in 1.2s")
     assert ReloadOutcome("loc", None, 1.0, True).state == "gone"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "due_in"),
+    [(0.0, 1.0), (12.25, 0.75), (59.5, 0.5), (60.0, 60.0), (300.0, 60.0), (3599.0, 1.0), (86_400.0, 3600.0)],
+)
+def test_a_coarse_uptime_clock_wakes_when_its_text_changes(seconds: float, due_in: float) -> None:
+    assert fmt.coarse_change_in(seconds) == pytest.approx(due_in)
+    before, after = fmt.duration(seconds, coarse=True), fmt.duration(seconds + due_in, coarse=True)
+    assert before != after and fmt.duration(seconds + due_in - 0.01, coarse=True) == before

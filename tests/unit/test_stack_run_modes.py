@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from dagster._config import process_config
 from dagster_docker import DockerRunLauncher
+from edp_platform.instance.run_launcher import WarmRunLauncher
 
 STACK = Path(__file__).resolve().parents[2] / "stack"
 
@@ -27,7 +28,10 @@ def test_the_run_container_instance_differs_only_in_launcher_and_monitoring() ->
     default, containers = load("dagster.yaml"), load("dagster.run-containers.yaml")
     assert set(default) == set(containers)
     assert sorted(k for k in default if default[k] != containers[k]) == ["run_launcher", "run_monitoring"]
-    assert default["run_launcher"]["class"] == "DefaultRunLauncher"
+    assert default["run_launcher"]["class"] == WarmRunLauncher.__name__
+    assert default["run_launcher"]["module"] == "edp_platform.instance.run_launcher"
+    checked = process_config(WarmRunLauncher.config_type(), default["run_launcher"]["config"])
+    assert checked.success, checked.errors
     assert containers["run_launcher"] == {**containers["run_launcher"], "module": "dagster_docker"}
     assert containers["run_launcher"]["class"] == DockerRunLauncher.__name__
     checked = process_config(DockerRunLauncher.config_type(), containers["run_launcher"]["config"])

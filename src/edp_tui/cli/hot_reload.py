@@ -1,5 +1,6 @@
-"""The code server's reload-on-save status in the CLI: as JSON for ``status --json``, as lines for people,
-and the check ``reload`` makes after asking for a reload (the supervisor may refuse a broken change)."""
+"""The code server's reload-on-save statuses (one per code location) in the CLI: as JSON for ``status
+--json``, as lines for people, and the check ``reload`` makes after asking for a reload (the supervisor may
+refuse a broken change). Every piece of the documents is outside text: printed through `printable`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from edp_tui.text import printable
 from edp_tui.util import fmt
 
 if TYPE_CHECKING:  # the reader needs the docker SDK: imported when used (see edp_tui.backends)
-    from edp_tui.reload_status.reader import ContainerReloadStatus
+    from edp_tui.reload_status.reader import ContainerReloadStatus, ReloadStatuses
 
 # How long `reload` waits for the supervisor to publish the reload it just served or refused.
 PUBLISH_WAIT_S = 10.0
@@ -36,15 +37,16 @@ def status_source(context: Context, *, same_webserver: bool = False) -> Containe
     return ContainerReloadStatus(compose.name, backends.docker_endpoint(context.config))
 
 
-def read(context: Context, *, same_webserver: bool = False) -> tuple[ReloadStatus | None, str | None]:
-    """(status, None); (None, None) when the supervisor published none; (None, why it could not be read)."""
+def read(context: Context, *, same_webserver: bool = False) -> tuple[ReloadStatuses, str | None]:
+    """(statuses by location, None); ({}, None) when the supervisor published none; ({}, why it could not
+    be read)."""
     source = status_source(context, same_webserver=same_webserver)
     if source is None:
-        return None, None
+        return {}, None
     try:
         return source.read(), None
     except EdpError as exc:
-        return None, str(exc)
+        return {}, str(exc)
     finally:
         source.close()
 
@@ -84,28 +86,31 @@ def section(status: ReloadStatus | None, error: str | None) -> dict[str, Any]:
         if pending is None
         else {"reload_id": pending.reload_id, "message": pending.message, "error": error_json(pending.error)},
         "last_reload": reload_json(status.last) if status.last else None,
+        "warnings": list(status.warnings),
     }
 
 
 def failure_lines(message: str, error: ReloadError | None) -> list[str]:
-    where = f" in {error.where}" if error and error.where else ""
-    lines = [f"change not served ({error.kind if error else '?'} error{where}): {message}"]
+    where = f" in {printable(error.where)}" if error and error.where else ""
+    kind = printable(error.kind) if error else "?"
+    lines = [f"change not served ({kind} error{where}): {printable(message)}"]
     lines += [f"  {printable(line)}" for line in (error.text if error else "").splitlines()]
     return lines
 
 
-def render(report: dict[str, Any]) -> list[str]:
-    """Lines for ``status``: the watcher, the last reload, a pending failure."""
+def render(report: dict[str, Any], location: str | None = None) -> list[str]:
+    """Lines for ``status``: the watcher, the last reload, a pending failure (``location``: which location
+    they are of, when there are several; its load warnings are listed with the code locations)."""
+    title = f"Hot reload {printable(location)}" if location else "Hot reload"
     if not report.get("available"):
-        return (
-            [f"Hot reload: status unavailable: {printable(report['error'])}"] if report.get("error") else []
-        )
-    state = "off (reloads only when asked)" if not report["auto_reload"] else report["watch"]
-    line = f"Hot reload: {state}" + (f" ({report['mode']})" if report.get("mode") else "")
+        return [f"{title}: status unavailable: {printable(report['error'])}"] if report.get("error") else []
+    state = "off (reloads only when asked)" if not report["auto_reload"] else printable(str(report["watch"]))
+    line = f"{title}: {state}" + (f" ({printable(str(report['mode']))})" if report.get("mode") else "")
     last = report.get("last_reload")
     if last:
         took = max((v for v in last["phases"].values() if v is not None), default=None)
-        line += f" · last reload #{last['id']} ({last['trigger']}) {last['outcome']} in {fmt.duration(took)}"
+        trigger, outcome = printable(str(last["trigger"])), printable(str(last["outcome"]))
+        line += f" · last reload #{last['id']} ({trigger}) {outcome} in {fmt.duration(took)}"
         if last.get("diff"):
             line += f", {last['diff']}"
     lines = [line]
@@ -126,9 +131,9 @@ def render(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def refused_since(context: Context, last_id: int) -> Reload | None:
-    """The reload the supervisor made after ``last_id`` on a request (trigger grpc), once published; None
-    when it served, or when no status can be read (a stack without the supervisor)."""
+def refused_since(context: Context, location: str, last_id: int) -> Reload | None:
+    """The reload the supervisor made of ``location`` after ``last_id`` on a request (trigger grpc), once
+    published; None when it served, or when no status can be read (a stack without the supervisor)."""
     source = status_source(context, same_webserver=True)
     if source is None:
         return None
@@ -136,7 +141,7 @@ def refused_since(context: Context, last_id: int) -> Reload | None:
     try:
         while True:
             try:
-                status = source.read()
+                status = source.read().get(location)
             except EdpError:
                 return None
             if status is None:

@@ -34,8 +34,8 @@ from edp_tui.dagster.tags import parse_tags
 from edp_tui.text import printable
 from edp_tui.util import fmt
 
-# --wait polls the run: every second added 0.5 s on average to a 6-7 s run (docs/scaling.md, run latency);
-# a quarter second costs four small GraphQL queries a second while waiting.
+# --wait polls the run: on average half the interval is added to the run's wall time (docs/scaling.md, run
+# latency); a quarter second costs four small GraphQL queries a second while waiting.
 POLL_S = 0.25
 
 

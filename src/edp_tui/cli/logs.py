@@ -98,7 +98,7 @@ class LogPrinter:
         # Said when it changes: falling back to polling (and why), push coming back; not every poll.
         mode = "push" if state.push else f"polling (push unavailable: {state.reason})"
         if mode != self.mode and (self.mode or not state.push):
-            note(f"compute log {self.key.file_key}: {printable(mode)}")
+            note(f"compute log {printable(self.key.file_key)}: {printable(mode)}")
         self.mode = mode
 
     def flush(self) -> None:
@@ -169,7 +169,7 @@ def logs(
                     for printer in printers.values():
                         if printer.key.file_key not in announced and len(printers) > 1:
                             steps = ", ".join(map(printable, printer.key.step_keys))
-                            note(f"== {steps or printer.key.file_key} ==")
+                            note(f"== {steps or printable(printer.key.file_key)} ==")
                         announced.add(printer.key.file_key)
                         if follow and not finished:
                             if printer.key.file_key not in followers:

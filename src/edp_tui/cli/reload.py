@@ -55,14 +55,16 @@ def reload(ctx: click.Context, location: str | None, timeout: float) -> None:
             die("the workspace has no code locations")
         failed = 0
         before, _ = await asyncio.to_thread(hot_reload.read, context, same_webserver=True)
-        last_id = before.last.id if before and before.last else 0
+        last_ids = {name: status.last.id if status.last else 0 for name, status in before.items()}
         for name in [location] if location else known:
             note(f"reloading {printable(name)} …")
             outcome = await reloading.reload_location(
                 client, name, timeout=timeout, before=current[name], on_progress=lambda m: note(f"  {m}")
             )
             refused = (
-                await asyncio.to_thread(hot_reload.refused_since, context, last_id) if outcome.ok else None
+                await asyncio.to_thread(hot_reload.refused_since, context, name, last_ids.get(name, 0))
+                if outcome.ok
+                else None
             )
             if refused is not None:
                 # The code server checked the change and kept serving the definitions it had.

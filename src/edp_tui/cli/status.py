@@ -1,4 +1,6 @@
-"""``edp-tui status``: the health of the whole stack, for a person or (``--json``) a script."""
+"""``edp-tui status``: the health of the whole stack, for a person or (``--json``) a script.
+
+The sections come from `status_sections` (one per backend); here they are judged (`evaluate`) and shown."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from typing import Any
 
 import click
 
-from edp_tui import backends
 from edp_tui.cli import hot_reload
 from edp_tui.cli.common import (
     EXIT_OK,
@@ -23,144 +24,12 @@ from edp_tui.cli.common import (
     table,
     with_failures,
 )
-from edp_tui.cli.runs import run_json, runs_table
-from edp_tui.compose import ComposeError
-from edp_tui.dagster.client import DagsterClient
-from edp_tui.dagster.errors import DagsterUnreachable
-from edp_tui.dagster.models import LocationInfo
-from edp_tui.docker.models import Health, RunState, ServiceState
+from edp_tui.cli.runs import runs_table
+from edp_tui.cli.status_sections import dagster_section, docker_section
 from edp_tui.text import printable
 from edp_tui.util import fmt
 
 STATUS_SCHEMA = "edp-tui.status/1"
-
-
-def service_healthy(state: ServiceState) -> bool:
-    """Running, and healthy if it has a healthcheck ("starting" is not healthy yet)."""
-    return state.state is RunState.RUNNING and state.health in (Health.HEALTHY, Health.NONE)
-
-
-def service_json(state: ServiceState, now: datetime) -> dict[str, Any]:
-    uptime = state.uptime(now)
-    last = state.last_probe
-    return {
-        "service": state.service,
-        "state": state.state.value,
-        "health": state.health.value,
-        "healthy": service_healthy(state),
-        "exit_code": state.exit_code,
-        "restart_count": state.restart_count,
-        "failing_streak": state.failing_streak,
-        "uptime_s": None if uptime is None else round(uptime.total_seconds(), 1),
-        "image": state.image,
-        "container": state.container_name,
-        "ports": [str(p) for p in state.ports],
-        "last_probe_output": last.output.strip() if last and not last.passed else None,
-        "error": state.error,
-    }
-
-
-def location_json(loc: LocationInfo) -> dict[str, Any]:
-    return {
-        "name": loc.name,
-        "state": loc.state,
-        "load_status": loc.load_status,
-        "healthy": loc.state == "loaded",
-        "error": loc.error.text if loc.error else None,
-        "jobs": [job.name for _, job in loc.visible_jobs()],
-    }
-
-
-def docker_section(context: Context, now: datetime) -> dict[str, Any]:
-    """Compose resolution + one snapshot from the engine (blocking; run in a thread)."""
-    import docker.errors
-
-    from edp_tui.docker.errors import DockerError
-    from edp_tui.docker.services import DockerSource
-
-    section: dict[str, Any] = {
-        "checked": True,
-        "project": None,
-        "endpoint": None,
-        "reachable": False,
-        "engine_version": None,
-        "error": None,
-        "services": [],
-    }
-    try:
-        compose = context.compose_project()
-    except ComposeError as exc:
-        section["error"] = str(exc)
-        return section
-    section["project"] = compose.name
-    source = DockerSource(compose.name, compose.service_names, backends.docker_endpoint(context.config))
-    section["endpoint"] = source.endpoint
-    try:
-        section["engine_version"] = source.version()
-        states = source.snapshot()
-    except (DockerError, docker.errors.DockerException) as exc:  # APIError: the engine refused a call
-        section["error"] = str(exc)
-        return section
-    finally:
-        source.close()
-    section["reachable"] = True
-    section["services"] = [service_json(s, now) for s in states]
-    section["reload"] = hot_reload.section(*hot_reload.read(context))
-    return section
-
-
-async def dagster_section(client: DagsterClient, runs_limit: int) -> dict[str, Any]:
-    url = client.graphql_url.removesuffix("/graphql")
-    section: dict[str, Any] = {
-        "url": url,
-        "reachable": False,
-        "error": None,
-        "locations": [],
-        "locations_error": None,
-        "daemon": None,
-        "runs": [],
-        "runs_error": None,
-    }
-    results = await asyncio.gather(
-        client.locations(),
-        client.daemon_health(),
-        client.runs(limit=runs_limit) if runs_limit > 0 else asyncio.sleep(0, result=[]),
-        return_exceptions=True,
-    )
-    unreachable = next((r for r in results if isinstance(r, DagsterUnreachable)), None)
-    if unreachable is not None:
-        section["error"] = str(unreachable)
-        return section
-    section["reachable"] = True
-    locations, daemon, runs = results
-    if isinstance(locations, BaseException):
-        section["locations_error"] = str(locations)
-    else:
-        section["locations"] = [location_json(loc) for loc in locations]
-    if isinstance(daemon, BaseException):
-        section["daemon"] = {"state": "error", "detail": str(daemon), "healthy": False, "daemons": []}
-    else:
-        section["daemon"] = {
-            "state": daemon.state,
-            "detail": daemon.detail,
-            "healthy": daemon.state == "ok",
-            "daemons": [
-                {
-                    "type": d.daemon_type,
-                    "required": d.required,
-                    "healthy": d.healthy,
-                    "stale": d.is_stale(daemon.checked_at, client.stale_after_s),
-                    "last_heartbeat": d.last_heartbeat,
-                    "errors": list(d.errors),
-                }
-                for d in daemon.daemons
-            ],
-        }
-    if isinstance(runs, BaseException):
-        section["runs_error"] = str(runs)
-    else:
-        section["runs"] = [run_json(r) for r in runs]
-    return section
 
 
 def evaluate(docker: Mapping[str, Any], dagster: Mapping[str, Any]) -> tuple[int, list[str]]:
@@ -175,10 +44,15 @@ def evaluate(docker: Mapping[str, Any], dagster: Mapping[str, Any]) -> tuple[int
             if not svc["healthy"]:
                 health = f", {svc['health']}" if svc["health"] != "none" else ""
                 problems.append(f"service {svc['service']}: {svc['state']}{health}")
-        pending = (docker.get("reload") or {}).get("pending_failure")
-        if pending:
-            # The location serves its last good load, but the files on disk are broken: new runs fail.
-            problems.append(f"hot reload: change not served: {pending['message']}")
+        by_location = docker.get("reload_locations")
+        if by_location is None:  # a section of one location only
+            by_location = {"": docker.get("reload") or {}}
+        for name, reload in by_location.items():
+            pending = reload.get("pending_failure")
+            if pending:
+                # The location serves its last good load, but the files on disk are broken: new runs fail.
+                which = f" ({name})" if len(by_location) > 1 else ""
+                problems.append(f"hot reload: change not served: {pending['message']}{which}")
     if not dagster.get("reachable"):
         unreachable = True
         problems.append(f"webserver: {dagster.get('error') or 'unreachable'}")
@@ -201,7 +75,9 @@ def evaluate(docker: Mapping[str, Any], dagster: Mapping[str, Any]) -> tuple[int
     return (EXIT_UNHEALTHY if problems else EXIT_OK), problems
 
 
-def status_report(context: Context, *, check_docker: bool, runs_limit: int) -> dict[str, Any]:
+def status_report(
+    context: Context, *, check_docker: bool, runs_limit: int, heartbeat_wait: float = 0.0
+) -> dict[str, Any]:
     now = datetime.now(UTC)
 
     async def gather() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -211,9 +87,14 @@ def status_report(context: Context, *, check_docker: bool, runs_limit: int) -> d
                 if check_docker
                 else asyncio.sleep(0, result={"checked": False})
             )
-            return await asyncio.gather(docker_task, dagster_section(client, runs_limit))
+            return await asyncio.gather(docker_task, dagster_section(client, runs_limit, heartbeat_wait))
 
     docker, dagster = asyncio.run(gather())
+    reloads = docker.get("reload_locations") or {}
+    for loc in dagster["locations"]:
+        # Each location with its own reload state and load warnings, side by side.
+        loc["reload"] = reloads.get(loc["name"])
+        loc["warnings"] = (reloads.get(loc["name"]) or {}).get("warnings") or []
     code, problems = evaluate(docker, dagster)
     return {
         "schema": STATUS_SCHEMA,
@@ -227,6 +108,15 @@ def status_report(context: Context, *, check_docker: bool, runs_limit: int) -> d
         "daemon": dagster["daemon"],
         "runs": dagster["runs"],
     }
+
+
+def reload_state(reload: Mapping[str, Any] | None) -> str:
+    """A location's reload state in one cell: its watcher, or that a saved change is not served."""
+    if not reload or not reload.get("available"):
+        return "-"
+    if reload.get("pending_failure"):
+        return "change not served"
+    return "on request" if not reload.get("auto_reload") else printable(str(reload.get("watch")))
 
 
 def render_status(report: Mapping[str, Any]) -> list[str]:
@@ -261,7 +151,11 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
             )
         if rows:
             lines += table(["", "SERVICE", "STATE", "HEALTH", "UPTIME", "RESTARTS", "NOTE"], rows)
-    if docker.get("reload"):
+    reloads = docker.get("reload_locations") or {}
+    if len(reloads) > 1:
+        for name, reload in reloads.items():
+            lines += hot_reload.render(reload, location=name)
+    elif docker.get("reload"):
         lines += hot_reload.render(docker["reload"])
     web = report["webserver"]
     if web["reachable"]:
@@ -275,19 +169,32 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
         rows = []
         for loc in report["locations"]:
             error = (loc["error"] or "").strip().splitlines()
+            pending = (loc.get("reload") or {}).get("pending_failure")
             rows.append(
                 [
-                    "ok" if loc["healthy"] else "!!",
+                    "ok" if loc["healthy"] and not pending else "!!",
                     printable(loc["name"]),
                     loc["state"],
+                    reload_state(loc.get("reload")),
                     f"{len(loc['jobs'])} jobs" if loc["healthy"] else printable(error[-1] if error else ""),
                 ]
             )
-        lines += table(["", "LOCATION", "STATE", "DETAIL"], rows)
+        lines += table(["", "LOCATION", "STATE", "RELOAD", "DETAIL"], rows)
+        for loc in report["locations"]:
+            for warning in loc.get("warnings") or []:
+                lines.append(f"  {printable(loc['name'])} load warning: {shorten(warning, 200)}")
     daemon = report["daemon"]
     if daemon:
         mark = "" if daemon["healthy"] else "!! "
         lines.append(f"Daemon: {mark}{daemon['state']} ({shorten(daemon['detail'], 160)})")
+        for d in daemon.get("daemons") or []:
+            for message, seen in zip(d["errors"], d["errors_first_seen"], strict=False):
+                when = f"first seen {fmt.clock(seen)}" if seen is not None else "age unknown"
+                if d["errors_past"]:
+                    what = f"past error, none since {fmt.clock(d['no_new_error_since'])}"
+                else:
+                    what = "error"
+                lines.append(f"  {printable(d['type'])} {what} ({when}): {shorten(message, 160)}")
     if report["runs"]:
         lines.append("Recent runs")
         lines += runs_table(report["runs"])
@@ -315,17 +222,32 @@ def render_status(report: Mapping[str, Any]) -> list[str]:
     show_default=True,
     help="How many recent runs to list.",
 )
+@click.option(
+    "--heartbeat-wait",
+    type=click.FloatRange(0, 600),
+    default=70.0,
+    show_default=True,
+    help="Seconds to wait at most for a daemon's next heartbeat when its errors are of unknown age "
+    "(0: never wait; they then count as current).",
+)
 @click.pass_context
 @with_failures
-def status(ctx: click.Context, as_json: bool, no_docker: bool, runs_limit: int) -> None:
+def status(
+    ctx: click.Context, as_json: bool, no_docker: bool, runs_limit: int, heartbeat_wait: float
+) -> None:
     """Health of the whole stack: services, code locations, daemon, recent runs.
+
+    A daemon's errors older than a heartbeat that brought no new one are past (shown, not a problem); the
+    errors of a daemon seen for the first time are waited on until its next heartbeat (--heartbeat-wait).
 
     Exit code: 0 when everything is healthy, 1 when a service, code location or the daemon is unhealthy,
     2 when the Docker engine or the Dagster webserver cannot be reached (or the configuration is invalid).
     Use it to gate scripts: `edp-tui status && run-the-next-thing`. The JSON shape is documented in
     docs/cli.md.
     """
-    report = status_report(context_of(ctx), check_docker=not no_docker, runs_limit=runs_limit)
+    report = status_report(
+        context_of(ctx), check_docker=not no_docker, runs_limit=runs_limit, heartbeat_wait=heartbeat_wait
+    )
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=False))
     else:

@@ -1,8 +1,8 @@
 """Async client for the Dagster webserver's GraphQL API (httpx for queries, websockets for subscriptions).
 
-Deliberately does not import ``dagster`` or ``dagster_graphql``: importing them costs close to a
-second and the dashboard must start fast. Documents are the ``.graphql`` files beside this module,
-sent with variables only.
+Deliberately does not import ``dagster`` or ``dagster_graphql``: they are far heavier to import than the
+whole dashboard (docs/performance.md), and the dashboard must start fast. Documents are the ``.graphql``
+files beside this module, sent with variables only.
 
 Long module: one method per GraphQL operation the dashboard and the CLI use (locations, runs, logs, assets,
 schedules/sensors, daemon), each a few lines over the shared transport; splitting them would split the API.
@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from edp_tui.dagster.assets import ASSET_JOB, AssetChangeSignals, AssetInfo, AssetKey
+from edp_tui.dagster.daemon_errors import DaemonErrorHistory
 from edp_tui.dagster.errors import (
     DagsterError,
     DagsterGraphQLError,
@@ -62,6 +63,9 @@ RUNS_PAGE_MAX = 500
 # over a minute on a loaded 2-core machine. Mutations that launch runs also take longer than queries.
 RELOAD_TIMEOUT_S = 180.0
 MUTATION_TIMEOUT_S = 60.0
+# Answers this large are decoded, and lists this long parsed, in a thread: not on the caller's event loop.
+LARGE_ANSWER_BYTES = 256 * 1024
+LARGE_ANSWER_ITEMS = 500
 
 
 @cache
@@ -127,8 +131,11 @@ class DagsterClient(PartitionOperations):
         read_only: bool = False,
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
         transport: httpx.AsyncBaseTransport | None = None,
+        error_history: DaemonErrorHistory | None = None,
     ) -> None:
         self.graphql_url = graphql_url
+        # What the daemons' heartbeats told of their errors (in memory unless the caller shares a file).
+        self.error_history = error_history or DaemonErrorHistory(graphql_url)
         self.ws_url = "ws" + graphql_url[4:] if graphql_url.startswith("http") else graphql_url
         self.read_only = read_only
         self.stale_after_s = stale_after_s
@@ -139,8 +146,12 @@ class DagsterClient(PartitionOperations):
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None or self._http.is_closed:
+            transport = self._transport
+            if transport is None and self.graphql_url.startswith("http://"):
+                # Plain HTTP needs no certificates: without this httpx loads the CA bundle at every start.
+                transport = httpx.AsyncHTTPTransport(verify=False, trust_env=False)
             # trust_env=False: a proxy from the environment must not intercept a local webserver.
-            self._http = httpx.AsyncClient(timeout=self._timeout, trust_env=False, transport=self._transport)
+            self._http = httpx.AsyncClient(timeout=self._timeout, trust_env=False, transport=transport)
         return self._http
 
     async def aclose(self) -> None:
@@ -168,7 +179,9 @@ class DagsterClient(PartitionOperations):
         except httpx.TransportError as exc:
             raise DagsterUnreachable(self.graphql_url, str(exc) or type(exc).__name__) from exc
         try:
-            body = response.json()
+            # A large answer (the Assets of a big dbt project) is decoded in a thread, off the event loop.
+            big = len(response.content) > LARGE_ANSWER_BYTES
+            body = await asyncio.to_thread(response.json) if big else response.json()
         except ValueError:
             raise DagsterHTTPError(response.status_code, response.text) from None
         if not isinstance(body, dict):
@@ -378,9 +391,13 @@ class DagsterClient(PartitionOperations):
 
     # ---- assets ----
     async def assets(self) -> list[AssetInfo]:
-        """Every asset of the workspace (graph edges, last materialization, checks, staleness)."""
+        """Every asset of the workspace (graph edges, last materialization, checks, staleness). Thousands of
+        them are parsed in a thread: the caller's event loop keeps answering keys meanwhile."""
         data = await self.execute("Assets")
-        return [AssetInfo.from_graphql(a) for a in data.get("assetNodes") or []]
+        nodes = data.get("assetNodes") or []
+        if len(nodes) < LARGE_ANSWER_ITEMS:
+            return [AssetInfo.from_graphql(a) for a in nodes]
+        return await asyncio.to_thread(lambda: [AssetInfo.from_graphql(a) for a in nodes])
 
     async def asset_change_signals(self, since: float) -> AssetChangeSignals:
         """One cheap request: whether the Assets query could answer anything new since ``since`` (epoch s)."""
@@ -454,7 +471,11 @@ class DagsterClient(PartitionOperations):
         data = await self.execute("DaemonHealth")
         statuses = ((data.get("instance") or {}).get("daemonHealth") or {}).get("allDaemonStatuses") or []
         daemons = tuple(DaemonStatus.from_graphql(d) for d in statuses)
-        return DaemonHealth.evaluate(daemons, time.time() if now is None else now, self.stale_after_s)
+        seen = {
+            d.daemon_type: self.error_history.observe(d.daemon_type, d.last_heartbeat, d.errors)
+            for d in daemons
+        }
+        return DaemonHealth.evaluate(daemons, time.time() if now is None else now, self.stale_after_s, seen)
 
 
 __all__ = ["DagsterClient", "DagsterError", "document", "expect"]

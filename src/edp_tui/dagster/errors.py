@@ -19,6 +19,8 @@ class DagsterError(EdpError):
 class DagsterUnreachable(DagsterError):
     """No HTTP answer at all: connection refused, DNS failure, timeout, websocket closed."""
 
+    kind = "webserver unreachable"
+
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"Dagster webserver unreachable at {url}: {reason}")
         self.url = url

@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from edp_tui.dagster.daemon_errors import ErrorsSeen
 from edp_tui.dagster.errors import RunConfigProblem
+from edp_tui.util.fmt import clock
 
 JSON = dict[str, Any]
 
@@ -32,6 +34,8 @@ RUN_STATUSES = (
     "CANCELED",
 )
 TERMINAL_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+# The tag Dagster puts on every run launched from a code location: its name (RunsFilter has no location).
+CODE_LOCATION_TAG = "dagster/code_location"
 
 # Daemons heartbeat every 30 s, the scheduler every 60 s; GraphQL `healthy` lags by 30 minutes.
 DEFAULT_STALE_AFTER_S = 90.0
@@ -158,9 +162,15 @@ class RunSummary:
     can_terminate: bool = False
     update_time: float | None = None
     tags: tuple[tuple[str, str], ...] = ()
+    # Where its job lives (None: not known, a run of a job no location defines any more).
+    location: str | None = None
+    repository: str | None = None
 
     @classmethod
     def from_graphql(cls, obj: JSON) -> RunSummary:
+        origin: JSON = obj.get("repositoryOrigin") or {}
+        tags = tuple((t["key"], t["value"]) for t in obj.get("tags") or [] if isinstance(t, dict))
+        location = origin.get("repositoryLocationName") or dict(tags).get(CODE_LOCATION_TAG)
         return cls(
             run_id=obj["runId"],
             job_name=obj.get("jobName") or "",
@@ -170,8 +180,15 @@ class RunSummary:
             end_time=_opt_float(obj.get("endTime")),
             can_terminate=bool(obj.get("canTerminate")),
             update_time=_opt_float(obj.get("updateTime")),
-            tags=tuple((t["key"], t["value"]) for t in obj.get("tags") or [] if isinstance(t, dict)),
+            tags=tags,
+            location=location,
+            repository=origin.get("repositoryName"),
         )
+
+    @property
+    def job_ref(self) -> tuple[str | None, str | None, str]:
+        """(location, repository, job): a job name alone may be defined by several locations."""
+        return self.location, self.repository, self.job_name
 
     def tag(self, key: str) -> str | None:
         return next((value for k, value in self.tags if k == key), None)
@@ -439,32 +456,61 @@ class DaemonStatus:
 
 @dataclass(frozen=True)
 class DaemonHealth:
-    """The daemon as a whole: ``state`` is ``ok``, ``stale``, ``errors`` or ``missing``."""
+    """The daemon as a whole: ``state`` is ``ok``, ``stale``, ``errors`` or ``missing``.
+
+    ``errors_seen``: what the heartbeats tell of each daemon's errors (dagster/daemon_errors.py). Errors older
+    than a heartbeat that brought no new one are past: ``ok``, with the daemons in ``past_error_types``."""
 
     daemons: tuple[DaemonStatus, ...]
     state: str
     detail: str = ""
     checked_at: float = 0.0
     stale_types: tuple[str, ...] = field(default=())
+    errors_seen: tuple[tuple[str, ErrorsSeen], ...] = field(default=())
+    past_error_types: tuple[str, ...] = field(default=())
+
+    def seen(self, daemon_type: str) -> ErrorsSeen | None:
+        return dict(self.errors_seen).get(daemon_type)
 
     @classmethod
     def evaluate(
-        cls, daemons: tuple[DaemonStatus, ...], now: float, stale_after: float = DEFAULT_STALE_AFTER_S
+        cls,
+        daemons: tuple[DaemonStatus, ...],
+        now: float,
+        stale_after: float = DEFAULT_STALE_AFTER_S,
+        seen: dict[str, ErrorsSeen] | None = None,
     ) -> DaemonHealth:
+        seen = seen or {}
+        errors_seen = tuple(sorted(seen.items()))
         required = [d for d in daemons if d.required]
         if not required:
-            return cls(daemons, "missing", "no daemon heartbeat recorded", now)
+            return cls(daemons, "missing", "no daemon heartbeat recorded", now, errors_seen=errors_seen)
         stale = tuple(d.daemon_type for d in required if d.is_stale(now, stale_after))
         if stale:
             beats = [d.last_heartbeat for d in required if d.last_heartbeat is not None]
             age = f"last heartbeat {now - max(beats):.0f}s ago" if beats else "never seen"
-            return cls(daemons, "stale", f"{', '.join(stale)} stale ({age})", now, stale)
-        with_errors = [d for d in required if d.errors or not d.healthy]
-        if with_errors:
-            first = with_errors[0]
+            return cls(daemons, "stale", f"{', '.join(stale)} stale ({age})", now, stale, errors_seen)
+
+        def past(d: DaemonStatus) -> bool:
+            known = seen.get(d.daemon_type)
+            return known is not None and known.errors == d.errors and known.past
+
+        # GraphQL's `healthy` is false while a heartbeat carries any error, past ones too.
+        current = [d for d in required if (d.errors and not past(d)) or (not d.errors and not d.healthy)]
+        past_types = tuple(d.daemon_type for d in required if d.errors and past(d))
+        if current:
+            first = current[0]
             msg = first.errors[0] if first.errors else "unhealthy"
-            return cls(daemons, "errors", f"{first.daemon_type}: {msg}", now)
-        return cls(daemons, "ok", f"{len(required)} daemons heartbeating", now)
+            known = seen.get(first.daemon_type)
+            if first.errors and known is not None and known.age_known(0):
+                msg += f" (first seen {clock(known.first_seen[0])})"
+            detail = f"{first.daemon_type}: {msg}"
+            return cls(daemons, "errors", detail, now, (), errors_seen, past_types)
+        detail = f"{len(required)} daemons heartbeating"
+        if past_types:
+            quiet = [q for t in past_types if (q := seen[t].quiet_since) is not None]
+            detail += f"; past errors of {', '.join(past_types)}, none since {clock(min(quiet))}"
+        return cls(daemons, "ok", detail, now, (), errors_seen, past_types)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from edp_tui.errors import EdpError
 
 
@@ -17,6 +15,8 @@ class RunConfigSyntaxError(EdpError, ValueError):
 
 def parse_run_config(text: str) -> dict[str, Any]:
     """The YAML run config as a mapping; an empty document is ``{}``."""
+    import yaml  # when a run config is read: not at every start of the dashboard and the CLI
+
     try:
         value = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:

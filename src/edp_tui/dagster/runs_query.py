@@ -1,9 +1,10 @@
 """One parser for "which runs": the runs panel's filter line, e.g. ``status:failure,canceled job:ingest k=v``.
 
-Words: ``status:A,B`` (Dagster run statuses, any case), ``job:NAME``, ``tag:KEY=VALUE`` or bare ``KEY=VALUE``,
-``partition:KEY`` (the run's partition), ``backfill:ID`` (the runs of a backfill), ``id:RUN_ID`` or a bare
-run id (a full id is looked up by the webserver; a shorter hex prefix matches among the runs listed). Any
-other bare word is a job name. Bad input raises ValueError and changes nothing.
+Words: ``status:A,B`` (Dagster run statuses, any case), ``job:NAME``, ``location:NAME`` (the code location
+the run's job lives in), ``tag:KEY=VALUE`` or bare ``KEY=VALUE``, ``partition:KEY`` (the run's partition),
+``backfill:ID`` (the runs of a backfill), ``id:RUN_ID`` or a bare run id (a full id is looked up by the
+webserver; a shorter hex prefix matches among the runs listed). Any other bare word is a job name. Bad input
+raises ValueError and changes nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from edp_tui.dagster.models import RUN_STATUSES
+from edp_tui.dagster.models import CODE_LOCATION_TAG, RUN_STATUSES
 
 PARTITION_TAG = "dagster/partition"
 BACKFILL_TAG = "dagster/backfill"
@@ -30,15 +31,24 @@ class RunsQuery:
     run_ids: tuple[str, ...] = ()
     id_prefix: str | None = None
     text: str = field(default="", compare=False)
+    location: str | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.statuses or self.job_name or self.tags or self.run_ids or self.id_prefix)
+        return not (
+            self.statuses or self.job_name or self.location or self.tags or self.run_ids or self.id_prefix
+        )
+
+    def run_tags(self) -> dict[str, str]:
+        """What the webserver filters on: the tags, and the location as the tag Dagster gives every run."""
+        return {**dict(self.tags), **({CODE_LOCATION_TAG: self.location} if self.location else {})}
 
     def describe(self) -> str:
         parts = []
         if self.statuses:
             parts.append("status " + ",".join(self.statuses))
+        if self.location:
+            parts.append(f"location {self.location}")
         if self.job_name:
             parts.append(f"job {self.job_name}")
         parts += [f"{TAG_WORDS[k]} {v}" if k in TAG_WORDS else f"tag {k}={v}" for k, v in self.tags]
@@ -65,6 +75,7 @@ def parse_runs_query(text: str) -> RunsQuery:
     tags: list[tuple[str, str]] = []
     run_ids: list[str] = []
     job: str | None = None
+    location: str | None = None
     prefix: str | None = None
     for word in text.split():
         kind, sep, value = word.partition(":")
@@ -77,6 +88,10 @@ def parse_runs_query(text: str) -> RunsQuery:
             if not value:
                 raise ValueError("job: needs a job name")
             job = value
+        elif sep and kind.lower() == "location":
+            if not value:
+                raise ValueError("location: needs a code location name")
+            location = value
         elif sep and kind.lower() == "tag":
             tags.append(_tag(value))
         elif sep and kind.lower() in ("partition", "backfill"):
@@ -97,8 +112,9 @@ def parse_runs_query(text: str) -> RunsQuery:
             tags.append(_tag(word))
         elif sep:
             raise ValueError(
-                f"unknown filter {kind!r}: use status:, job:, partition:, backfill:, tag:, id: or key=value"
+                f"unknown filter {kind!r}: use status:, job:, location:, tag:, partition:, backfill:, id: "
+                "or key=value"
             )
         else:
             job = word
-    return RunsQuery(tuple(statuses), job, tuple(tags), tuple(run_ids), prefix, text.strip())
+    return RunsQuery(tuple(statuses), job, tuple(tags), tuple(run_ids), prefix, text.strip(), location)

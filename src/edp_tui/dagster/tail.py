@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,9 +27,9 @@ from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.client import LOG_CHUNK_BYTES
 from edp_tui.dagster.errors import DagsterUnreachable
 from edp_tui.dagster.models import LogChunk, LogKey
-from edp_tui.errors import EdpError
 from edp_tui.text import LineSplitter
 from edp_tui.util.backoff import Backoff
+from edp_tui.util.poll import UnexpectedErrors
 
 STREAMS = ("stdout", "stderr")
 # Bytes per stream per call when catching up on a finished log (the webserver reads the file in one go).
@@ -39,10 +38,7 @@ BULK_CHUNK_BYTES = 4 * 1024 * 1024
 LIVE_POLL_S = 0.5
 # Resubscribing after a failure: 1 s doubling to 30 s (a webserver without websockets: asked twice a minute).
 PUSH_RETRY_S = (1.0, 30.0)
-# Failures expected from a backend (down, a frame of an unexpected shape): shown, not logged with a traceback.
-EXPECTED_ERRORS = (EdpError, ValueError, KeyError, TypeError)
 
-log = logging.getLogger("edp_tui")
 Lines = tuple[tuple[str, str], ...]
 
 
@@ -128,11 +124,14 @@ async def follow_live(
     Never raises for a backend failure: it polls instead, and polls again after a failed poll.
     """
     retry = retry or Backoff(*PUSH_RETRY_S)
+    push_failures = UnexpectedErrors("compute-log subscription")
+    poll_failures = UnexpectedErrors("compute-log poll")
     while True:
         on_state(FollowState(push=True))
         try:
             async for chunk in client.captured_logs_stream(tail.key, tail.cursor):
                 retry.reset()
+                push_failures.cleared()
                 read = tail.feed(chunk)
                 if read.lines:
                     on_lines(read.lines)
@@ -140,8 +139,7 @@ async def follow_live(
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the push channel means: poll instead
-            if not isinstance(exc, EXPECTED_ERRORS):
-                log.error("compute-log subscription failed: %s", exc, exc_info=exc)
+            push_failures.saw(exc)
             reason = failure_reason(exc)
         resubscribe_at = clock() + retry.failed()
         while True:
@@ -150,11 +148,11 @@ async def follow_live(
                 read = await tail.read(client)
                 if read.lines:
                     on_lines(read.lines)
+                poll_failures.cleared()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - shown by the caller, polled again
-                if not isinstance(exc, EXPECTED_ERRORS):
-                    log.error("compute-log poll failed: %s", exc, exc_info=exc)
+                poll_failures.saw(exc)
                 poll_error = exc
             left = resubscribe_at - clock()
             on_state(FollowState(False, reason, max(left, 0.0), poll_error))

@@ -63,6 +63,9 @@ class DockerEndpoint:
             return cls(docker_host or "(no docker context)", None, exc)
         return cls(base_url, tls)
 
+    def __str__(self) -> str:
+        return self.base_url
+
     def api_client(self, *, timeout: float | None) -> docker.APIClient:
         """A low-level client for this engine. ``timeout=None``: no read timeout (followed log streams)."""
         if self.error is not None:

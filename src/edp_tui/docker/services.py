@@ -3,7 +3,7 @@
 - The endpoint honours an explicit host (flag / EDP_TUI_DOCKER_HOST / DOCKER_HOST, see config), else the
   current docker context (``DOCKER_CONTEXT`` or ``currentContext`` in the docker config), like the docker CLI.
 - Containers are found by Compose's labels, so services that have no container yet still get a row.
-- :meth:`DockerSource.run_watch` is push-driven: the engine's event stream triggers an inspect of the one
+- :meth:`DockerServices.run_watch` is push-driven: the engine's event stream triggers an inspect of the one
   service that changed; a slow resync (30 s) is only a safety net.
   A lost engine is retried with exponential backoff.
 - Healthcheck probes change the streak and the last probe without any health_status event (that one comes
@@ -68,9 +68,9 @@ class StatusSink(Protocol):
 
 
 class ServiceSource(Protocol):
-    """What the dashboard needs from a Docker backend (DockerSource, or an in-memory fake in TUI tests)."""
+    """What the dashboard needs from a Docker backend (DockerServices, or an in-memory fake in TUI tests)."""
 
-    endpoint: str
+    engine_url: str
     services: tuple[str, ...]
 
     def run_watch(self, sink: StatusSink, stop: threading.Event) -> None: ...
@@ -92,7 +92,7 @@ class ServiceSource(Protocol):
     def close(self) -> None: ...
 
 
-class DockerSource:
+class DockerServices:
     """The project's containers on one engine. Thread-safe for one watcher plus concurrent actions."""
 
     def __init__(
@@ -108,8 +108,9 @@ class DockerSource:
         self.project = project
         self.services = tuple(services)
         # None: the endpoint the docker CLI would use (the dashboard's composition root passes its own).
-        self._endpoint = endpoint or DockerEndpoint.resolve()
-        self.endpoint = self._endpoint.base_url
+        self.endpoint = endpoint or DockerEndpoint.resolve()
+        # The engine's address as a person reads it (messages, the header).
+        self.engine_url = self.endpoint.base_url
         self._timeout = timeout
         self.resync_interval = resync_interval
         self._backoff = Backoff(*backoff)
@@ -128,7 +129,7 @@ class DockerSource:
         with self._lock:
             if self._client is not None:
                 return self._client
-        client = self._endpoint.api_client(timeout=self._timeout)
+        client = self.endpoint.api_client(timeout=self._timeout)
         with self._lock:
             if self._client is None:
                 self._client = client
@@ -153,11 +154,11 @@ class DockerSource:
             raise
         except docker.errors.APIError as exc:
             raise EngineAPIError(
-                f"{self.endpoint}: {what}: {describe(Exception(exc.explanation or exc))}"
+                f"{self.engine_url}: {what}: {describe(Exception(exc.explanation or exc))}"
             ) from exc
         except (docker.errors.DockerException, *CONNECTION_ERRORS) as exc:
             self._drop_client()
-            raise EngineUnreachable(f"{self.endpoint}: {what}: {describe(exc)}") from exc
+            raise EngineUnreachable(f"{self.engine_url}: {what}: {describe(exc)}") from exc
 
     def version(self) -> str:
         api = self._api()
@@ -239,7 +240,7 @@ class DockerSource:
                     seq = next(self._seq)
                     states = self.snapshot()
                     self._connected = True
-                    sink.on_status(EngineStatus(self.endpoint, True, version=version))
+                    sink.on_status(EngineStatus(self.engine_url, True, version=version))
                     self._deliver(sink, seq, states)
                     self._backoff.reset()
                     for payload in stream:
@@ -255,7 +256,7 @@ class DockerSource:
                             self._deliver(sink, seq, [self.service_state(event.service)])
                     if stop.is_set() or self._closed:
                         break
-                    raise EngineUnreachable(f"{self.endpoint}: the engine closed the event stream")
+                    raise EngineUnreachable(f"{self.engine_url}: the engine closed the event stream")
                 except Exception as exc:  # noqa: BLE001 - any failure of the stream means: reconnect
                     # (a cut stream surfaces as urllib3, http.client or requests errors)
                     if stop.is_set() or self._closed:
@@ -265,11 +266,11 @@ class DockerSource:
                     self._drop_client()
                     delay = self._backoff.failed()
                     message = describe(exc)
-                    if message.startswith(self.endpoint + ": "):
-                        message = message[len(self.endpoint) + 2 :]
+                    if message.startswith(self.engine_url + ": "):
+                        message = message[len(self.engine_url) + 2 :]
                     attempt = self._backoff.failures
                     sink.on_status(
-                        EngineStatus(self.endpoint, False, message, retry_in=delay, attempt=attempt)
+                        EngineStatus(self.engine_url, False, message, retry_in=delay, attempt=attempt)
                     )
                     stop.wait(delay)
         finally:
@@ -378,3 +379,7 @@ class DockerSource:
 
     def start(self, service: str) -> ServiceState:
         return self._act("start", service)
+
+
+# The old name, for scripts/screenshot.py until it says DockerServices.
+DockerSource = DockerServices

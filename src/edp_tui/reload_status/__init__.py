@@ -1,4 +1,4 @@
-"""The code server's reload-on-save status (``/opt/dagster/reload/status.json`` in user-code), typed.
+"""The code server's reload-on-save status (``/opt/dagster/reload/<location>.json`` in user-code), typed.
 
 The user-code supervisor (etl_pipeline/reload, docs/hot-reload.md) checks every change before it replaces the
 running definitions and publishes each reload there; `models` parses it, `reader` fetches it through the

@@ -1,4 +1,5 @@
-"""Frozen views of the supervisor's ``edp-reload-status/1`` document (schema: docs/hot-reload.md)."""
+"""Frozen views of the supervisor's ``edp-reload-status/1`` document (schema: docs/hot-reload.md), one per
+code location (its ``location`` names it)."""
 
 from __future__ import annotations
 
@@ -172,6 +173,8 @@ class ReloadStatus:
     pending_failure: PendingFailure | None
     reloads: tuple[Reload, ...]  # oldest first
     updated_at: float | None
+    # What the user's code warned about while the served definitions loaded (``warnings.warn``): outside text.
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, raw: Any) -> ReloadStatus:
@@ -202,6 +205,7 @@ class ReloadStatus:
             ),
             reloads=tuple(Reload.parse(r) for r in raw.get("reloads") or [] if isinstance(r, dict)),
             updated_at=_time(raw.get("updated_at")),
+            warnings=_strings(serving.get("warnings")),
         )
 
     @property

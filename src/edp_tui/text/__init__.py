@@ -1,14 +1,14 @@
 """Outside text (container logs, compute logs, error messages) made safe to display. No Textual here.
 
-- `line`: `LogLine`, the display line sources build and widgets render;
+- `logline`: `LogLine`, the display line sources build and widgets render;
 - `sanitize`: `sanitize()` (control characters, ANSI SGR, long lines) and `printable()`;
-- `lines`: chunks of a stream into lines (`LineSplitter`), `make_line`, `safe_text`;
+- `convert`: outside text into `LogLine`s and `Text`s: chunks of a stream into lines (`LineSplitter`),
+  `make_line`, `safe_text`;
 - `buffer`: `LogBuffer`, bounded in lines and bytes; `search`: `SearchQuery`.
 """
 
 from edp_tui.text.buffer import LogBuffer
-from edp_tui.text.line import DEFAULT_MAX_CHARS, LINE_OVERHEAD_BYTES, TAB_SIZE, LogLine, Span
-from edp_tui.text.lines import (
+from edp_tui.text.convert import (
     LineSplitter,
     lines_from_text,
     make_line,
@@ -17,6 +17,7 @@ from edp_tui.text.lines import (
     safe_text,
     to_text,
 )
+from edp_tui.text.logline import DEFAULT_MAX_CHARS, LINE_OVERHEAD_BYTES, TAB_SIZE, LogLine, Span
 from edp_tui.text.sanitize import needs_sanitizing, printable, sanitize
 from edp_tui.text.search import SearchQuery
 

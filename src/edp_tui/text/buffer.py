@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from edp_tui.text.line import LogLine
+from edp_tui.text.logline import LogLine
 from edp_tui.text.search import SearchQuery
 
 

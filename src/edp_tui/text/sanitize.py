@@ -25,7 +25,7 @@ from functools import lru_cache
 from rich.color import Color
 from rich.style import Style
 
-from edp_tui.text.line import DEFAULT_MAX_CHARS, TAB_SIZE, Span
+from edp_tui.text.logline import DEFAULT_MAX_CHARS, TAB_SIZE, Span
 
 # --- control characters ---------------------------------------------------------------------------
 

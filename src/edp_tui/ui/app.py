@@ -24,33 +24,17 @@ from textual.worker import Worker, WorkerState
 
 from edp_tui.backends import Backends
 from edp_tui.config import Config
-from edp_tui.docker.errors import DockerError
-from edp_tui.docker.models import ServiceState
-from edp_tui.ui.focus import focus_first_in, panel_of
 from edp_tui.ui.keymap import known_binding_ids
 from edp_tui.ui.messages import BackendStateChanged, DockerStatusChanged, MessageSink, ServiceStatesChanged
 from edp_tui.ui.notify import report
 from edp_tui.ui.palette import panel_commands
-from edp_tui.ui.screens.confirm import ConfirmScreen
-from edp_tui.ui.screens.help import HelpScreen, help_for
-from edp_tui.ui.screens.service_detail import ServiceDetailScreen
+from edp_tui.ui.widgets.dagster.health import DaemonHealthWatch
 from edp_tui.ui.widgets.dagster.tabs import dagster_panes
 from edp_tui.ui.widgets.header import BackendHeader, Level
 from edp_tui.ui.widgets.logs_panel import LogsPanel
 from edp_tui.ui.widgets.run_containers import RunContainersPanel
-from edp_tui.ui.widgets.services_panel import ServicesPanel, ServicesTable
+from edp_tui.ui.widgets.services_panel import ACTIONS, CONFIRM, ServicesPanel, ServicesTable
 
-ACTIONS = {
-    "restart": ("Restart", "restarting", "restarted"),
-    "stop": ("Stop", "stopping", "stopped"),
-    "start": ("Start", "starting", "started"),
-}
-# Asks first: both interrupt a running service.
-CONFIRM = {
-    "restart": "Restart service {service}? Whatever runs in its container is interrupted.",
-    "stop": "Stop service {service}? Its container stops until started again.",
-}
-UPTIME_REFRESH_SECONDS = 1.0
 # Below this many rows the services panel is a one-line strip (the table opens while it has the focus), so
 # that an 80x24 terminal keeps its rows for the tabs.
 COMPACT_BELOW_ROWS = 40
@@ -107,30 +91,25 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
         self._logs_panel_factory = logs_panel_factory
         self._stop = threading.Event()
         self._engine_connected: bool | None = None
-        # Service -> the action running on it: a second press while one is in flight is refused.
-        self._in_flight: dict[str, str] = {}
         self.unknown_keymap_ids: list[str] = []
+        self._header: BackendHeader | None = None
+        self.daemon_health = DaemonHealthWatch(backends.dagster, self, webserver_label=self.webserver_url)
 
     # --- layout ---------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield BackendHeader(self.project, read_only=self.read_only, id="header")
-        yield ServicesPanel(self.source.services, now=self._now, id="services")
+        yield ServicesPanel(self.source, read_only=self.read_only, now=self._now, id="services")
         yield RunContainersPanel(self.backends.run_containers, id="run-containers")
         with TabbedContent(id="main"):
             yield from self.compose_main_panes()
         yield Footer()
 
     def compose_main_panes(self) -> Iterable[TabPane]:
-        """The tabs of the main area, in the order of the digit keys (1 Logs, then the Dagster panes); a new
-        tab has an id ``tab-<name>`` and a ``show_tab('tab-<name>')`` binding on the next digit."""
+        """The tabs of the main area in the order of the digit keys, each with an id ``tab-<name>`` that a
+        ``show_tab('tab-<name>')`` binding names: 1 Logs, 2 Runs, 3 Code locations, 4 Schedules, 5 Assets,
+        6 Backfills."""
         yield TabPane("Logs", self.make_logs_panel(), id="tab-logs")
-        yield from self.make_dagster_panes()
-
-    def make_dagster_panes(self) -> list[TabPane]:
-        backends = self.backends
-        return dagster_panes(
-            backends.dagster, self.webserver_url, backends.reload_status, read_only=self.read_only
-        )
+        yield from dagster_panes(self.backends.dagster, self.backends.reload_status, read_only=self.read_only)
 
     def make_logs_panel(self) -> Widget:
         if self._logs_panel_factory is not None:
@@ -141,27 +120,32 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
 
     @property
     def header(self) -> BackendHeader:
-        return self.query_one(BackendHeader)
+        # Looked up once: every backend state (one every few seconds) would walk the whole DOM for it.
+        if self._header is None:
+            self._header = self.query_one(BackendHeader)
+        return self._header
 
     @property
     def services_panel(self) -> ServicesPanel:
         return self.query_one(ServicesPanel)
 
     def on_mount(self) -> None:
-        self.header.set_backend("docker", Level.UNKNOWN, f"{self.source.endpoint} (connecting…)")
+        self.header.set_backend("docker", Level.UNKNOWN, f"{self.source.engine_url} (connecting…)")
         self.header.set_backend("webserver", Level.UNKNOWN, self.webserver_url)
         self.header.set_backend("daemon", Level.UNKNOWN, "not checked")
         self.apply_keymap(self.config.keymap)
         self._fit_height()
         self.query_one(ServicesTable).focus()
-        self.set_interval(UPTIME_REFRESH_SECONDS, self.services_panel.refresh_uptimes)
         self._watch_docker()
+        # After the first refresh, as the panels' polls (the header's initial states are set by then).
+        health = self.daemon_health.loop
+        self.call_after_refresh(lambda: self.run_worker(health.run(), group="health", exit_on_error=False))
 
     def _fit_height(self, height: int | None = None) -> None:
         """Short terminal: the services panel becomes a strip and the tab bar loses its underline row."""
         short = (height if height is not None else self.size.height) < COMPACT_BELOW_ROWS
         try:
-            self.services_panel.set_compact(short)
+            self.services_panel.compact = short
             self.query_one("#main", TabbedContent).set_class(short, "-short")
         except NoMatches:  # resized before the panels are mounted
             pass
@@ -200,15 +184,6 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
     def _watch_docker(self) -> None:
         self.source.run_watch(MessageSink(self), self._stop)
 
-    @work(thread=True, exclusive=True, group="docker-refresh", exit_on_error=False)
-    def _refresh_worker(self) -> None:
-        try:
-            states = self.source.refresh()  # ordered with the watch's events (None: delivered there)
-        except DockerError as exc:
-            return self.call_from_thread(report, self, exc, title="Refresh failed")
-        if states is not None:
-            self.post_message(ServiceStatesChanged(states))
-
     def on_docker_status_changed(self, message: DockerStatusChanged) -> None:
         if not self.query(ServicesPanel):  # a last message from the watcher while the app shuts down
             return
@@ -232,14 +207,9 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
 
     def on_service_states_changed(self, message: ServiceStatesChanged) -> None:
         try:
-            panel = self.services_panel
+            self.services_panel.update_states(message.states)
         except NoMatches:  # the watcher thread's last message can arrive while the app shuts down
             return
-        panel.update_states(message.states)
-        screen = self.screen
-        if isinstance(screen, ServiceDetailScreen):
-            for state in message.states:
-                screen.update_state(state)
 
     def on_services_panel_service_highlighted(self, message: ServicesPanel.ServiceHighlighted) -> None:
         panels = self.query("#tab-logs > *")
@@ -247,75 +217,16 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
         if callable(show):
             show(message.service)
 
-    def on_services_panel_details_requested(self, message: ServicesPanel.DetailsRequested) -> None:
-        self.action_details(message.service)
-
-    def on_services_panel_action_requested(self, message: ServicesPanel.ActionRequested) -> None:
-        self.request_action(message.action, message.service)
-
-    # --- actions --------------------------------------------------------------------------------------------
-    def request_action(self, action: str, service: str) -> None:
-        """Entry point of every service action (keys, palette): read-only check, confirmation, worker."""
-        verb = ACTIONS[action][0]
-        if self.read_only:
-            report(
-                self,
-                f"Read-only mode: {verb.lower()} {service} refused",
-                title="Read-only",
-                severity="warning",
-            )
-            return
-        if self._refuse_if_busy(service):
-            return
-        if action in CONFIRM:
-
-            def confirmed(answer: bool | None) -> None:
-                if answer and not self._refuse_if_busy(service):
-                    self._start_action(action, service)
-
-            self.push_screen(ConfirmScreen(CONFIRM[action].format(service=service)), confirmed)
-            return
-        self._start_action(action, service)
-
-    def _refuse_if_busy(self, service: str) -> bool:
-        busy = self._in_flight.get(service)
-        if busy is not None:
-            report(self, f"{ACTIONS[busy][1].capitalize()} {service} already in progress", severity="warning")
-        return busy is not None
-
-    def _start_action(self, action: str, service: str) -> None:
-        self._in_flight[service] = action
-        report(self, f"{ACTIONS[action][1].capitalize()} {service}…", timeout=3)
-        self._action_worker(action, service)
-
-    @work(thread=True, group="docker-actions", exit_on_error=False)
-    def _action_worker(self, action: str, service: str) -> None:
-        try:
-            state = getattr(self.source, action)(service)
-        except DockerError as exc:
-            self.call_from_thread(report, self, exc, title=f"{ACTIONS[action][0]} {service} failed")
-            return
-        finally:
-            self._in_flight.pop(service, None)
-        # Not applied here: the source hands the new state to the watch's sink, ordered with the events.
-        self.call_from_thread(
-            report, self, f"{service} {ACTIONS[action][2]} ({state.state_label})", title="Done"
-        )
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Anything unexpected in a worker becomes a visible notification instead of a crash.
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             report(self, event.worker.error, title=f"{event.worker.name} failed")
 
     def action_details(self, service: str | None = None) -> None:
-        service = service or self.services_panel.selected_service
-        if service is None:
-            return
-        state = self.services_panel.state_of(service) or ServiceState.missing(service)
-        self.push_screen(ServiceDetailScreen(state, now=self._now))
+        self.services_panel.show_details(service)
 
     def action_refresh_services(self) -> None:
-        self._refresh_worker()
+        self.services_panel.refresh_services()
 
     def action_show_tab(self, tab_id: str) -> None:
         tabs = self.query_one("#main", TabbedContent)
@@ -329,18 +240,23 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
         self.call_after_refresh(self._focus_tab, tab_id)
 
     def _focus_tab(self, tab_id: str) -> None:
-        focus_first_in(self.query_one("#main", TabbedContent).get_pane(tab_id))
+        pane = self.query_one("#main", TabbedContent).get_pane(tab_id)
+        target = next((w for w in pane.query("*") if w.focusable), None)
+        if target is not None:
+            target.focus()
 
     def action_toggle_maximize(self) -> None:
         screen = self.screen
         if screen.maximized is not None:
             screen.minimize()
-            return
-        panel = panel_of(screen.focused)
-        if panel is not None:
-            screen.maximized = panel
+        elif screen.focused is not None:
+            # The panel around the focus fills the screen: the nearest ancestor that sets ALLOW_MAXIMIZE.
+            screen.maximize(screen.focused)
 
     def action_help(self) -> None:
+        # Imported when asked for: the help's Markdown (markdown-it, pygments) would cost every start.
+        from edp_tui.ui.screens.help import HelpScreen, help_for
+
         if isinstance(self.screen, HelpScreen):
             return
         focused_help = help_for(self.focused) or self.HELP
@@ -383,7 +299,7 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
                 yield SystemCommand(
                     f"{verb} {service}",
                     f"{verb} the container of {service}{suffix}",
-                    partial(self.request_action, action, service),
+                    partial(self.services_panel.request_action, action, service),
                 )
 
     def services_panel_services(self) -> list[str]:

@@ -1,8 +1,14 @@
-"""Messages between the sources' threads, the panels and the shell (small, immutable payloads)."""
+"""Messages between the sources' threads, the panels and the shell (small, immutable payloads).
+
+The Docker watcher can post many in a burst (a restart is a handful of events): a message that a newer one of
+the same kind makes stale says so (``can_replace``), and Textual drops it unhandled when the newer one is
+already queued behind it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from textual.message import Message
 from textual.message_pump import MessagePump
@@ -11,30 +17,39 @@ from edp_tui.docker.models import EngineStatus, ServiceState
 from edp_tui.docker.services import StatusSink
 
 
+@dataclass
 class DockerStatusChanged(Message):
     """The engine became reachable or unreachable (posted from the watcher thread)."""
 
-    def __init__(self, status: EngineStatus) -> None:
-        super().__init__()
-        self.status = status
+    status: EngineStatus
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DockerStatusChanged)
 
 
+@dataclass
 class ServiceStatesChanged(Message):
     """New states of some services (posted from the watcher thread or an action worker)."""
 
-    def __init__(self, states: Sequence[ServiceState]) -> None:
-        super().__init__()
-        self.states = tuple(states)
+    states: tuple[ServiceState, ...]
+
+    def can_replace(self, message: Message) -> bool:
+        # Stale once a newer message carries every service this one does.
+        return isinstance(message, ServiceStatesChanged) and {s.service for s in self.states} <= {
+            s.service for s in message.states
+        }
 
 
+@dataclass
 class BackendStateChanged(Message):
     """A backend's state for the header: ``name`` "webserver" or "daemon", ``level`` ok/warn/error/unknown."""
 
-    def __init__(self, name: str, level: str, text: str) -> None:
-        super().__init__()
-        self.name = name
-        self.level = level
-        self.text = text
+    name: str
+    level: str
+    text: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BackendStateChanged) and message.name == self.name
 
 
 class MessageSink(StatusSink):
@@ -47,4 +62,4 @@ class MessageSink(StatusSink):
         self._target.post_message(DockerStatusChanged(status))
 
     def on_states(self, states: Sequence[ServiceState]) -> None:
-        self._target.post_message(ServiceStatesChanged(states))
+        self._target.post_message(ServiceStatesChanged(tuple(states)))

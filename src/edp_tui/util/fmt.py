@@ -28,6 +28,17 @@ def duration(seconds: float | timedelta | None, *, coarse: bool = False) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def coarse_change_in(seconds: float) -> float:
+    """Seconds until ``duration(seconds, coarse=True)`` reads differently: its text changes every second in
+    the first minute, then every minute, then (after a day) every hour; a clock showing it sleeps as long."""
+    seconds = max(seconds, 0.0)
+    if seconds < 60:
+        return 1.0 - seconds % 1.0
+    if seconds < 86_400:
+        return 60.0 - seconds % 60.0
+    return 3600.0 - seconds % 3600.0
+
+
 def timestamp(ts: float | None, *, with_year: bool = False) -> str:
     """Epoch seconds as UTC ``MM-DD HH:MM:SS`` (a table cell) or ``YYYY-MM-DD HH:MM:SS``; "-" if unknown."""
     if ts is None:

@@ -19,8 +19,10 @@ from edp_tui.dagster.run_config import parse_run_config
 from edp_tui.dagster.tags import parse_tag_list
 from edp_tui.text import printable, safe_text
 
-# A job in the picker: (location, repository, job)
+# A job in the picker: (location, repository, job): two code locations may define jobs of the same name.
 JobRef = tuple[str, str, str]
+# What the picker starts on: a job with its location when known (a run's), else a bare job name.
+JobChoice = tuple[str | None, str | None, str]
 
 
 class LaunchDialog(ModalScreen[RunSummary | None]):
@@ -54,8 +56,9 @@ nothing is launched.
     LaunchDialog Button { margin: 0 1; }
     """
 
-    def __init__(self, client: DagsterApi, *, initial_job: str | None = None) -> None:
-        """``initial_job``: the job name picked first when it exists (the one launched last)."""
+    def __init__(self, client: DagsterApi, *, initial_job: JobChoice | None = None) -> None:
+        """``initial_job``: the job picked first when it exists (the one launched last): the same job of the
+        same location, else a job of that name."""
         super().__init__()
         self.client = client
         self.initial_job = initial_job
@@ -96,15 +99,25 @@ nothing is launched.
         self.jobs = list(self.descriptions)
         select = self.query_one("#job", Select)
         many_locations = len({j[0] for j in self.jobs}) > 1
+        # Outside text: never read as markup in the picker.
         select.set_options(
-            (f"{loc}: {job}" if many_locations else job, (loc, repo, job)) for loc, repo, job in self.jobs
+            (Text(printable(f"{loc}: {job}" if many_locations else job)), (loc, repo, job))
+            for loc, repo, job in self.jobs
         )
         if not self.jobs:
             broken = [loc.name for loc in locations if loc.state != "loaded"]
             self.show_errors("no job to launch" + (f" (not loaded: {', '.join(broken)})" if broken else ""))
             return
-        select.value = next((j for j in self.jobs if j[2] == self.initial_job), self.jobs[0])
+        select.value = self._initial_choice()
         select.focus()
+
+    def _initial_choice(self) -> JobRef:
+        wanted = self.initial_job
+        if wanted is None:
+            return self.jobs[0]
+        location, _, job = wanted
+        same = [j for j in self.jobs if j[2] == job]
+        return next((j for j in same if location in (None, j[0])), same[0] if same else self.jobs[0])
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if isinstance(event.value, tuple):

@@ -17,7 +17,7 @@ from textual.widgets import Static
 from edp_tui.docker.models import Health, ServiceState
 from edp_tui.text import printable, safe_text
 from edp_tui.ui.notify import literal
-from edp_tui.ui.widgets.services_panel import row_cells
+from edp_tui.ui.widgets.service_rows import row_cells
 from edp_tui.util import fmt
 
 

@@ -24,6 +24,7 @@ from textual import events
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -91,14 +92,19 @@ class LogLines(ScrollView, can_focus=True):
     """
 
     class Changed(Message):
-        """Something the status line shows changed."""
+        """Something the status line shows changed (a flood posts one per flush: the last one will do)."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LogLines.Changed)
+
+    # View toggles: setting one lays the rows out again (the row being read stays in place).
+    show_timestamps: var[bool] = var(False, init=False)
+    wrap: var[bool] = var(False, init=False)
+    show_service_tags: var[bool] = var(True, init=False)
 
     def __init__(self, max_lines: int, max_bytes: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.buffer = LogBuffer(max_lines=max_lines, max_bytes=max_bytes)
-        self.show_timestamps = False
-        self.wrap = False
-        self.show_service_tags = True
         self.search: SearchQuery | None = None
         self.filter: SearchQuery | None = None
         self.current_match: int | None = None
@@ -253,17 +259,14 @@ class LogLines(ScrollView, can_focus=True):
         return bisect.bisect_left(self._rows.items, self._row_key(seq))
 
     # --- modes ------------------------------------------------------------------------------------
-    def set_timestamps(self, on: bool) -> None:
-        self.show_timestamps = on
+    def watch_show_timestamps(self) -> None:
         self._relayout()
 
-    def set_wrap(self, on: bool) -> None:
-        self.wrap = on
+    def watch_wrap(self) -> None:
         self._relayout()
 
-    def set_service_tags(self, on: bool) -> None:
-        self.show_service_tags = on
-        self._tag_width = 0 if not on else self._tag_width
+    def watch_show_service_tags(self, on: bool) -> None:
+        self._tag_width = 0
         if on:
             names = {ln.service for ln in self.buffer if ln.service}
             self._tag_width = min(max((len(n) for n in names), default=0), MAX_TAG)

@@ -8,7 +8,7 @@
   counts "+N new lines"; End (or G) follows again.
 - Search (`/`, `n`, `N`) highlights every match and jumps between matching lines; filter (`f` or `|`) hides
   the lines that do not match; `t` toggles timestamps, `w` wrapping. Each service's tag has its own colour.
-- Outside text is never interpreted: lines are sanitized `LogLine`s (edp_tui.logtext) rendered from plain
+- Outside text is never interpreted: lines are sanitized `LogLine`s (edp_tui.text) rendered from plain
   `Text` objects; the status line is built the same way.
 
 Public API for other panels: `append_lines(lines)`, `append_message(text)`, `clear()`,
@@ -174,7 +174,7 @@ Search and filter ignore case unless the text has a capital letter.
 
     @show_service_tags.setter
     def show_service_tags(self, on: bool) -> None:
-        self.lines_widget.set_service_tags(on)
+        self.lines_widget.show_service_tags = on
 
     @property
     def buffer(self) -> LogBuffer:
@@ -258,10 +258,10 @@ Search and filter ignore case unless the text has a capital letter.
         return True
 
     def action_toggle_timestamps(self) -> None:
-        self.lines_widget.set_timestamps(not self.lines_widget.show_timestamps)
+        self.lines_widget.show_timestamps = not self.lines_widget.show_timestamps
 
     def action_toggle_wrap(self) -> None:
-        self.lines_widget.set_wrap(not self.lines_widget.wrap)
+        self.lines_widget.wrap = not self.lines_widget.wrap
 
     def action_follow(self) -> None:
         self.lines_widget.follow()

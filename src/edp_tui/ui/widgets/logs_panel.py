@@ -1,6 +1,6 @@
 """LogsPanel: container logs of the selected compose service, or of all services interleaved.
 
-A `LogView` plus a title line and the "how far back" choice. The follower (edp_tui.container_logs) runs in a
+A `LogView` plus a title line and the "how far back" choice. The follower (edp_tui.docker.logs) runs in a
 Textual thread worker and hands batches over with ``call_from_thread``, which blocks until the event loop took
 them: that is the backpressure (a flood cannot queue up unbounded work on the screen). Stream ends,
 removed containers and an unreachable engine are shown inline (a line in the log and the title line).
@@ -35,6 +35,9 @@ MAX_BYTES = 16 * 1024 * 1024
 
 class LogsPanel(Vertical):
     """Container logs. The shell calls `show_service` when the selected service changes."""
+
+    # The focus inside makes `m` maximize the whole panel (Textual's Screen.maximize).
+    ALLOW_MAXIMIZE = True
 
     HELP = """\
 ## Container logs

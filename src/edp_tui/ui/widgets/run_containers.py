@@ -15,9 +15,8 @@ from edp_tui.docker.run_containers import RunContainer, RunContainerSource
 from edp_tui.errors import EdpError
 from edp_tui.text import printable
 from edp_tui.ui.notify import report
-from edp_tui.ui.screens.container_log import ContainerLogScreen
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import cursor_row_key
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 
 COLUMNS = (
     ("name", "Run container", 30),
@@ -78,7 +77,7 @@ The panel hides itself while there are none.
 
     def compose(self) -> ComposeResult:
         yield self.banner()
-        yield DataTable(cursor_type="row", id="run-containers-table")
+        yield NavTable(cursor_type="row", id="run-containers-table")
 
     def on_mount(self) -> None:
         self.border_title = "Run containers"
@@ -91,6 +90,8 @@ The panel hides itself while there are none.
         self.show(found)
 
     def show(self, found: list[RunContainer]) -> None:
+        if found == list(self.containers.values()) and self.polls:
+            return  # nothing changed (at rest: none, poll after poll): no rows rebuilt, nothing repainted
         table: DataTable[Text] = self.query_one(DataTable)
         highlighted = self._highlighted_id()
         self.containers = {c.container_id: c for c in found}
@@ -122,5 +123,7 @@ The panel hides itself while there are none.
         except EdpError as exc:
             report(self, exc, title=f"Log of {container.name}")
             return
+        from edp_tui.ui.screens.container_log import ContainerLogScreen  # when asked for: not at every start
+
         title = f"{container.name} · run {container.run_id} · {container.job}"
         self.app.push_screen(ContainerLogScreen(title, data))

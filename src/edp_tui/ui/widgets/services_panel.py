@@ -2,24 +2,40 @@
 
 On a short terminal (``compact``) the panel is a one-line strip (a mark, the name and, when not fine, the
 state of each service) that expands into the full table while it has the focus.
+
+The panel owns the service actions (restart, stop, start: `ActionGuard`), the detail screen and the manual
+refresh, as the runs panel owns the run actions; the App only routes what the Docker watcher learns.
+
+Long module: the strip and the table are two views of the same rows and share their repaint rules; split,
+each half would need the other's private state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.reactive import var
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
-from edp_tui.docker.models import EngineStatus, Health, RunState, ServiceState
+from edp_tui.docker.errors import DockerError
+from edp_tui.docker.models import EngineStatus, ServiceState
+from edp_tui.docker.services import ServiceSource
 from edp_tui.text import printable
+from edp_tui.ui.actions import ActionGuard
+from edp_tui.ui.messages import ServiceStatesChanged
+from edp_tui.ui.notify import report
+from edp_tui.ui.widgets.service_rows import row_cells, strip_item
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util import fmt
 
@@ -35,78 +51,17 @@ COLUMNS = (
     ("ports", "Ports"),
 )
 
-_STATE_STYLE = {
-    RunState.RUNNING: "green",
-    RunState.EXITED: "bold red",
-    RunState.DEAD: "bold red",
-    RunState.RESTARTING: "bold yellow",
-    RunState.PAUSED: "yellow",
-    RunState.CREATED: "dim",
-    RunState.REMOVING: "dim",
-    RunState.MISSING: "dim italic",
-    RunState.UNKNOWN: "dim",
+# action -> (verb, under way, done)
+ACTIONS = {
+    "restart": ("Restart", "Restarting", "restarted"),
+    "stop": ("Stop", "Stopping", "stopped"),
+    "start": ("Start", "Starting", "started"),
 }
-_HEALTH_STYLE = {
-    Health.HEALTHY: "green",
-    Health.UNHEALTHY: "bold red",
-    Health.STARTING: "yellow",
-    Health.NONE: "dim",
+# Asks first: both interrupt a running service.
+CONFIRM = {
+    "restart": "Restart service {service}? Whatever runs in its container is interrupted.",
+    "stop": "Stop service {service}? Its container stops until started again.",
 }
-PROBE_WIDTH = 30
-
-
-def probe_summary(state: ServiceState, width: int = PROBE_WIDTH) -> Text:
-    """The last health probe in one line: exit code and the start of its output, shown literally."""
-    probe = state.last_probe
-    if probe is None:
-        return Text("")
-    output = printable(" ".join(probe.output.split()))
-    if len(output) > width:
-        output = output[: width - 1] + "…"
-    return Text.assemble(
-        (f"exit {probe.exit_code}", "green" if probe.passed else "bold red"),
-        (": " if output else ""),
-        output,
-    )
-
-
-def row_cells(state: ServiceState, now: datetime) -> dict[str, Text]:
-    health = state.health.value if state.health is not Health.NONE else "-"
-    return {
-        "service": Text(printable(state.service), style="bold"),
-        "state": Text(
-            state.state_label + (" OOM" if state.oom_killed else ""), style=_STATE_STYLE[state.state]
-        ),
-        "health": Text(health, style=_HEALTH_STYLE[state.health]),
-        "streak": Text(str(state.failing_streak), style="bold red") if state.failing_streak else Text(""),
-        "probe": probe_summary(state),
-        "restarts": Text("")
-        if state.state is RunState.MISSING
-        else Text(str(state.restart_count), style="yellow" if state.restart_count else "dim"),
-        "uptime": Text(fmt.duration(state.uptime(now), coarse=True)),
-        "image": Text(printable(state.image or "")),
-        "ports": Text(", ".join(str(p) for p in state.ports)),
-    }
-
-
-def strip_item(state: ServiceState) -> Text:
-    """One service in the compact strip: ● name, plus its state when it is not running and healthy."""
-    fine = state.state is RunState.RUNNING and state.health in (Health.HEALTHY, Health.NONE)
-    if fine:
-        mark, style = "●", "bold green"
-    elif state.state is RunState.RUNNING and state.health is Health.STARTING:
-        mark, style = "●", "bold yellow"
-    elif state.state in (RunState.MISSING, RunState.UNKNOWN, RunState.CREATED):
-        mark, style = "○", "dim"
-    else:
-        mark, style = "✖", "bold red"
-    item = Text.assemble((mark, style), " ", (printable(state.service), "bold"))
-    if not fine and state.state is not RunState.MISSING:  # ○ alone says "no container"
-        detail = state.state_label if state.state is not RunState.RUNNING else state.health.value
-        if state.failing_streak:
-            detail += f" ×{state.failing_streak}"
-        item.append(f" {detail}", style=style if style != "dim" else "dim italic")
-    return item
 
 
 class ServicesTable(NavTable):
@@ -168,23 +123,29 @@ shows that service's logs. On a short terminal the panel is a one-line strip tha
 class ServicesPanel(Vertical):
     """Banner (engine state when it is not fine) above the services table."""
 
+    # The focus inside makes `m` maximize the whole panel (Textual's Screen.maximize).
+    ALLOW_MAXIMIZE = True
+    # A one-line strip (short terminal) instead of the full table.
+    compact: var[bool] = var(False, init=False, toggle_class="-compact")
+
+    @dataclass
     class ServiceHighlighted(Message):
         """The service whose logs should be shown (None: all services)."""
 
-        def __init__(self, service: str | None) -> None:
-            super().__init__()
-            self.service = service
+        service: str | None
 
+        def can_replace(self, message: Message) -> bool:
+            # The cursor ran over several rows: only where it stopped opens a log stream.
+            return isinstance(message, ServicesPanel.ServiceHighlighted)
+
+    @dataclass
     class ActionRequested(Message):
-        def __init__(self, action: str, service: str) -> None:
-            super().__init__()
-            self.action = action
-            self.service = service
+        action: str
+        service: str
 
+    @dataclass
     class DetailsRequested(Message):
-        def __init__(self, service: str) -> None:
-            super().__init__()
-            self.service = service
+        service: str
 
     DEFAULT_CSS = """
     ServicesPanel {
@@ -227,18 +188,24 @@ class ServicesPanel(Vertical):
 
     def __init__(
         self,
-        services: Sequence[str],
+        source: ServiceSource,
         *,
+        read_only: bool = False,
         now: Callable[[], datetime] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self._expected = tuple(services)
+        self.source = source
+        self._expected = tuple(source.services)
         self._states: dict[str, ServiceState] = {s: ServiceState.missing(s) for s in self._expected}
         self._now = now or (lambda: datetime.now(UTC))
         self.engine_status: EngineStatus | None = None
         self._populated = False
         self._last_announced: str | None = None
+        self._uptime_timer: Timer | None = None
+        self.uptimes_due_in: float | None = None  # seconds until the uptime clock wakes (when it was set)
+        # One action per service at a time (restart, stop, start), none in read-only mode.
+        self.actions = ActionGuard(self, read_only=read_only)
 
     def compose(self) -> ComposeResult:
         yield Static(id="engine-banner")
@@ -276,7 +243,13 @@ class ServicesPanel(Vertical):
         self.table.add_row(*(cells[key] for key, _ in COLUMNS), key=state.service)
 
     def update_states(self, states: Iterable[ServiceState]) -> None:
-        """Apply fresh states; only cells whose text changed are touched."""
+        """Apply fresh states (and to an open detail screen); only cells whose text changed are touched."""
+        states = tuple(states)
+        # The service detail screen, when open (imported when first opened: not at every start).
+        update_detail = getattr(self.app.screen, "update_state", None)
+        if callable(update_detail):
+            for state in states:
+                update_detail(state)
         table = self.table
         now = self._now()
         self._populated = True
@@ -288,21 +261,67 @@ class ServicesPanel(Vertical):
                 continue
             update_changed_cells(table, state.service, row_cells(state, now), update_width=True)
         self._update_strip()
+        self._schedule_uptimes(now)  # a (re)started service's uptime reads per second again
+
+    # --- actions -------------------------------------------------------------------------------------------
+    def on_services_panel_action_requested(self, message: ServicesPanel.ActionRequested) -> None:
+        message.stop()
+        self.request_action(message.action, message.service)
+
+    def on_services_panel_details_requested(self, message: ServicesPanel.DetailsRequested) -> None:
+        message.stop()
+        self.show_details(message.service)
+
+    def request_action(self, action: str, service: str) -> None:
+        """Every service action (keys, palette): read-only and in-flight refusals, a question, a worker."""
+        _, under_way, past = ACTIONS[action]
+
+        def done(state: ServiceState) -> None:
+            # Not applied here: the source hands the new state to the watch's sink, ordered with the events.
+            report(self, f"{service} {past} ({state.state_label})", title="Done")
+
+        self.actions.start(
+            f"{action} {service}",
+            lambda: asyncio.to_thread(getattr(self.source, action), service),
+            key=service,
+            confirm=CONFIRM[action].format(service=service) if action in CONFIRM else None,
+            done=done,
+            started=f"{under_way} {service}…",
+        )
+
+    def show_details(self, service: str | None = None) -> None:
+        """The detail screen (state, health log) of ``service``, else of the highlighted one."""
+        from edp_tui.ui.screens.service_detail import ServiceDetailScreen
+
+        service = service or self.selected_service
+        if service is not None:
+            state = self.state_of(service) or ServiceState.missing(service)
+            self.app.push_screen(ServiceDetailScreen(state, now=self._now))
+
+    @work(thread=True, exclusive=True, group="docker-refresh", exit_on_error=False)
+    def _refresh_worker(self) -> None:
+        try:
+            states = self.source.refresh()  # ordered with the watch's events (None: delivered there)
+        except DockerError as exc:
+            return self.app.call_from_thread(report, self, exc, title="Refresh failed")
+        if states is not None:
+            self.post_message(ServiceStatesChanged(tuple(states)))
+
+    def refresh_services(self) -> None:
+        """Ask the engine for every service's state now (ctrl+l, the palette)."""
+        self._refresh_worker()
 
     # --- compact strip ---------------------------------------------------------------------------------
-    @property
-    def compact(self) -> bool:
-        return self.has_class("-compact")
-
-    def set_compact(self, compact: bool) -> None:
-        """Strip (short terminal) or full table; the strip opens into the table while it has the focus."""
-        if compact == self.compact:
-            return
-        self.set_class(compact, "-compact")
+    def watch_compact(self, compact: bool) -> None:
+        # The strip opens into the table while it has the focus.
         self.set_class(compact and self.table.has_focus, "-expanded")
         self._update_strip()
 
     def _update_strip(self) -> None:
+        # Only while it is shown (a short terminal), and only when its text changed: a healthcheck probe
+        # delivers a new state every few seconds that changes nothing on screen.
+        if not self.compact:
+            return
         try:
             strip = self.query_one(ServicesStrip)
         except NoMatches:
@@ -310,7 +329,9 @@ class ServicesPanel(Vertical):
         text = Text("  ").join(strip_item(self._states[s]) for s in self._states)
         if self.engine_status is not None and not self.engine_status.connected:
             text.append("  · engine unreachable", style="bold red")
-        strip.update(text)
+        if text != strip.shown:
+            strip.shown = text
+            strip.update(text)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if not self.compact:
@@ -331,7 +352,9 @@ class ServicesPanel(Vertical):
             self.post_message(self.ServiceHighlighted(service))
 
     def refresh_uptimes(self) -> None:
-        """Called on a slow timer: uptime text changes at most once a minute after the first minute."""
+        """Write the uptimes that changed, and sleep until the next one does: an uptime reads per second in
+        its first minute, then per minute, so at rest this wakes once a minute, not every second."""
+        self._uptime_timer = None
         try:
             table = self.table
         except NoMatches:  # the timer can fire during shutdown, after the table was removed
@@ -340,6 +363,18 @@ class ServicesPanel(Vertical):
         for service, state in self._states.items():
             uptime = Text(fmt.duration(state.uptime(now), coarse=True))
             update_changed_cells(table, service, {"uptime": uptime})
+        self._schedule_uptimes(now)
+
+    def _schedule_uptimes(self, now: datetime) -> None:
+        uptimes = [u.total_seconds() for s in self._states.values() if (u := s.uptime(now)) is not None]
+        if self._uptime_timer is not None:
+            self._uptime_timer.stop()
+            self._uptime_timer = None
+        if uptimes:
+            # A little after the change: the text is read with the clock of that moment.
+            delay = min(fmt.coarse_change_in(u) for u in uptimes) + 0.05
+            self._uptime_timer = self.set_timer(delay, self.refresh_uptimes)
+            self.uptimes_due_in = delay
 
     def set_engine_status(self, status: EngineStatus) -> None:
         self.engine_status = status
@@ -365,6 +400,10 @@ class ServicesPanel(Vertical):
 
 class ServicesStrip(Static, can_focus=True):
     """The compact panel: one line for every service. Focusing it (tab, click) opens the full table."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.shown: Text | None = None  # what it shows (a repaint only when that changes)
 
     def on_click(self) -> None:
         self.focus()

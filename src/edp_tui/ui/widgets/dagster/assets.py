@@ -4,14 +4,16 @@ it and everything downstream) on a key, after a confirmation."""
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.assets import (
+    AssetCheck,
     AssetInfo,
     AssetKey,
     by_group,
@@ -20,12 +22,13 @@ from edp_tui.dagster.assets import (
     with_op_siblings,
 )
 from edp_tui.dagster.changes import AssetChangeProbe
-from edp_tui.dagster.errors import DagsterError, DagsterRequestRejected
+from edp_tui.dagster.errors import DagsterRequestRejected
+from edp_tui.dagster.models import RunSummary
 from edp_tui.text import printable
-from edp_tui.ui.notify import report
-from edp_tui.ui.screens.confirm import ConfirmScreen
+from edp_tui.ui.actions import ActionGuard
+from edp_tui.ui.notify import literal, report
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import cursor_row_key, update_changed_cells
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
 
@@ -52,6 +55,13 @@ CHECK_STYLE = {
     "EXECUTION_FAILED": "bold red",
     "IN_PROGRESS": "cyan",
 }
+CHECK_COLUMNS = (
+    ("outcome", "Outcome", 16),
+    ("check", "Check", 44),
+    ("severity", "Severity", 8),
+    ("run", "Run", 8),
+    ("when", "When", 14),
+)
 # The Assets query is the costliest read the dashboard makes (an event-log read and a staleness computation
 # per asset): at rest only a cheap "could anything have changed?" is asked (`AssetChangeProbe`), every
 # PROBE_FAST_S after a change, slowing down to PROBE_SLOW_S while nothing does; a full read when it says so
@@ -62,6 +72,8 @@ PROBE_SLOW_S = 15.0
 ACTIVE_INTERVAL_S = 2.0
 # A launched run that never materializes (it failed) stops the quick poll after this long.
 PENDING_MAX_S = 600.0
+# Rows added to the table between two turns of the event loop while it is built (thousands of assets).
+FILL_CHUNK = 200
 
 
 def asset_cells(asset: AssetInfo) -> dict[str, Text]:
@@ -82,7 +94,7 @@ def keys_text(keys: tuple[AssetKey, ...]) -> str:
 
 
 def asset_detail(asset: AssetInfo) -> Text:
-    """Upstream, downstream, why it is stale, and every check with its last outcome."""
+    """Upstream, downstream, why it is stale (its checks are rows of a table of their own)."""
     text = Text.assemble((printable(asset.name), "bold"), f"  ({printable(asset.location)})")
     if not asset.materializable:
         text.append("  external: not materializable here", style="dim")
@@ -95,14 +107,20 @@ def asset_detail(asset: AssetInfo) -> Text:
         text.append(printable("; ".join(asset.stale_causes)))
     if asset.checks_error:
         text.append(f"\nchecks unavailable: {printable(asset.checks_error)}", style="red")
-    for check in asset.checks:
-        status = check.status or "not run"
-        text.append("\n  ")
-        text.append(f"{status:<16}", style=CHECK_STYLE.get(status, "dim"))
-        text.append(printable(check.name))
-        if check.severity and check.failed:
-            text.append(f" ({check.severity})", style="red")
     return text
+
+
+def check_cells(check: AssetCheck) -> dict[str, Text]:
+    """One check as cells: its outcome and its name never run into each other (EXECUTION_FAILED is as wide
+    as a fixed-width column of 16 was)."""
+    status = check.status or "not run"
+    return {
+        "outcome": Text(status, style=CHECK_STYLE.get(status, "dim")),
+        "check": Text(printable(check.name)),
+        "severity": Text(check.severity or "", style="red" if check.failed else "dim"),
+        "run": Text(printable((check.run_id or "-")[:8])),
+        "when": Text(timestamp(check.timestamp) if check.timestamp else "-"),
+    }
 
 
 class AssetsPanel(PollingPanel):
@@ -120,18 +138,21 @@ class AssetsPanel(PollingPanel):
 Every asset of the loaded code locations, by group: its state (**missing**: never materialized, **stale**:
 code or an upstream asset changed since, **failed**: a check failed on the last materialization, **fresh**),
 when it was last materialized and by which run, and its checks (the dbt tests are asset checks). The
-highlighted asset's upstream and downstream assets and each check's outcome are shown below the table.
+highlighted asset's upstream and downstream assets are shown below the table, and its checks in a table of
+their own: outcome against the latest materialization, check, severity, run and when.
 
 Keys: **l** materializes the highlighted asset, **L** it and everything downstream of it; both ask
-first and are refused in read-only mode.
+first and are refused in read-only mode. **home**/**g**, **end**/**G** first/last row.
 """
 
     DEFAULT_CSS = """
     AssetsPanel { height: 1fr; }
-    AssetsPanel > DataTable { height: 1fr; }
+    AssetsPanel > #assets-table { height: 1fr; }
     AssetsPanel > #asset-status { height: auto; padding: 0 1; display: none; }
     AssetsPanel > #asset-status.-shown { display: block; }
-    AssetsPanel > #asset-detail { height: auto; max-height: 45%; padding: 0 1; overflow-y: auto; }
+    AssetsPanel > #asset-detail { height: auto; max-height: 30%; padding: 0 1; overflow-y: auto; }
+    AssetsPanel > #asset-checks { height: auto; max-height: 30%; overflow-x: hidden; }
+    AssetsPanel > #asset-checks.-none { display: none; }
     """
 
     poll_interval = PROBE_FAST_S
@@ -141,31 +162,43 @@ first and are refused in read-only mode.
         self.client = client
         self.read_only = read_only
         self.assets: dict[AssetKey, AssetInfo] = {}
+        # By the key text the table rows carry, and those keys in row order (no scan per key press or poll).
+        self.by_text: dict[str, AssetInfo] = {}
+        self._row_keys: list[str] = []
+        self._checks_running = False
         # Runs launched from this tab whose outcome is not on screen yet: poll quickly until they are.
         self.pending_runs: dict[str, float] = {}
         self.populated = False
         self.changes = AssetChangeProbe()
         self.cadence = Cadence(PROBE_FAST_S, PROBE_SLOW_S)
+        # Materialize: refused in read-only mode, one at a time (two confirmations launched two runs);
+        # refusals and failures also on the status line.
+        self.actions = ActionGuard(self, read_only=read_only, on_message=self.set_status)
 
     def compose(self) -> ComposeResult:
         yield self.banner()
-        yield DataTable(cursor_type="row", id="assets-table")
+        yield NavTable(cursor_type="row", id="assets-table")
         yield Static(id="asset-status")
         yield Static(Text("loading assets…", style="dim"), id="asset-detail")
+        yield NavTable(cursor_type="row", id="asset-checks", classes="-none")
 
     @property
     def table(self) -> DataTable[Text]:
         return self.query_one("#assets-table", DataTable)
 
+    @property
+    def checks_table(self) -> DataTable[Text]:
+        return self.query_one("#asset-checks", DataTable)
+
     def on_mount(self) -> None:
         self.border_title = "Assets"
         for key, label, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
+        for key, label, width in CHECK_COLUMNS:
+            self.checks_table.add_column(label, key=key, width=width)
 
     def current_interval(self) -> float:
-        busy = self.pending_runs or any(
-            c.status == "IN_PROGRESS" for a in self.assets.values() for c in a.checks
-        )
+        busy = self.pending_runs or self._checks_running
         return ACTIVE_INTERVAL_S if busy else self.cadence.interval
 
     async def poll_once(self) -> None:
@@ -173,32 +206,52 @@ first and are refused in read-only mode.
         if not await self.changes.should_read(self.client, started):
             self.cadence.observe(False)
             return
-        self.show_assets(await self.client.assets())
+        await self.show_assets(await self.client.assets())
         self.changes.full_read(started)
         self.cadence.observe(True)
 
     def wake(self) -> None:
-        # Shown again, a key, an action: read fully at once, whatever the probe would say.
+        # A key, an action: read fully at once, whatever the probe would say.
         self.changes.hurry()
         self.cadence.hurry()
         super().wake()
 
-    def show_assets(self, assets: list[AssetInfo]) -> None:
+    def wake_on_show(self) -> None:
+        # Shown again: look now, but read fully only if the probe says something may have changed (or the
+        # full read is due): thousands of assets cost the webserver seconds to answer on every tab switch.
+        self.cadence.hurry()
+        self.poller.wake()
+
+    async def show_assets(self, assets: list[AssetInfo]) -> None:
+        """Show a full read. Cheap at thousands of assets: rows are rebuilt only when the set or the order of
+        assets changed, ``FILL_CHUNK`` at a time with the event loop free in between (keys are answered while
+        the table fills); otherwise only the rows of assets that changed are touched (an unchanged asset
+        costs one comparison, no cells)."""
         table = self.table
         ordered = [a for group in by_group(assets).values() for a in group]
         keys = [key_text(a.key) for a in ordered]
-        if keys != [str(k.value) for k in table.rows]:
+        previous = self.assets
+        if keys != self._row_keys:
             # The set or the order of assets changed: rebuild, keeping the highlighted asset.
-            selected = self.selected
+            selected = cursor_row_key(table)
             table.clear()
-            for asset in ordered:
-                table.add_row(*asset_cells(asset).values(), key=key_text(asset.key))
-            if selected is not None and key_text(selected.key) in keys:
-                table.move_cursor(row=keys.index(key_text(selected.key)))
+            for start in range(0, len(ordered), FILL_CHUNK):
+                if start:
+                    await asyncio.sleep(0)
+                for asset, key in zip(ordered[start : start + FILL_CHUNK], keys[start:], strict=False):
+                    table.add_row(*asset_cells(asset).values(), key=key)
+            self._row_keys = keys
+            if selected is not None and selected in self.by_text:
+                index = {k: i for i, k in enumerate(keys)}.get(selected)
+                if index is not None:
+                    table.move_cursor(row=index)
         else:
-            for asset in ordered:
-                update_changed_cells(table, key_text(asset.key), asset_cells(asset))
+            for asset, key in zip(ordered, keys, strict=True):
+                if previous.get(asset.key) != asset:
+                    update_changed_cells(table, key, asset_cells(asset))
         self.assets = {a.key: a for a in ordered}
+        self.by_text = dict(zip(keys, ordered, strict=True))
+        self._checks_running = any(c.status == "IN_PROGRESS" for a in ordered for c in a.checks)
         materialized_by = {a.last_materialization.run_id for a in ordered if a.last_materialization}
         now = self.clock()
         self.pending_runs = {
@@ -212,9 +265,7 @@ first and are refused in read-only mode.
     @property
     def selected(self) -> AssetInfo | None:
         value = cursor_row_key(self.table)
-        if value is None:
-            return None
-        return next((a for a in self.assets.values() if key_text(a.key) == value), None)
+        return None if value is None else self.by_text.get(value)
 
     def _show_selected(self) -> None:
         asset = self.selected
@@ -223,36 +274,55 @@ first and are refused in read-only mode.
             detail.update(Text("no assets in the loaded code locations", style="dim"))
         else:
             detail.update(asset_detail(asset))
+        checks = self.checks_table
+        rows = {c.name: check_cells(c) for c in asset.checks} if asset is not None else {}
+        if list(rows) != [k.value for k in checks.rows]:
+            checks.clear()
+            for name, cells in rows.items():
+                checks.add_row(*cells.values(), key=name)
+        else:
+            for name, cells in rows.items():
+                update_changed_cells(checks, name, cells)
+        checks.set_class(not rows, "-none")
 
     def set_status(self, message: str) -> None:
         """The outcome of the last action, on a line of its own (toasts go away)."""
         status = self.query_one("#asset-status", Static)
-        status.update(Text(message))
+        status.update(literal(message))
         status.set_class(bool(message), "-shown")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
-        self._show_selected()
+        if event.data_table is self.table:  # not a row of the checks below it
+            self._show_selected()
 
     def action_materialize(self, downstream: bool) -> None:
         asset = self.selected
         if asset is None:
             return
-        if self.read_only:
-            self.set_status(f"read-only mode: materialization of {printable(asset.name)} refused")
-            report(self, f"Read-only mode: materialization of {asset.name} refused", severity="warning")
+        what = f"materialization of {asset.name}"
+        if self.actions.refused(what):
             return
         if not asset.materializable:
             report(self, f"{asset.name} is not materializable from here", severity="warning")
             return
         keys = self._selection(asset, [asset.key], downstream)
-        what = asset.name if len(keys) == 1 else f"{asset.name} and {len(keys) - 1} downstream asset(s)"
+        which = asset.name if len(keys) == 1 else f"{asset.name} and {len(keys) - 1} downstream asset(s)"
 
-        def confirmed(answer: bool | None) -> None:
-            if answer:
-                self._materialize(asset, keys, downstream)
+        def launched(result: tuple[RunSummary, list[AssetKey]]) -> None:
+            run, chosen = result
+            self.pending_runs[run.run_id] = self.clock()
+            message = f"materializing {len(chosen)} asset(s) from {asset.name}: run {run.run_id[:8]}"
+            self.set_status(message)
+            report(self, message, title="Materialize")
+            self.wake()
 
-        self.app.push_screen(ConfirmScreen(f"Materialize {what}?"), confirmed)
+        self.actions.start(
+            what,
+            lambda: self._materialize(asset, keys, downstream),
+            confirm=f"Materialize {which}?",
+            done=launched,
+        )
 
     def _selection(self, asset: AssetInfo, roots: list[AssetKey], downstream: bool) -> list[AssetKey]:
         """``roots`` (and what is downstream of them), only what this location can run (an external
@@ -264,28 +334,16 @@ first and are refused in read-only mode.
             k for k in keys if (a := self.assets.get(k)) and a.materializable and a.location == asset.location
         ]
 
-    @work(group="asset-actions", exit_on_error=False)
-    async def _materialize(self, asset: AssetInfo, keys: list[AssetKey], downstream: bool) -> None:
+    async def _materialize(
+        self, asset: AssetInfo, keys: list[AssetKey], downstream: bool
+    ) -> tuple[RunSummary, list[AssetKey]]:
         try:
-            try:
-                run = await self.client.materialize(asset.location, asset.repository, keys)
-            except DagsterRequestRejected as exc:
-                # Part of a multi-asset that cannot be subset: Dagster wants all of its assets at once (and,
-                # when asked, what is downstream of each of them).
-                wider = self._selection(asset, with_op_siblings(self.assets, keys), downstream)
-                if exc.typename != "InvalidSubsetError" or set(wider) <= set(keys):
-                    raise
-                self.set_status(
-                    f"{printable(asset.name)} is computed with {len(wider) - len(keys)} other asset(s)"
-                )
-                keys = wider
-                run = await self.client.materialize(asset.location, asset.repository, keys)
-        except DagsterError as exc:
-            self.set_status(f"materialization of {printable(asset.name)} failed: {printable(str(exc))}")
-            report(self, exc, title="Materialize failed", severity="error")
-            return
-        self.pending_runs[run.run_id] = self.clock()
-        message = f"materializing {len(keys)} asset(s) from {asset.name}: run {run.run_id[:8]}"
-        self.set_status(printable(message))
-        report(self, message, title="Materialize")
-        self.wake()
+            return await self.client.materialize(asset.location, asset.repository, keys), keys
+        except DagsterRequestRejected as exc:
+            # Part of a multi-asset that cannot be subset: Dagster wants all of its assets at once (and, when
+            # asked, what is downstream of each of them).
+            wider = self._selection(asset, with_op_siblings(self.assets, keys), downstream)
+            if exc.typename != "InvalidSubsetError" or set(wider) <= set(keys):
+                raise
+            self.set_status(f"{asset.name} is computed with {len(wider) - len(keys)} other asset(s)")
+            return await self.client.materialize(asset.location, asset.repository, wider), wider

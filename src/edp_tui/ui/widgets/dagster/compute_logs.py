@@ -156,7 +156,8 @@ in the output are never interpreted. stderr lines are tagged `stderr`. The pane 
         state = "complete" if self.done else "tailing…"
         if not self.done and self.follow_state is not None:
             state += f" · {self.follow_state.describe()}"
-        title.update(Text(f"{printable(steps)} · {self.key.file_key} · {self.lines_shown} lines · {state}"))
+        key = printable(self.key.file_key)  # a file key is the webserver's text: shown literally
+        title.update(Text(f"{printable(steps)} · {key} · {self.lines_shown} lines · {state}"))
 
     @property
     def view(self) -> LogView:

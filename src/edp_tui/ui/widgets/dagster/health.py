@@ -1,37 +1,47 @@
-"""`DagsterHealthProbe`: an invisible poller of daemon heartbeats that keeps the header's webserver and daemon
-states current (an answer also proves that the webserver is up)."""
+"""`DaemonHealthWatch`: polls the daemon's heartbeats and keeps the header's webserver and daemon states
+current (an answer also proves that the webserver is up). Not a widget: the App runs its loop."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.message_pump import MessagePump
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.errors import DagsterError, DagsterUnreachable
 from edp_tui.dagster.models import DaemonHealth
 from edp_tui.ui.messages import BackendStateChanged
-from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.util.poll import PollLoop
+
+# Heartbeats come every 30 s (the scheduler's every 60 s): a look every 5 s says "stale" in time.
+POLL_S = 5.0
 
 
-class DagsterHealthProbe(PollingPanel):
-    """Posts `BackendStateChanged` for "webserver" and "daemon"; the App shows them in the header."""
-
-    DEFAULT_CSS = "DagsterHealthProbe { display: none; }"
-    poll_interval = 5.0
-    max_backoff = 5.0
+class DaemonHealthWatch:
+    """Posts `BackendStateChanged` for "webserver" and "daemon" to ``target`` (the App shows them in the
+    header) after every poll of ``loop``; polls whatever is on screen."""
 
     def __init__(
-        self, client: DagsterApi, *, webserver_label: str | None = None, id: str | None = None
+        self,
+        client: DagsterApi,
+        target: MessagePump,
+        *,
+        webserver_label: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(id=id)
         self.client = client
+        self.target = target
+        self.clock = clock
         self.webserver_label = webserver_label or client.graphql_url.removesuffix("/graphql")
         self.health: DaemonHealth | None = None
         self.webserver_ok: bool | None = None
-
-    @property
-    def needs_polling_offscreen(self) -> bool:
-        return True
+        self.loop = PollLoop(
+            self.poll_once, interval=lambda: POLL_S, max_backoff=POLL_S, name="daemon health"
+        )
 
     def _post(self, name: str, level: str, text: str) -> None:
-        self.post_message(BackendStateChanged(name, level, text))
+        self.target.post_message(BackendStateChanged(name, level, text))
 
     async def poll_once(self) -> None:
         try:
@@ -50,7 +60,3 @@ class DagsterHealthProbe(PollingPanel):
         self._post("webserver", "ok", self.webserver_label)
         level = {"ok": "ok", "errors": "warn"}.get(health.state, "error")
         self._post("daemon", level, f"{health.state}: {health.detail}")
-
-    def show_error(self, error: Exception | None, retry_in: float | None = None) -> None:
-        # Invisible: the header shows the state; nothing to draw here.
-        self.last_error = error

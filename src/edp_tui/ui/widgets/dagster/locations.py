@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import work
@@ -15,9 +16,10 @@ from textual.widgets import DataTable, Static
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import LocationEvent, LocationInfo
-from edp_tui.dagster.reload import reload_location
+from edp_tui.dagster.reload import ReloadOutcome, reload_location
 from edp_tui.text import printable, safe_text
-from edp_tui.ui.notify import report
+from edp_tui.ui.actions import ActionGuard
+from edp_tui.ui.notify import literal
 from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
 from edp_tui.util.backoff import Backoff
@@ -62,10 +64,14 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
     # State changes are pushed (locationStateChangeEvents wakes the loop); the poll is a safety net.
     poll_interval = 30.0
 
-    class LocationsChanged(Message):
-        def __init__(self, locations: tuple[LocationInfo, ...]) -> None:
-            super().__init__()
-            self.locations = locations
+    @dataclass
+    class LocationSelected(Message):
+        """The location highlighted in the table (None: none): the hot-reload panel shows its details."""
+
+        name: str | None
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LocationsPanel.LocationSelected)
 
     def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -73,10 +79,13 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
         self.read_only = read_only
         self.locations: dict[str, LocationInfo] = {}
         self.reloading: str | None = None
+        # Reload: refused in read-only mode, one at a time; refusals and failures also on the status line.
+        self.actions = ActionGuard(self, read_only=read_only, on_message=self.set_status)
         # The outcome of the last reload and the last pushed location event, shown on two lines.
         self.status_message = ""
         self.event_message = ""
         self.last_event_error: Exception | None = None
+        self._announced: str | None = None
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -113,7 +122,6 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
             if row_key.value not in self.locations:
                 table.remove_row(row_key)
         self._show_selected()
-        self.post_message(self.LocationsChanged(tuple(locations)))
 
     def _cells(self, loc: LocationInfo) -> dict[str, Text]:
         state = loc.state
@@ -143,11 +151,17 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     def _show_selected(self) -> None:
         loc = self.selected
+        name = loc.name if loc is not None else None
+        if name != self._announced:
+            self._announced = name
+            self.post_message(self.LocationSelected(name))
         error = self.query_one("#location-error", Static)
         if loc is not None and loc.error is not None:
             error.display = True
             error.update(
-                Text.assemble((f"{loc.name} failed to load:\n", "bold red"), safe_text(loc.error.text))
+                Text.assemble(
+                    (f"{printable(loc.name)} failed to load:\n", "bold red"), safe_text(loc.error.text)
+                )
             )
         else:
             error.display = False
@@ -156,7 +170,7 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     def _show_status(self) -> None:
         lines = [m for m in (self.status_message, self.event_message) if m]
-        self.query_one("#location-status", Static).update(Text("\n".join(lines)))
+        self.query_one("#location-status", Static).update(literal("\n".join(lines)))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -170,36 +184,31 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
         loc = self.selected
         if loc is None:
             return
-        if self.read_only:
-            self.set_status(f"read-only mode: reload of {loc.name} refused")
-            report(self, "Read-only mode: reload refused", severity="warning")
-            return
-        if self.reloading is not None:
-            return
-        self.reloading = loc.name
-        self.set_status(f"reloading {loc.name}…")
-        self.show_locations(list(self.locations.values()))
-        self._reload(loc.name)
+        name = loc.name
 
-    @work(exclusive=True, group="reload", exit_on_error=False)
-    async def _reload(self, name: str) -> None:
-        try:
-            outcome = await reload_location(
-                self.client,
-                name,
-                timeout=RELOAD_WAIT_S,
-                before=self.locations.get(name),
-                on_progress=self.set_status,
-            )
-            fresh = await self.client.locations()
-        except DagsterError as exc:
-            self.reloading = None
-            self.set_status(f"reload of {name} failed: {printable(str(exc))}")
+        async def reload() -> tuple[ReloadOutcome, list[LocationInfo]]:
+            self.reloading = name
+            self.set_status(f"reloading {name}…")
             self.show_locations(list(self.locations.values()))
-            return
-        self.reloading = None
-        self.set_status(f"reloaded {printable(outcome.summary(RELOAD_WAIT_S))}")
-        self.show_locations(fresh)
+            try:
+                outcome = await reload_location(
+                    self.client,
+                    name,
+                    timeout=RELOAD_WAIT_S,
+                    before=self.locations.get(name),
+                    on_progress=self.set_status,
+                )
+                return outcome, await self.client.locations()
+            finally:
+                self.reloading = None
+                self.show_locations(list(self.locations.values()))
+
+        def reloaded(result: tuple[ReloadOutcome, list[LocationInfo]]) -> None:
+            outcome, fresh = result
+            self.set_status(f"reloaded {outcome.summary(RELOAD_WAIT_S)}")
+            self.show_locations(fresh)
+
+        self.actions.start(f"reload of {name}", reload, done=reloaded)
 
     @work(exclusive=True, group="location-events", exit_on_error=False)
     async def watch_events(self) -> None:
@@ -221,8 +230,7 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
             self.last_event_error = error
             delay = backoff.failed()
             self.event_message = (
-                f"location events: {type(error).__name__}: {printable(str(error))}; "
-                f"resubscribing in {delay:.0f}s"
+                f"location events: {type(error).__name__}: {error}; resubscribing in {delay:.0f}s"
             )
             self._show_status()
             await asyncio.sleep(delay)
@@ -233,8 +241,6 @@ Keys: **r** reloads the highlighted location (re-imports its code) and shows the
 
     def on_location_event(self, event: LocationEvent) -> None:
         what = event.event_type.removeprefix("LOCATION_").lower()
-        self.event_message = (
-            f"last event: {printable(event.location_name)} {what}: {printable(event.message)}"
-        )
+        self.event_message = f"last event: {event.location_name} {what}: {event.message}"
         self._show_status()
         self.wake()

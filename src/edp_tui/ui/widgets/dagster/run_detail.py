@@ -3,15 +3,19 @@ events."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import DataTable, RichLog, Static
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.models import LogKey, RunDetail, RunEvent, RunSummary, log_keys_from_events
 from edp_tui.text import printable, safe_text
+from edp_tui.ui.notify import literal
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
@@ -82,19 +86,27 @@ Keys: **c** shows the run config (YAML) in place of the events, and back.
     """
 
     poll_interval = 0.5
+    # The run config shown in place of the events.
+    show_config: var[bool] = var(False, toggle_class="-config")
 
+    @dataclass
     class LogKeys(Message):
-        def __init__(self, run_id: str, keys: tuple[LogKey, ...], finished: bool) -> None:
-            super().__init__()
-            self.run_id = run_id
-            self.keys = keys
-            self.finished = finished
+        """Every log key of the run found so far (a newer message of the same run holds them all)."""
 
+        run_id: str
+        keys: tuple[LogKey, ...]
+        finished: bool
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RunDetailPanel.LogKeys) and message.run_id == self.run_id
+
+    @dataclass
     class StepSelected(Message):
-        def __init__(self, run_id: str, step_key: str) -> None:
-            super().__init__()
-            self.run_id = run_id
-            self.step_key = step_key
+        run_id: str
+        step_key: str
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RunDetailPanel.StepSelected)
 
     def __init__(self, client: DagsterApi, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -151,7 +163,7 @@ Keys: **c** shows the run config (YAML) in place of the events, and back.
         self.wake()
 
     def action_toggle_config(self) -> None:
-        self.toggle_class("-config")
+        self.show_config = not self.show_config
 
     def _title(self) -> None:
         title = self.query_one("#run-title", Static)
@@ -161,7 +173,7 @@ Keys: **c** shows the run config (YAML) in place of the events, and back.
             title.update(Text("no run selected", style="dim"))
             return
         # The full id in the border (cut on a narrow pane), the short one on the title line.
-        self.border_title = f"Run {run.run_id}"
+        self.border_title = literal(f"Run {run.run_id}")
         title.update(
             Text.assemble(
                 (printable(run.job_name), "bold"),

@@ -10,8 +10,11 @@ state.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from rich.text import Text
-from textual import events, work
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -19,16 +22,18 @@ from textual.widgets import DataTable, Input
 
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.changes import RunChangeProbe
-from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import RunSummary
 from edp_tui.dagster.run_push import RunStatusChange, RunStatusWatcher, apply_change
 from edp_tui.dagster.runs_query import RunsQuery, parse_runs_query
 from edp_tui.dagster.trouble import run_trouble
+
+# The dialogs are imported when opened (the launch dialog's editor is a heavy import for every start).
+if TYPE_CHECKING:
+    from edp_tui.ui.screens.launch_dialog import JobChoice
+    from edp_tui.ui.screens.reexecute import Reexecution
 from edp_tui.text import printable
-from edp_tui.ui.notify import report
-from edp_tui.ui.screens.confirm import ConfirmScreen
-from edp_tui.ui.screens.launch_dialog import LaunchDialog
-from edp_tui.ui.screens.reexecute import ReexecuteDialog, Reexecution
+from edp_tui.ui.actions import ActionGuard
+from edp_tui.ui.notify import literal, report
 from edp_tui.ui.widgets.dagster.status import status_text
 from edp_tui.ui.widgets.polling import PollingPanel
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
@@ -47,8 +52,12 @@ COLUMNS = (
 PAGE_SIZE = 50
 
 
-def run_cells(run: RunSummary, now: float) -> dict[str, Text]:
+def run_cells(run: RunSummary, now: float, *, with_location: bool = False) -> dict[str, Text]:
+    """``with_location``: the job's code location before its name (two locations may have jobs of the same
+    name; the page shows runs of several)."""
     job = Text(printable(run.job_name), style="bold")
+    if with_location:
+        job = Text.assemble((f"{printable(run.location or '?')}: ", "dim"), job)
     trouble = run_trouble(run, now)
     if trouble is not None:
         # First, so that a narrow column still shows it (the job name is cut instead).
@@ -90,6 +99,8 @@ Keys: **l** launch a job · **X** terminate the highlighted run (asks first) · 
 steps, tags, run config, events and compute logs.
 
 The filter line takes words: `status:failure,canceled` · `job:ingestion_job` (or a bare job name) ·
+`location:etl_pipeline` (the code location of the run's job; when the page holds runs of several locations,
+each job name says its location) ·
 `tag:team=data` (or bare `team=data`) · `id:<run id>` (or a bare id; a full id is looked up by the webserver,
 a prefix matches among the runs listed). An empty line clears the filter; escape leaves it as it was.
 """
@@ -110,17 +121,22 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
     # The Duration cells of live runs tick without asking anything.
     clock_tick_s = 1.0
 
+    @dataclass
     class RunSelected(Message):
-        def __init__(self, run: RunSummary | None) -> None:
-            super().__init__()
-            self.run = run
+        """The highlighted run (None: none): the detail and the compute logs follow it."""
+
+        run: RunSummary | None
+
+        def can_replace(self, message: Message) -> bool:
+            # The cursor ran over several rows: only where it stopped is read in detail.
+            return isinstance(message, RunsPanel.RunSelected)
 
     def __init__(self, client: DagsterApi, *, read_only: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.client = client
         self.read_only = read_only
-        # The run action (terminate, re-execute) in flight: a second one is refused until it is answered.
-        self._acting: str | None = None
+        # Launch, terminate, re-execute: refused in read-only mode, one at a time.
+        self.actions = ActionGuard(self, read_only=read_only)
         self.runs: dict[str, RunSummary] = {}
         self.order: list[str] = []
         # Cursors of the pages before the current one (a cursor is the last run id of the previous page).
@@ -133,7 +149,10 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         self.query_filter = RunsQuery()
         # The step highlighted in the run detail (offered by re-execute) and the job launched last.
         self.selected_step: str | None = None
-        self.last_launched_job: str | None = None
+        # (location, repository, job): the same job name may be defined by several locations.
+        self.last_launched_job: JobChoice | None = None
+        # The page holds runs of several code locations: each job name says its location.
+        self.with_location = False
         # Statuses pushed for the live runs shown; a pushed status stays until a read catches up with it.
         self.push = RunStatusWatcher(client.run_status_changes, self._pushed_change, self._show_subtitle)
         self._pushed: dict[str, RunStatusChange] = {}
@@ -145,7 +164,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         yield self.banner()
         yield NavTable(cursor_type="row", id="runs-table")
         yield Input(
-            placeholder="status:failure job:NAME tag:key=value id:RUN  (enter applies, escape)",
+            placeholder="status:failure job:NAME location:NAME tag:key=value id:RUN  (enter applies, escape)",
             id="runs-filter",
         )
 
@@ -195,7 +214,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             cursor=self._page_cursors[-1],
             statuses=list(query.statuses) or None,
             job_name=query.job_name,
-            tags=dict(query.tags) or None,
+            tags=query.run_tags() or None,
             run_ids=list(query.run_ids) or None,
         )
         if query is not self.query_filter:
@@ -252,7 +271,8 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             self._clock.pause()
 
     def _update_row(self, run: RunSummary, now: float) -> None:
-        update_changed_cells(self.table, run.run_id, run_cells(run, now), update_width=True)
+        cells = run_cells(run, now, with_location=self.with_location)
+        update_changed_cells(self.table, run.run_id, cells, update_width=True)
 
     def _tick_durations(self) -> None:
         if not self.is_on_screen:
@@ -274,11 +294,13 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         ids = [r.run_id for r in runs]
         selected = self._select_next or self.selected_id
         self.runs = {r.run_id: r for r in runs}
-        if ids != self.order:
+        with_location = len({r.location for r in runs}) > 1
+        if ids != self.order or with_location != self.with_location:
+            self.with_location = with_location
             # Order changed (new run on top): rebuild this page, keep the highlighted run highlighted.
             table.clear()
             for run in runs:
-                table.add_row(*run_cells(run, now).values(), key=run.run_id)
+                table.add_row(*run_cells(run, now, with_location=with_location).values(), key=run.run_id)
             self.order = ids
         else:
             for run in runs:
@@ -295,7 +317,8 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         # In the border, not on a line of its own: on a small terminal every row counts.
         shown = f"{self.query_filter.describe()} · " if not self.query_filter.empty else ""
         lost = " · status push lost: polling" if self.push.errors else ""
-        self.border_subtitle = (
+        # literal: the filter is typed text (a job name like "[/]x" would be read as markup, and raise).
+        self.border_subtitle = literal(
             f"{shown}page {len(self._page_cursors)} · {len(self.order)} runs · ] older [ newer{lost}"
         )
 
@@ -361,26 +384,18 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         self.table.focus()
 
     # ---- actions -------------------------------------------------------------------------------------------
-    def _refuse(self, what: str) -> bool:
-        if self.read_only:
-            report(self, f"Read-only mode: {what} refused", title="Read-only", severity="warning")
-            return True
-        if self._acting is not None:
-            report(self, f"{self._acting} already in progress: {what} refused", severity="warning")
-            return True
-        return False
-
     def action_launch(self) -> None:
-        if self._refuse("launch"):
+        if self.actions.refused("launch"):
             return
+        from edp_tui.ui.screens.launch_dialog import LaunchDialog
 
         def launched(run: RunSummary | None) -> None:
             if run is not None:
-                self.last_launched_job = run.job_name
+                self.last_launched_job = run.job_ref
                 self.select_run(run)
 
         # The dialog starts on the job launched last (this session, else the newest run's job).
-        newest = self.runs[self.order[0]].job_name if self.order and not self._filtered_page else None
+        newest = self.runs[self.order[0]].job_ref if self.order and not self._filtered_page else None
         self.app.push_screen(
             LaunchDialog(self.client, initial_job=self.last_launched_job or newest), launched
         )
@@ -399,7 +414,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
 
     def action_terminate(self) -> None:
         run = self.selected
-        if run is None or self._refuse("terminate"):
+        if run is None or self.actions.refused("terminate"):
             return
         trouble = run_trouble(run, self.clock())
         # A run whose worker is gone never gets past CANCELING by itself: offer the forced terminate.
@@ -416,28 +431,21 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         else:
             question = f"Terminate run {run.run_id[:8]} of {run.job_name}?"
 
-        def confirmed(answer: bool | None) -> None:
-            if answer and not self._refuse("terminate"):
-                self._acting = f"terminate of {run.run_id[:8]}"
-                self._terminate(run.run_id, force)
+        def terminated(_: None) -> None:
+            verb = "Marked canceled" if force else "Terminating"
+            report(self, f"{verb} {run.run_id[:8]}…", title="Terminate")
+            self.wake()
 
-        self.app.push_screen(ConfirmScreen(question), confirmed)
-
-    @work(group="run-actions", exit_on_error=False)
-    async def _terminate(self, run_id: str, force: bool = False) -> None:
-        try:
-            await self.client.terminate_run(run_id, force=force)
-        except DagsterError as exc:
-            report(self, exc, title="Terminate failed", severity="error")
-            return
-        finally:
-            self._acting = None
-        report(self, f"{'Marked canceled' if force else 'Terminating'} {run_id[:8]}…", title="Terminate")
-        self.wake()
+        self.actions.start(
+            f"terminate of {run.run_id[:8]}",
+            lambda: self.client.terminate_run(run.run_id, force=force),
+            confirm=question,
+            done=terminated,
+        )
 
     def action_reexecute(self) -> None:
         run = self.selected
-        if run is None or self._refuse("re-execute"):
+        if run is None or self.actions.refused("re-execute"):
             return
         if not run.is_terminal:
             report(
@@ -447,24 +455,20 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             )
             return
 
-        def chosen(choice: Reexecution | None) -> None:
-            if choice is not None and not self._refuse("re-execute"):
-                self._acting = f"re-execution of {run.run_id[:8]}"
-                self._reexecute(run.run_id, choice)
+        from edp_tui.ui.screens.reexecute import ReexecuteDialog
 
-        self.app.push_screen(ReexecuteDialog(run, self.selected_step), chosen)
+        async def reexecute(choice: Reexecution) -> tuple[Reexecution, RunSummary]:
+            steps = list(choice.step_keys) or None
+            return choice, await self.client.reexecute_run(run.run_id, choice.strategy, step_keys=steps)
 
-    @work(group="run-actions", exit_on_error=False)
-    async def _reexecute(self, run_id: str, choice: Reexecution) -> None:
-        try:
-            new_run = await self.client.reexecute_run(
-                run_id, choice.strategy, step_keys=list(choice.step_keys) or None
-            )
-        except DagsterError as exc:
-            report(self, exc, title="Re-execute failed", severity="error")
-            return
-        else:
-            report(self, f"Re-executing {run_id[:8]} ({choice.describe()})", title="Re-execute")
+        def reexecuted(outcome: tuple[Reexecution, RunSummary]) -> None:
+            choice, new_run = outcome
+            report(self, f"Re-executing {run.run_id[:8]} ({choice.describe()})", title="Re-execute")
             self.select_run(new_run)
-        finally:
-            self._acting = None
+
+        self.actions.choose(
+            f"re-execution of {run.run_id[:8]}",
+            ReexecuteDialog(run, self.selected_step),
+            reexecute,
+            done=reexecuted,
+        )

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
@@ -17,6 +16,7 @@ from edp_tui.dagster.changes import tick_due, without_ticks
 from edp_tui.dagster.errors import DagsterError
 from edp_tui.dagster.models import InstigatorInfo
 from edp_tui.text import printable, safe_text
+from edp_tui.ui.actions import ActionGuard
 from edp_tui.ui.notify import report
 from edp_tui.ui.widgets.dagster.status import TICK_STATUS_STYLE, status_text
 from edp_tui.ui.widgets.polling import PollingPanel
@@ -104,8 +104,8 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         super().__init__(id=id)
         self.client = client
         self.read_only = read_only
-        # The instigator being started/stopped: one toggle in flight at a time.
-        self._toggling: str | None = None
+        # Start/stop: refused in read-only mode, one at a time.
+        self.actions = ActionGuard(self, read_only=read_only)
         self.items: dict[str, InstigatorInfo] = {}
         self.location_errors: list[str] = []
         self.populated = False
@@ -168,7 +168,7 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         # Off screen nobody looks: the poll on Show re-arms the timer.
         if self.is_on_screen:
             self._tick_poll = True
-            self._wake.set()
+            self.poller.wake()
 
     async def poll_once(self) -> None:
         now = self.clock()
@@ -244,7 +244,8 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
             box.display = True
             box.update(
                 Text.assemble(
-                    (f"{item.name} last tick failed:\n", "bold red"), safe_text(item.last_tick.error)
+                    (f"{printable(item.name)} last tick failed:\n", "bold red"),
+                    safe_text(item.last_tick.error),
                 )
             )
         else:
@@ -258,27 +259,15 @@ Keys: **s** starts a stopped schedule/sensor or stops a running one.
         item = self.selected
         if item is None:
             return
-        if self.read_only:
-            report(
-                self, f"Read-only mode: toggling {item.name} refused", title="Read-only", severity="warning"
-            )
-            return
-        if self._toggling is not None:
-            report(self, f"toggling {self._toggling} already in progress", severity="warning")
-            return
-        self._toggling = item.name
-        self._toggle(item)
-
-    @work(group="instigator-toggle", exit_on_error=False)
-    async def _toggle(self, item: InstigatorInfo) -> None:
         verb = "stop" if item.running else "start"
-        try:
-            status = await self.client.set_running(item, not item.running)
-        except DagsterError as exc:
-            report(self, exc, title=f"{verb} {item.name} failed", severity="error")
-            return
-        finally:
-            self._toggling = None
-        report(self, f"{item.kind} {item.name}: {status}", title=verb.capitalize())
-        self.cadence.hurry()
-        self.wake()
+
+        def toggled(status: str) -> None:
+            report(self, f"{item.kind} {item.name}: {status}", title=verb.capitalize())
+            self.cadence.hurry()
+            self.wake()
+
+        self.actions.start(
+            f"{verb} of {item.kind} {item.name}",
+            lambda: self.client.set_running(item, not item.running),
+            done=toggled,
+        )

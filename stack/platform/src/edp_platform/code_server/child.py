@@ -78,6 +78,10 @@ def check_and_serve(
 ) -> None:
     sys.path[:0] = [p for p in python_path if p not in sys.path]
     forget_watched_modules(list(roots))
+    # The warm process run workers are forked from: this process now, libraries without the location's code.
+    from edp_platform.instance import warm_workers
+
+    warm_workers.fork_warm_process(close_in_child=(conn.fileno(),))
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -95,6 +99,7 @@ def check_and_serve(
         return
     from dagster._cli.api import grpc_command
 
+    warm_workers.install()  # run workers from the warm process, when the instance's launcher asks for them
     args = [
         "--port",
         str(port),

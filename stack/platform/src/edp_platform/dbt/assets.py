@@ -11,6 +11,7 @@ selects nothing fails the run with that reason before dbt starts).
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's config annotation as a class.
+import contextlib
 import json
 import os
 import shutil
@@ -23,10 +24,17 @@ from typing import Any, Optional
 import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+from dagster_dbt.asset_utils import (
+    get_manifest_and_translator_from_dbt_assets,
+    get_subset_selection_for_context,
+)
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from dagster_dbt.utils import select_unique_ids
 from pydantic import Field
 
+from edp_platform.dbt.drain import drain_output
+from edp_platform.dbt.events import StepEvents
+from edp_platform.dbt.failures import FailureDetails, WarehouseRows
 from edp_platform.dbt.profile import TARGETS
 from edp_platform.dbt.project import location_project
 from edp_platform.dbt.resource import PlatformDbtCliResource
@@ -75,67 +83,118 @@ def check_selection(config: DbtBuildConfig, project: DbtProject) -> None:
         )
 
 
-def narrowed_build(
+def selection_args(
+    context: dg.AssetExecutionContext,
+    project: DbtProject,
+    config: DbtBuildConfig,
+    manifest: Mapping[str, Any],
+    translator: DagsterDbtTranslator,
+    select: str,
+    exclude: str | None,
+) -> list[str]:
+    """What dbt builds: the run config's select/exclude when given, else the run's subset of the assets,
+    else everything the assets cover (as dagster-dbt selects for a context; here dbt runs without one, see
+    events.py).
+
+    The run config narrows a build of all the assets: dbt takes several --select flags as their union, so a
+    run that is already a subset cannot be narrowed further (the two selections would have to be
+    intersected, which neither dbt nor dagster-dbt offers), and is refused.
+    """
+    if config.select.strip() or config.exclude.strip():
+        if context.is_subset:
+            raise dg.Failure(
+                description="select/exclude in the run config narrow a build of all the dbt assets; this "
+                "run materializes a subset of them: launch the job itself, or drop select/exclude"
+            )
+        check_selection(config, project)
+        args = ["--select", config.select.strip() or select]
+        return args + (["--exclude", config.exclude.strip()] if config.exclude.strip() else [])
+    if context.is_subset:
+        # dagster-dbt's own selection for a subset (node names, and which tests come with them). It is one
+        # argument however many nodes (dagster-dbt would copy the whole project to use a selector file
+        # past 200 of them); dbt reads one argument of up to 128 KiB, several thousand node names.
+        args, indirect = get_subset_selection_for_context(
+            context=context,
+            manifest=manifest,
+            select=select,
+            exclude=exclude,
+            selector=None,
+            dagster_dbt_translator=translator,
+            current_dbt_indirect_selection_env=os.environ.get("DBT_INDIRECT_SELECTION"),
+        )
+        return [*args, *(["--indirect-selection", indirect] if indirect else [])]
+    return ["--select", select, *(["--exclude", exclude] if exclude else [])]
+
+
+def run_build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     project: DbtProject,
     config: DbtBuildConfig,
-    args: list[str],
     op_name: str,
+    select: str,
+    exclude: str | None,
 ):
-    """`dbt build` narrowed by the run config's select/exclude.
-
-    dagster-dbt always adds its own selection for the step (everything, `--select fqn:*`, when the run is not
-    a subset), and dbt takes several --select flags as their union: a runtime --select could never narrow it.
-    So dbt runs with exactly the run config's selection, without the step's context, and its events (asset
-    materializations, check evaluations) become the step's outputs and check results here, as dagster-dbt
-    makes them with a context. A run that is already a subset of the assets is refused: the two selections
-    would have to be intersected, which neither dbt nor dagster-dbt offers.
-    """
-    if context.is_subset:
-        raise dg.Failure(
-            description="select/exclude in the run config narrow a build of all the dbt assets; this run "
-            "materializes a subset of them: launch the job itself, or drop select/exclude"
-        )
-    check_selection(config, project)
+    """`dbt build` with the run's selection, its results yielded as they come (events.py)."""
     manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    selection = selection_args(context, project, config, manifest, translator, select, exclude)
+    args = build_args(config) + selection
     unique = f"{op_name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    # Without the context dagster-dbt adds no selection of its own, and turns each result into an op's event
+    # (AssetMaterialization, AssetCheckEvaluation): StepEvents makes them this step's (events.py).
     invocation = dbt.cli(
         args,
         manifest=manifest,
         dagster_dbt_translator=translator,
         target_path=Path(os.environ.get("DBT_TARGET_PATH", "target")) / unique,
     )
+    drain_output(invocation)  # dbt never waits for the events to be stored (drain.py)
+    steps = StepEvents(context)
+    details = FailureDetails(
+        manifest,
+        invocation.project_dir,
+        invocation.target_path,
+        WarehouseRows(dbt_adapter(dbt, invocation.project_dir)),
+    )
     try:
-        for event in invocation.stream():
-            if isinstance(event, dg.AssetMaterialization):
-                yield dg.Output(
-                    None, output_name=event.asset_key.to_python_identifier(), metadata=event.metadata
-                )
-            elif isinstance(event, AssetCheckEvaluation):
-                yield dg.AssetCheckResult(
-                    asset_key=event.asset_key,
-                    check_name=event.check_name,
-                    passed=event.passed,
-                    severity=event.severity,
-                    metadata=event.metadata,
-                )
-            else:
-                yield event
+        for result in invocation.stream_raw_events():
+            for event in result.to_default_asset_events(
+                manifest=manifest, dagster_dbt_translator=translator, target_path=invocation.target_path
+            ):
+                if isinstance(event, AssetCheckEvaluation) and not event.passed:
+                    node = result.raw_event["data"].get("node_info", {})
+                    found = details.test_metadata(node.get("unique_id", ""), node.get("node_relation"))
+                    event = event.with_metadata({**event.metadata, **found})
+                yield steps.convert(event)
+    except DagsterDbtCliRuntimeError as error:
+        # dagster-dbt's own failure, with each failed model's error and compiled SQL (failures.py).
+        raise dg.Failure(
+            description=error.description, metadata={**error.metadata, **details.failed_nodes_metadata()}
+        ) from error
     finally:
         prune_invocation_dirs(invocation.target_path.parent, op_name)
 
 
+def dbt_adapter(dbt: DbtCliResource, project_dir: Path):
+    """A dbt adapter for the platform's profile (dagster-dbt's own `_initialize_dbt_core_adapter`, which the
+    platform's resource otherwise skips: resource.py); made only when a test failed (failures.py)."""
+
+    def make() -> Any:
+        with contextlib.chdir(project_dir):
+            return DbtCliResource._initialize_dbt_core_adapter(dbt, ["build"])
+
+    return make
+
+
 def build_args(config: DbtBuildConfig) -> list[str]:
-    """`dbt build` arguments from the run config (select/exclude reach dagster-dbt, which narrows its own
-    selection with them)."""
-    args = ["build"]
+    """`dbt build` arguments from the run config, but for the selection (selection_args)."""
+    # dagster-dbt sets DBT_LOG_FORMAT=json to read dbt's results from its output, and dbt then writes its
+    # debug log file (every SQL statement of every node) in JSON too, unless told otherwise: dbt.log stays
+    # in dbt's default format, as for a `dbt build` by hand (9.7 MB of JSON against 3.8 MB of text at
+    # 1,000 models, serialized by the dbt process: bench/dbt_scale.py).
+    args = ["build", "--log-format-file", "debug"]
     if config.full_refresh:
         args.append("--full-refresh")
-    if config.select.strip():
-        args += ["--select", config.select.strip()]
-    if config.exclude.strip():
-        args += ["--exclude", config.exclude.strip()]
     if config.vars:
         args += ["--vars", json.dumps(config.vars)]
     if config.target is not None:
@@ -188,15 +247,7 @@ def build_dbt_assets(
     )
     def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
         config = with_partition_vars(config, context, partition_vars)
-        args = build_args(config)
-        if config.select.strip() or config.exclude.strip():
-            yield from narrowed_build(context, dbt, project, config, args, name)
-            return
-        invocation = dbt.cli(args, context=context)
-        try:
-            yield from invocation.stream()
-        finally:
-            prune_invocation_dirs(invocation.target_path.parent, name)
+        yield from run_build(context, dbt, project, config, name, select, exclude)
 
     return _dbt_models
 

@@ -11,10 +11,13 @@ The run and event-log storages carry nearly all of a run's queries. These subcla
 engine, as soon as they are created, by one with a pool, as `optimize_for_webserver` does for the webserver:
 one connection kept open and reused (`pool_recycle`, `max_overflow` as dagster-webserver's defaults; a thread
 that needs a second connection at the same moment gets an extra one, closed once it is returned), in
-AUTOCOMMIT as before, without a statement timeout (as the stock classes), and with `pool_pre_ping`: a kept
-connection that the server dropped (PostgreSQL restarted) is noticed at checkout and replaced, so a query
-after a database restart succeeds as it did with a new connection each time (one `SELECT 1` per checkout,
-about 0.2 ms, against 10-18 ms for a new connection). dagster-webserver's own `optimize_for_webserver` call
+AUTOCOMMIT as before, without a statement timeout (as the stock classes), and a kept connection that the
+server dropped (PostgreSQL restarted, the backend terminated) is noticed at checkout and replaced, so a query
+after a database restart succeeds as it did with a new connection each time. The check is a look at the
+connection's socket (`closed_by_server`: a server that ends a connection says so, or closes it, and the
+socket turns readable while no query is pending), not SQLAlchemy's `pool_pre_ping`, whose `SELECT 1` round
+trip on every checkout was a sixth of a run worker's CPU at 1,000 dbt models (three checkouts per stored
+event; bench/dbt_scale.py). dagster-webserver's own `optimize_for_webserver` call
 still gives it the stock engine (its statement timeout, no pre-ping). Queries, tables and migrations are
 those of the stock classes.
 
@@ -29,15 +32,41 @@ bind-mounted code, dagster-webserver and dagster-daemon from the image's copy (r
 
 from __future__ import annotations
 
+import select
 from collections.abc import Mapping
 from typing import Any
 
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+from sqlalchemy import event, exc
 
 # dagster-webserver's defaults (--db-pool-recycle, --db-pool-max-overflow).
 POOL_RECYCLE_S = 3600
 MAX_OVERFLOW = 20
+# Connections kept open: two, because the event-log storage asks for a second one while it holds the first
+# (`_store_asset_event_tags` calls `has_table` inside its index transaction): with one kept, that second
+# connection was opened and closed again for every asset event of a run (bench/dbt_scale.py, py-spy of the
+# run worker at 1,000 dbt models: a tenth of its CPU, 10-18 ms of connecting per event on the compose stack).
+POOL_SIZE = 2
+
+
+def closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether the server has ended this idle connection: its socket is readable (a termination notice, or
+    the end of the stream) although no query is pending. One system call, no round trip."""
+    if dbapi_connection.closed:
+        return True
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def replace_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # SQLAlchemy's documented way for a checkout listener to refuse a dead connection: the pool replaces it
+    # with a new one and checks out again.
+    if closed_by_server(dbapi_connection):
+        raise exc.DisconnectionError("the server closed the kept connection")
 
 
 class KeepsConnectionOpen:
@@ -68,21 +97,32 @@ class KeepsConnectionOpen:
     def _use_pool(self, pool_recycle: int, max_overflow: int) -> None:
         engine_kwargs: dict[str, Any] = {
             "isolation_level": "AUTOCOMMIT",
-            "pool_size": 1,
+            "pool_size": POOL_SIZE,
             "max_overflow": max_overflow,
             "pool_recycle": pool_recycle,
-            "pool_pre_ping": True,
         }
         options = self._engine.url.query.get("options")
         if options:  # as optimize_for_webserver: libpq options given in the URL's params
             engine_kwargs["connect_args"] = {"options": options}
         previous = self._engine
         self._engine = create_pg_engine(self.postgres_url, self._token_provider, **engine_kwargs)
+        event.listen(self._engine, "checkout", replace_if_closed_by_server)
         previous.dispose()
 
     def dispose(self) -> None:
         super().dispose()  # type: ignore[misc]
         self._engine.dispose()
+
+    def has_table(self, table_name: str) -> bool:
+        """dagster-postgres asks the catalog whether a table exists before every asset event it stores; a
+        table that exists stays (its migrations add, never drop, tables), so a yes is remembered."""
+        seen: set[str] = self.__dict__.setdefault("_tables_seen", set())
+        if table_name in seen:
+            return True
+        found = bool(super().has_table(table_name))  # type: ignore[misc]
+        if found:
+            seen.add(table_name)
+        return found
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:

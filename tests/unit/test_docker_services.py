@@ -16,7 +16,7 @@ import pytest
 from edp_tui.docker.endpoint import DockerEndpoint, resolve_endpoint
 from edp_tui.docker.errors import EngineUnreachable
 from edp_tui.docker.models import EngineStatus, ServiceState
-from edp_tui.docker.services import DockerSource
+from edp_tui.docker.services import DockerServices
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_default_context_is_the_local_socket(tmp_path: Path, monkeypatch: pytest
 
 
 def test_missing_socket_is_engine_unreachable_with_a_plain_cause(tmp_path: Path) -> None:
-    source = DockerSource("edp", ["db"], DockerEndpoint.resolve(f"unix://{tmp_path}/none.sock"))
+    source = DockerServices("edp", ["db"], DockerEndpoint.resolve(f"unix://{tmp_path}/none.sock"))
     with pytest.raises(EngineUnreachable) as info:
         source.snapshot()
     assert str(info.value) == f"unix://{tmp_path}/none.sock: no socket at this path (is the engine running?)"
@@ -72,7 +72,7 @@ def test_refused_socket(tmp_path: Path) -> None:
     sock.bind(str(path))
     sock.close()  # the file stays, nobody listens: connection refused
     with pytest.raises(EngineUnreachable, match="connection refused"):
-        DockerSource("edp", ["db"], DockerEndpoint.resolve(f"unix://{path}")).restart("db")
+        DockerServices("edp", ["db"], DockerEndpoint.resolve(f"unix://{path}")).restart("db")
 
 
 class RecordingSink:
@@ -88,7 +88,7 @@ class RecordingSink:
 
 
 def test_watch_retries_with_backoff_and_stops_promptly(tmp_path: Path) -> None:
-    source = DockerSource(
+    source = DockerServices(
         "edp", ["db"], DockerEndpoint.resolve(f"unix://{tmp_path}/none.sock"), backoff=(0.05, 0.2)
     )
     sink = RecordingSink()

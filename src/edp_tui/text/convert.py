@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from edp_tui.text.line import DEFAULT_MAX_CHARS, LINE_OVERHEAD_BYTES, LogLine
+from edp_tui.text.logline import DEFAULT_MAX_CHARS, LINE_OVERHEAD_BYTES, LogLine
 from edp_tui.text.sanitize import sanitize
 
 
