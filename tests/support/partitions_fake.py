@@ -143,7 +143,13 @@ class PartitionsFake:
         self, keys: Sequence[AssetKey] | None = None
     ) -> dict[AssetKey, PartitionHealth | None]:
         await self._call("partition_health", tuple(keys) if keys is not None else None)
-        return {k: h for k, h in self.healths.items() if keys is None or k in keys}
+        found: dict[AssetKey, PartitionHealth | None] = {
+            k: h for k, h in self.healths.items() if keys is None or k in keys
+        }
+        # As the client: an asset asked for that exists but has no partitions is None; an unknown one absent.
+        known = {a.key for a in getattr(self, "assets_list", [])} | set(self.healths)
+        found.update({k: None for k in keys or () if k in known and k not in self.healths})
+        return found
 
     async def partition_keys(self, key: AssetKey) -> list[str]:
         await self._call("partition_keys", key)

@@ -23,10 +23,11 @@ from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.screens.backfill_dialog import BackfillDialog  # noqa: E402
 from edp_tui.ui.screens.confirm import ConfirmScreen  # noqa: E402
 from edp_tui.ui.screens.pool_dialog import PoolLimitDialog  # noqa: E402
+from edp_tui.ui.widgets.dagster.assets import AssetsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.backfills import BackfillsPanel  # noqa: E402
 from edp_tui.ui.widgets.dagster.partitions_panel import PartitionsOverview  # noqa: E402
 from edp_tui.ui.widgets.dagster.queue_panel import QueuePanel  # noqa: E402
-from tests.support.partitions_fake import ITEMS, ORDERS  # noqa: E402
+from tests.support.partitions_fake import FCT, ITEMS, ORDERS  # noqa: E402
 from tests.support.pilot import on_screen, screen_text, until, wait_shown  # noqa: E402
 
 
@@ -120,6 +121,49 @@ async def test_read_only_refuses_a_backfill_before_any_dialog() -> None:
         assert not isinstance(app.screen, BackfillDialog) and fake.launched_backfills == []
 
 
+async def assets_row(pilot: Pilot[Any], name: str) -> AssetsPanel:
+    """The Assets tab shown, its table focused on the row of asset ``name``."""
+    await pilot.press("5")
+    panel = pilot.app.query_one(AssetsPanel)
+    await until(pilot, lambda: panel.populated, 10, "assets read")
+    panel.table.focus()
+    panel.table.move_cursor(row=[str(k.value) for k in panel.table.rows].index(name))
+    return panel
+
+
+async def test_b_in_the_assets_tab_backfills_a_partitioned_asset_and_refuses_one_without_partitions() -> None:
+    fake = FakeDagster()
+    async with make_app(fake).run_test(size=(120, 40)) as pilot:
+        app = pilot.app
+        await assets_row(pilot, "raw/customers")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, BackfillDialog), 5, "the backfill dialog")
+        await wait_shown(pilot, "raw/customers is not partitioned")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, BackfillDialog) and fake.launched_backfills == []
+        await pilot.press("escape")
+        await assets_row(pilot, "marts/fct_orders")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, BackfillDialog), 5, "the backfill dialog")
+        # The whole range read from Dagster, to narrow.
+        await wait_shown(pilot, "would launch: 365 partitions (2025-01-01..2025-12-31)")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: fake.launched_backfills != [], 5, "the backfill launched")
+        [request] = fake.launched_backfills
+        assert request.partitioned == (FCT,) and request.ranges == (KeyRange("2025-01-01", "2025-12-31"),)
+
+
+async def test_read_only_refuses_a_backfill_from_the_assets_tab() -> None:
+    fake = FakeDagster(read_only=True)
+    async with make_app(fake, read_only=True).run_test(size=(120, 40)) as pilot:
+        app = pilot.app
+        assert isinstance(app, EdpApp)
+        await assets_row(pilot, "marts/fct_orders")
+        await pilot.press("b")
+        await until(pilot, lambda: toasted(app, "Read-only mode: backfill of marts/fct_orders refused"))
+        assert not isinstance(app.screen, BackfillDialog) and fake.launched_backfills == []
+
+
 async def test_cancel_and_reexecute_ask_first() -> None:
     fake = FakeDagster()
     async with make_app(fake).run_test(size=(120, 40)) as pilot:
@@ -196,6 +240,8 @@ def show_tab(dialog: str | None = None):  # type: ignore[no-untyped-def]
             app.query_one("#pools-table", DataTable).focus()
             await pilot.press("p")
             await wait_shown(pilot, "Pool warehouse")
+        for field in app.screen.query(Input):
+            field.cursor_blink = False  # a blinking cursor is drawn or not by the time of the shot
         app.clear_notifications()
         await pilot.pause(0.2)
 

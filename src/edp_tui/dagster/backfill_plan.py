@@ -62,8 +62,6 @@ async def plan_backfill(source: PlanSource, ask: BackfillAsk) -> BackfillRequest
     if not ask.assets:
         what = f"job {ask.from_job}" if ask.from_job else "the request"
         raise PartitionRequestError(f"{what} names no assets: nothing to backfill; nothing launched")
-    if ask.mode == "range" and not (ask.start and ask.end):
-        raise PartitionRequestError("a range needs its first and last partition (--from and --to)")
     found = await source.partition_health(ask.assets)
     unknown = [k for k in ask.assets if k not in found]
     if unknown:
@@ -86,6 +84,8 @@ async def plan_backfill(source: PlanSource, ask: BackfillAsk) -> BackfillRequest
             "partitioned and cannot be given partitions; backfill the partitioned assets alone, or a job "
             "(its other assets are built once); nothing launched"
         )
+    if ask.mode == "range" and not (ask.start and ask.end):
+        raise PartitionRequestError("a range needs its first and last partition (--from and --to)")
     definitions = {healths[k].definition for k in partitioned}
     if len(definitions) > 1:
         raise PartitionRequestError(

@@ -137,6 +137,8 @@ below says what would be launched, or why nothing can be. **ctrl+s** launches it
             self.query_one("#backfill-target", Static).update(Text.assemble("assets: ", printable(names)))
             self._prefill(self.health)
             self.replan()
+            if self.health is None:  # opened from the Assets tab: the range comes from Dagster
+                self._load_health()
         else:
             self._load_jobs()
 
@@ -149,6 +151,15 @@ below says what would be launched, or why nothing can be. **ctrl+s** launches it
             start.value = health.first_key
         if not end.value and health.last_key:
             end.value = health.last_key
+
+    @work(exclusive=True, group="backfill-health", exit_on_error=False)
+    async def _load_health(self) -> None:
+        try:
+            found = await self.source.partition_health(self.assets[:1])
+        except DagsterError:
+            return  # the plan says what cannot be read
+        self.health = found.get(self.assets[0])
+        self._prefill(self.health)
 
     @work(exclusive=True, group="backfill-jobs", exit_on_error=False)
     async def _load_jobs(self) -> None:
