@@ -70,9 +70,9 @@ query Failures($runId: ID!) {
 
 
 def failures(stack: Stack, backfill_id: str, limit: int = 3) -> list[str]:
-    """The step failures of a backfill's failed runs (for assertion messages)."""
+    """The backfill's own error and the step failures of its failed runs (for assertion messages)."""
     runs = stack.json("runs", "--backfill", backfill_id, "--status", "FAILURE", "--limit", str(limit))["runs"]
-    out = []
+    out = [f"backfill: {stack.json('backfills', backfill_id).get('error')}"]
     for run in runs:
         body = {"query": STEP_FAILURES, "variables": {"runId": run["run_id"]}}
         events = httpx.post(f"{stack.webserver_url}/graphql", json=body, timeout=60).json()["data"]

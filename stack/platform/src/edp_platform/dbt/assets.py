@@ -122,7 +122,13 @@ def selection_args(
             dagster_dbt_translator=translator,
             current_dbt_indirect_selection_env=os.environ.get("DBT_INDIRECT_SELECTION"),
         )
-        return [*args, *(["--indirect-selection", indirect] if indirect else [])]
+        # dbt's default (eager) would also run a test of a selected model whose other parent another run
+        # builds (a relationships test between two models of the step, when an asset backfill runs them
+        # apart): on a fresh warehouse that relation does not exist yet and the test fails. "buildable"
+        # runs a test only when all its parents are built here or upstream; the check left out is simply
+        # not evaluated in this run (a subsettable multi-asset's checks are optional outputs).
+        indirect = indirect or os.environ.get("DBT_INDIRECT_SELECTION") or "buildable"
+        return [*args, "--indirect-selection", indirect]
     return ["--select", select, *(["--exclude", exclude] if exclude else [])]
 
 
@@ -165,7 +171,7 @@ def run_build(
                     node = result.raw_event["data"].get("node_info", {})
                     found = details.test_metadata(node.get("unique_id", ""), node.get("node_relation"))
                     event = event.with_metadata({**event.metadata, **found})
-                yield steps.convert(event)
+                yield from steps.convert_all(event)
     except DagsterDbtCliRuntimeError as error:
         # dagster-dbt's own failure, with each failed model's error and compiled SQL (failures.py).
         raise dg.Failure(
