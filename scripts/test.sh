@@ -16,7 +16,8 @@ fi
 say "setup done in $(( $(date +%s) - t0 )) s; running tests"
 
 set +e
-.venv/bin/python -m pytest -p no:cacheprovider -ra "$@"
+# A skipped test fails the run (tests/conftest.py): this host has everything every test needs.
+EDP_SKIPS_FAIL=1 .venv/bin/python -m pytest -p no:cacheprovider -ra "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

@@ -231,6 +231,9 @@ async def test_postgres_restarted_mid_run(compose_stack: ComposeStack) -> None:
                     break
                 await pilot.pause(2)
             note = f"the run ended {final}; screen healthy {total:.1f} s after the restart command"
+            # The run in flight ends one way or the other (its worker's writes may have met the outage): a
+            # run left STARTED for good after PostgreSQL is back is the failure this guards against.
+            assert final in ("SUCCESS", "FAILURE", "CANCELED"), f"run {run_id} still {final} 10 min on"
     finally:
         compose_stack.compose("start", "postgres", check=False)
         record("postgres restarted mid-run", shown, recovered, note)

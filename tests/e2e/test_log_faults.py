@@ -65,7 +65,6 @@ def test_an_unreadable_stream_is_retried_with_backoff_and_reported(mute_project:
         deadline = time.monotonic() + 60
         while not any(e.kind == "error" for e in events) and time.monotonic() < deadline:
             time.sleep(0.05)
-        first = time.monotonic()
         time.sleep(WATCH_S)
     finally:
         follower.stop()
@@ -82,7 +81,6 @@ def test_an_unreadable_stream_is_retried_with_backoff_and_reported(mute_project:
     # The reason is written into the log once per streak, not at every attempt.
     said = [ln for ln in lines if "does not support reading" in ln.text]
     assert 1 <= len(said) <= 2
-    assert time.monotonic() - first >= WATCH_S
 
 
 async def test_the_pane_keeps_showing_why_the_log_is_empty(mute_project: str) -> None:

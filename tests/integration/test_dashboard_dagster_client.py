@@ -79,9 +79,16 @@ async def test_reload_is_pushed_as_a_location_event(process_stack: ProcessStack)
     async with DagsterClient(process_stack.graphql_url) as client:
         events = client.location_events()
         first = asyncio.ensure_future(events.__anext__())
-        await asyncio.sleep(1.0)  # the subscription is registered before the reload happens
-        loc = await client.reload_location(process_stack.location_name)
-        event = await asyncio.wait_for(first, timeout=60)
+        # A reload made before the webserver registered the subscription is not pushed to it: reload until
+        # one is (the subscription has no acknowledgement of its own to wait on).
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:
+            loc = await client.reload_location(process_stack.location_name)
+            done, _ = await asyncio.wait({first}, timeout=5)
+            if done:
+                break
+            assert asyncio.get_running_loop().time() < deadline, "no location event within 60 s of reloads"
+        event = first.result()
         await events.aclose()
         assert event.location_name == process_stack.location_name
         assert event.event_type in ("LOCATION_UPDATED", "LOCATION_RECONNECTED")
