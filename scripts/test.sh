@@ -17,7 +17,7 @@ say "setup done in $(( $(date +%s) - t0 )) s; running tests"
 
 set +e
 # A skipped test fails the run (tests/conftest.py): this host has everything every test needs.
-EDP_SKIPS_FAIL=1 .venv/bin/python -m pytest -p no:cacheprovider -ra "$@"
+EDP_SKIPS_FAIL=1 .venv/bin/python -m pytest -p no:cacheprovider -ra --durations=30 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
