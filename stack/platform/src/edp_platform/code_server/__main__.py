@@ -15,6 +15,7 @@ Before the code servers start, the warehouse's own role and its limits are appli
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -30,6 +31,23 @@ POLL_S = 1.0
 
 def say(text: str) -> None:
     print(f"edp-platform: {text}", file=sys.stderr, flush=True)
+
+
+def reap_orphans(own: set[int]) -> int:
+    """Reaps ended processes that are not one of `own` (the code servers, which Popen waits for itself);
+    returns how many. This process is PID 1 of user-code: the processes a code server's own children leave
+    behind (a reload's check, dbt) are re-parented to it when their parent ends first, and stay zombies
+    until PID 1 waits for them. Peeking first (WNOWAIT) leaves a code server's exit status to its Popen."""
+    reaped = 0
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return reaped
+        if info is None or info.si_pid in own:
+            return reaped
+        os.waitpid(info.si_pid, 0)
+        reaped += 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             if now >= at and not stopping:
                 del due[name]
                 children[name], started[name] = start(name), time.monotonic()
+        reap_orphans({proc.pid for proc in children.values()})
         time.sleep(POLL_S)
 
 
