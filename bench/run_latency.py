@@ -47,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness import Gql, run_tags  # noqa: E402
+from harness import Gql, run_tags, service_container  # noqa: E402
 
 TEST_SIZE = {"customers": 40, "products": 8, "orders": 300, "seed": 7}
 RUN_CONFIG = {"ops": {"raw_retail_data": {"config": TEST_SIZE}}}
@@ -117,25 +117,6 @@ class RunContainerCpu(threading.Thread):
             if container is not None:
                 self.last = cpu_seconds(container) or self.last
             time.sleep(0.2)
-
-
-def service_container(project: str, service: str) -> str | None:
-    ids = subprocess.run(
-        [
-            "docker",
-            "ps",
-            "-q",
-            "--no-trunc",
-            "--filter",
-            f"label=com.docker.compose.project={project}",
-            "--filter",
-            f"label=com.docker.compose.service={service}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stdout.split()
-    return ids[0] if ids else None
 
 
 def pg_sessions(postgres: str | None) -> int | None:
