@@ -47,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness import Gql, run_tags, service_container  # noqa: E402
+from harness import Gql, container_cpu_seconds, run_tags, service_container  # noqa: E402
 
 TEST_SIZE = {"customers": 40, "products": 8, "orders": 300, "seed": 7}
 RUN_CONFIG = {"ops": {"raw_retail_data": {"config": TEST_SIZE}}}
@@ -79,19 +79,6 @@ def host_load() -> str:
     ).stdout.split()
     return f"load average {load}; {len(names)} containers running on the host: {' '.join(sorted(names))}"
 
-
-def cpu_seconds(container_id: str) -> float | None:
-    """CPU seconds a container used so far, from its cgroup (v1 cpuacct, v2 cpu.stat); None: unreadable."""
-    v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage")
-    v2 = Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat")
-    try:
-        if v1.exists():
-            return int(v1.read_text()) / 1e9
-        for line in v2.read_text().splitlines():
-            if line.startswith("usage_usec "):
-                return int(line.split()[1]) / 1e6
-    except (OSError, ValueError):
-        return None
     return None
 
 
@@ -115,7 +102,7 @@ class RunContainerCpu(threading.Thread):
                 ).stdout.split()
                 container = ids[0] if ids else None
             if container is not None:
-                self.last = cpu_seconds(container) or self.last
+                self.last = container_cpu_seconds(container) or self.last
             time.sleep(0.2)
 
 
@@ -172,7 +159,7 @@ def one_run(
 ) -> tuple[str, dict[str, float | None], str]:
     poller = RunContainerCpu()
     poller.start()
-    cpu0 = cpu_seconds(user_code) if user_code else None
+    cpu0 = container_cpu_seconds(user_code) if user_code else None
     sessions0 = pg_sessions(postgres)
     t0 = time.monotonic()
     try:
@@ -182,7 +169,7 @@ def one_run(
     finally:
         poller.done.set()
     wall = time.monotonic() - t0
-    cpu1 = cpu_seconds(user_code) if user_code else None
+    cpu1 = container_cpu_seconds(user_code) if user_code else None
     sessions1 = pg_sessions(postgres)
     info = gql.run(run_id)
     events = gql.events(run_id)
@@ -247,7 +234,7 @@ def cli_run(url: str, gql: Gql) -> tuple[str, float]:
 
 
 def peer(container: str) -> dict[str, float] | str:
-    cpu0 = cpu_seconds(container)
+    cpu0 = container_cpu_seconds(container)
     try:
         t0 = time.monotonic()
         proc = subprocess.run(
@@ -262,7 +249,7 @@ def peer(container: str) -> dict[str, float] | str:
         return f"failed: {proc.stderr[-500:]}"
     parts = json.loads(proc.stdout.strip().splitlines()[-1])
     wall = time.monotonic() - t0
-    cpu1 = cpu_seconds(container)
+    cpu1 = container_cpu_seconds(container)
     cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else float("nan")
     return {**parts, "wall": wall, "cpu": cpu}
 
@@ -282,9 +269,9 @@ def main() -> None:
     if user_code is None:
         print(f"no running user-code container in project {args.project}: nothing to measure")
         return
-    idle0, sessions0 = cpu_seconds(user_code), pg_sessions(postgres)
+    idle0, sessions0 = container_cpu_seconds(user_code), pg_sessions(postgres)
     time.sleep(IDLE_S)
-    idle1, sessions1 = cpu_seconds(user_code), pg_sessions(postgres)
+    idle1, sessions1 = container_cpu_seconds(user_code), pg_sessions(postgres)
     idle_rate = (idle1 - idle0) / IDLE_S if idle0 is not None and idle1 is not None else 0.0
     pg_idle_rate = 0.0
     if sessions0 is not None and sessions1 is not None:
