@@ -148,7 +148,7 @@ def test_all_four_services_are_healthy(compose_stack: ComposeStack) -> None:
         assert (row["State"], row["Health"]) == ("running", "healthy"), (service, row)
     info = compose_stack.graphql("query { version }")
     assert info["version"].startswith("1.13.")
-    assert "created stack/.env with a generated database password" in compose_stack.bring_up_log
+    assert "created stack/.env with generated database passwords" in compose_stack.bring_up_log
     env_file = compose_stack.stack_dir / ".env"
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"
 

@@ -97,6 +97,14 @@ query RunStatus($runId: ID!) {
 }
 """
 
+RUNS_IN_FLIGHT = """
+query {
+  runsOrError(filter: {statuses: [QUEUED, STARTING, STARTED, CANCELING]}, limit: 20) {
+    ... on Runs { results { runId jobName status tags { key value } } }
+  }
+}
+"""
+
 RUN_EVENTS = """
 query RunEvents($runId: ID!, $cursor: String) {
   logsForRun(runId: $runId, afterCursor: $cursor, limit: 1000) {
@@ -348,7 +356,14 @@ class ProcessStack:
             if status in TERMINAL_RUN_STATUSES:
                 return str(status)
             time.sleep(0.5)
-        raise ProcessStackError(f"run {run_id} still {status} after {timeout:.0f} s")
+        raise ProcessStackError(f"run {run_id} still {status} after {timeout:.0f} s; {self.runs_in_flight()}")
+
+    def runs_in_flight(self) -> str:
+        """What holds the run queue's slots, to say why a run stayed QUEUED."""
+        runs = self.graphql(RUNS_IN_FLIGHT)["runsOrError"].get("results", [])
+        return "runs in flight: " + (
+            ", ".join(f"{r['runId']} {r['jobName']} {r['status']} {r['tags']}" for r in runs) or "none"
+        )
 
     def run_events(self, run_id: str) -> list[dict[str, Any]]:
         """Every event of a run (paged through logsForRun)."""
