@@ -78,7 +78,10 @@ def dagster_client(config: Config, url: str, *, timeout: float = 10.0) -> Dagste
     )
 
 
-def build_backends(config: Config, compose: ComposeProject) -> Backends:
+def build_backends(
+    config: Config, compose: ComposeProject, *, dagster: DagsterClient | None = None
+) -> Backends:
+    """Every backend of ``compose``; ``dagster``: a client made already (for the webserver of ``compose``)."""
     from edp_tui.docker.logs.source import DockerLogSource
     from edp_tui.docker.run_containers import DockerRunContainers
     from edp_tui.docker.services import DockerServices
@@ -91,7 +94,7 @@ def build_backends(config: Config, compose: ComposeProject) -> Backends:
         webserver_url=url,
         services=DockerServices(compose.name, compose.service_names, endpoint),
         logs=DockerLogSource(compose.name, endpoint),
-        dagster=dagster_client(config, url),
+        dagster=dagster or dagster_client(config, url),
         reload_status=ContainerReloadStatus(compose.name, endpoint),
         run_containers=DockerRunContainers(compose.name, endpoint),
         code_dir=compose.code_dir,
