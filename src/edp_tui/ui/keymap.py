@@ -50,6 +50,8 @@ WHERE = {
     "HelpScreen": "help screen",
     "ServiceDetailScreen": "service detail",
     "CheckDetailScreen": "check detail (Assets tab)",
+    "RunEventsScreen": "event log and step timeline",
+    "RunsTimelineScreen": "runs timeline",
 }
 
 
