@@ -52,6 +52,8 @@ WHERE = {
     "CheckDetailScreen": "check detail (Assets tab)",
     "RunEventsScreen": "event log and step timeline",
     "RunsTimelineScreen": "runs timeline",
+    "AssetHistoryScreen": "asset history (Assets tab)",
+    "ResourcesScreen": "CPU and memory graphs",
 }
 
 

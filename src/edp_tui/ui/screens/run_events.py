@@ -65,7 +65,7 @@ def sql_syntax(sql: str) -> Syntax:
 
 
 def event_detail(event: RunEvent) -> RenderableType:
-    """The whole event: message, error (the user's exception), each failed dbt model's error and SQL."""
+    """The whole event: message, each failed dbt model's error and SQL, the error (the user's exception)."""
     head = Text.assemble(
         (f"{clock(event.timestamp)} ", "dim"),
         (kind_of(event), "bold"),
@@ -75,8 +75,6 @@ def event_detail(event: RunEvent) -> RenderableType:
         (event.level or "", LEVEL_STYLE.get(event.level or "", "")),
     )
     parts: list[RenderableType] = [head, literal(event.message)]
-    if event.error:
-        parts += [Text("error", style="bold underline"), Text(literal(event.error).plain, style="red")]
     for node in failed_nodes(event.metadata):
         parts.append(Text.assemble(("dbt ", "bold underline"), (printable(node.unique_id), "bold underline")))
         if node.file:
@@ -84,6 +82,8 @@ def event_detail(event: RunEvent) -> RenderableType:
         parts.append(Text(literal(node.error).plain, style="red"))
         if node.compiled_sql:
             parts += [Text("compiled SQL", style="bold"), sql_syntax(node.compiled_sql)]
+    if event.error:  # after the failed models: dbt's own words say more than the wrapper's
+        parts += [Text("error", style="bold underline"), Text(literal(event.error).plain, style="red")]
     shown = {
         f"dbt/{kind}/{n.unique_id}"
         for n in failed_nodes(event.metadata)
