@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from edp_tui.dagster.asset_history import HISTORY_LIMIT, MaterializationRecord
 from edp_tui.dagster.assets import ASSET_JOB, AssetChangeSignals, AssetInfo, AssetKey
 from edp_tui.dagster.check_detail import CheckExecution
 from edp_tui.dagster.daemon_errors import DaemonErrorHistory
@@ -464,6 +465,12 @@ class DagsterClient:
         data = await self.execute("AssetCheckExecution", variables)
         executions = data.get("assetCheckExecutions") or []
         return CheckExecution.from_graphql(executions[0]) if executions else None
+
+    async def asset_history(self, key: AssetKey, limit: int = HISTORY_LIMIT) -> list[MaterializationRecord]:
+        """The last ``limit`` materializations of one asset with their metadata, newest first."""
+        data = await self.execute("AssetHistory", {"assetKey": {"path": list(key)}, "limit": limit})
+        asset = expect(data["assetOrError"], "Asset")
+        return [MaterializationRecord.from_graphql(m) for m in asset.get("assetMaterializations") or []]
 
     async def asset_change_signals(self, since: float) -> AssetChangeSignals:
         """One cheap request: whether the Assets query could answer anything new since ``since`` (epoch s)."""

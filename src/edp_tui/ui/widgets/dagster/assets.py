@@ -131,6 +131,7 @@ class AssetsPanel(PollingPanel):
         Binding("l", "materialize(False)", "Materialize", id="dagster.materialize_asset"),
         Binding("L", "materialize(True)", "Materialize + downstream", id="dagster.materialize_downstream"),
         Binding("d", "check_detail", "Check detail", id="dagster.check_detail", show=False),
+        Binding("h", "history", "History", id="dagster.asset_history"),
     ]
 
     HELP = """\
@@ -144,7 +145,8 @@ their own: outcome against the latest materialization, check, severity, run and 
 
 Keys: **l** materializes the highlighted asset, **L** it and everything downstream of it; both ask
 first and are refused in read-only mode. **d** shows why a check failed (a dbt test's failing rows, SQL
-and file): the check highlighted below, else the asset's first failed one. **home**/**g**, **end**/**G**
+and file): the check highlighted below, else the asset's first failed one. **h** shows the asset's last
+materializations and their metadata (row counts, durations) as small plots. **home**/**g**, **end**/**G**
 first/last row.
 """
 
@@ -303,6 +305,11 @@ first/last row.
         from edp_tui.ui.screens.check_detail import open_check_detail  # its Syntax (pygments): when opened
 
         open_check_detail(self)
+
+    def action_history(self) -> None:
+        from edp_tui.ui.screens.asset_history import open_asset_history
+
+        open_asset_history(self)
 
     def action_materialize(self, downstream: bool) -> None:
         asset = self.selected
