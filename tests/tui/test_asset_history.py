@@ -13,13 +13,11 @@ from textual.widgets import DataTable, Sparkline
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import T0, FakeDagster  # noqa: E402
-from shell_fakes import FakeServices, fake_backends, fixed_now  # noqa: E402
+from shell_fakes import dashboard_on, highlight_asset  # noqa: E402
 
-from edp_tui.config import Config  # noqa: E402
 from edp_tui.dagster.asset_history import MaterializationRecord  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.screens.asset_history import AssetHistoryScreen  # noqa: E402
-from edp_tui.ui.widgets.dagster.assets import AssetsPanel  # noqa: E402
 from tests.support.pilot import until, wait_shown  # noqa: E402
 
 KEY = ("staging", "stg_orders")
@@ -44,24 +42,8 @@ def history() -> list[MaterializationRecord]:
     return list(reversed(records))  # newest first, as Dagster answers
 
 
-def make_app(fake: FakeDagster) -> EdpApp:
-    return EdpApp(
-        Config(compose_file=Path("/nonexistent/compose.yaml")),
-        fake_backends(FakeServices(), fake),
-        now=fixed_now,
-    )
-
-
 async def open_history(pilot: Pilot[Any], app: EdpApp) -> AssetHistoryScreen:
-    await pilot.press("5")
-    panel = app.query_one(AssetsPanel)
-    await until(pilot, lambda: panel.populated)
-    panel.table.focus()
-    for _ in range(panel.table.row_count):
-        if panel.selected is not None and panel.selected.key == KEY:
-            break
-        await pilot.press("down")
-    assert panel.selected is not None and panel.selected.key == KEY
+    await highlight_asset(pilot, app, KEY)
     await pilot.press("h")
     await until(pilot, lambda: isinstance(app.screen, AssetHistoryScreen))
     screen = app.screen
@@ -73,7 +55,7 @@ async def open_history(pilot: Pilot[Any], app: EdpApp) -> AssetHistoryScreen:
 async def test_the_history_plots_each_numeric_series_oldest_first() -> None:
     fake = FakeDagster()
     fake.histories[KEY] = history()
-    app = make_app(fake)
+    app = dashboard_on(fake)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_history(pilot, app)
         assert ("asset_history", KEY) in fake.calls
@@ -93,7 +75,7 @@ async def test_the_history_plots_each_numeric_series_oldest_first() -> None:
 
 
 async def test_an_asset_never_materialized_says_so() -> None:
-    app = make_app(FakeDagster())
+    app = dashboard_on(FakeDagster())
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_history(pilot, app)
         await wait_shown(pilot, "never materialized")
@@ -112,4 +94,4 @@ def test_snapshot(snap_compare: Any, size: tuple[int, int]) -> None:
         await wait_shown(pilot, "dagster/row_count")
         await pilot.pause()
 
-    assert snap_compare(make_app(fake), terminal_size=size, run_before=run_before)
+    assert snap_compare(dashboard_on(fake), terminal_size=size, run_before=run_before)

@@ -15,9 +15,8 @@ from textual.widgets import DataTable, Select, TabbedContent
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import T0, FakeDagster  # noqa: E402
-from shell_fakes import FakeServices, fake_backends, fixed_now  # noqa: E402
+from shell_fakes import dashboard_on  # noqa: E402
 
-from edp_tui.config import Config  # noqa: E402
 from edp_tui.dagster.models import RunEvent, StepStat  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.screens.run_events import RunEventsScreen  # noqa: E402
@@ -59,14 +58,6 @@ def fake_with_dbt_failure() -> FakeDagster:
     return fake
 
 
-def make_app(fake: FakeDagster) -> EdpApp:
-    return EdpApp(
-        Config(compose_file=Path("/nonexistent/compose.yaml")),
-        fake_backends(FakeServices(), fake),
-        now=fixed_now,
-    )
-
-
 async def highlight_failed_run(pilot: Pilot[Any], app: EdpApp) -> RunsPanel:
     await pilot.press("2")
     panel = app.query_one(RunsPanel)
@@ -93,7 +84,7 @@ def shown_kinds(screen: RunEventsScreen) -> list[str]:
 
 
 async def test_events_are_filtered_by_type_step_and_level() -> None:
-    app = make_app(fake_with_dbt_failure())
+    app = dashboard_on(fake_with_dbt_failure())
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_events(pilot, app)
         kinds: Select[str] = screen.query_one("#event-kind", Select)
@@ -114,7 +105,7 @@ async def test_events_are_filtered_by_type_step_and_level() -> None:
 
 
 async def test_search_is_a_case_insensitive_substring_and_text_stays_literal() -> None:
-    app = make_app(fake_with_dbt_failure())
+    app = dashboard_on(fake_with_dbt_failure())
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_events(pilot, app)
         await pilot.press("slash")
@@ -136,7 +127,7 @@ async def test_search_is_a_case_insensitive_substring_and_text_stays_literal() -
 
 
 async def test_a_failed_dbt_model_shows_its_error_and_compiled_sql() -> None:
-    app = make_app(fake_with_dbt_failure())
+    app = dashboard_on(fake_with_dbt_failure())
     async with app.run_test(size=(120, 50)) as pilot:
         await highlight_failed_run(pilot, app)
         # In the run detail: dbt's own error under the step failure, literally.
@@ -155,7 +146,7 @@ async def test_a_failed_dbt_model_shows_its_error_and_compiled_sql() -> None:
 
 
 async def test_the_step_timeline_draws_a_bar_per_step() -> None:
-    app = make_app(fake_with_dbt_failure())
+    app = dashboard_on(fake_with_dbt_failure())
     async with app.run_test(size=(80, 24)) as pilot:
         await highlight_failed_run(pilot, app)
         app.query_one(RunDetailPanel).query_one("#steps-table").focus()
@@ -181,7 +172,7 @@ async def test_a_live_run_is_followed_and_only_the_newest_events_are_kept(
     live = fake.runs_list[0].run_id
     fake.push_status(live, "STARTED")
     fake.events[live] = [RunEvent("LogMessageEvent", None, f"line {i}", T0, "INFO", "s") for i in range(4)]
-    app = make_app(fake)
+    app = dashboard_on(fake)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
         panel = app.query_one(RunsPanel)
@@ -200,7 +191,7 @@ async def test_a_live_run_is_followed_and_only_the_newest_events_are_kept(
 
 
 async def test_the_runs_timeline_shows_every_listed_run() -> None:
-    app = make_app(FakeDagster())
+    app = dashboard_on(FakeDagster())
     async with app.run_test(size=(80, 24)) as pilot:
         await highlight_failed_run(pilot, app)
         await pilot.press("t")
@@ -225,7 +216,7 @@ def test_snapshot(snap_compare: Any, size: tuple[int, int], tab: str) -> None:
             await wait_shown(pilot, "RUN_FAILURE")
         await pilot.pause()
 
-    assert snap_compare(make_app(fake_with_dbt_failure()), terminal_size=size, run_before=run_before)
+    assert snap_compare(dashboard_on(fake_with_dbt_failure()), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 60)])
@@ -238,4 +229,4 @@ def test_runs_timeline_snapshot(snap_compare: Any, size: tuple[int, int]) -> Non
         await wait_shown(pilot, "full_refresh_job")
         await pilot.pause()
 
-    assert snap_compare(make_app(FakeDagster()), terminal_size=size, run_before=run_before)
+    assert snap_compare(dashboard_on(FakeDagster()), terminal_size=size, run_before=run_before)
