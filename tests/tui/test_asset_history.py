@@ -18,7 +18,7 @@ from shell_fakes import dashboard_on, highlight_asset  # noqa: E402
 from edp_tui.dagster.asset_history import MaterializationRecord  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.screens.asset_history import AssetHistoryScreen  # noqa: E402
-from tests.support.pilot import until, wait_shown  # noqa: E402
+from tests.support.pilot import below_text, until, wait_shown  # noqa: E402
 
 KEY = ("staging", "stg_orders")
 ROWS = [1000, 1200, 1150, 1400, 1600, 1580]
@@ -92,6 +92,9 @@ def test_snapshot(snap_compare: Any, size: tuple[int, int]) -> None:
         assert isinstance(app, EdpApp)
         await open_history(pilot, app)
         await wait_shown(pilot, "dagster/row_count")
+        # The snapshot shows the dashboard under the modal: once seen blank in CI (the screen below not
+        # painted yet), so wait for its header too.
+        await until(pilot, lambda: "project edp" in below_text(app), what="the dashboard under the history")
         await pilot.pause()
 
     assert snap_compare(dashboard_on(fake), terminal_size=size, run_before=run_before)
