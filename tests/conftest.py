@@ -9,6 +9,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: hypothesis's default (200 ms) is a timed assertion, and on a 2-core host running
+# other suites a healthy example can take longer (test_reload_coalesce and test_container_logs failed so).
+settings.register_profile("edp", deadline=None)
+settings.load_profile("edp")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
