@@ -49,6 +49,7 @@ from edp_tui.dagster.models import (
     Tick,
 )
 from edp_tui.dagster.run_push import RunStatusChange
+from tests.support.partitions_fake import PartitionsFake
 
 T0 = 1_767_355_200.0  # 2026-01-02 12:00:00 UTC
 REPO = "__repository__"
@@ -257,7 +258,7 @@ class FakeLogStream:
     frames: asyncio.Queue[LogChunk | BaseException | None] = field(default_factory=asyncio.Queue)
 
 
-class FakeDagster:
+class FakeDagster(PartitionsFake):
     """Scriptable fake. ``down``: every call raises DagsterUnreachable; ``calls``: what was asked."""
 
     def __init__(self, *, read_only: bool = False, silent: bool = False) -> None:
@@ -304,6 +305,7 @@ class FakeDagster:
         self.status_queues: dict[str, asyncio.Queue[list[RunStatusChange]]] = {}
         self.push_down = False
         self._seed_detail()
+        self.init_partitions()
 
     def _seed_detail(self) -> None:
         failed = self.runs_list[2]

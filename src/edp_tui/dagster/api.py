@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from edp_tui.dagster.assets import AssetChangeSignals, AssetInfo, AssetKey
+from edp_tui.dagster.backfills import BackfillInfo, BackfillRequest
 from edp_tui.dagster.check_detail import CheckExecution
 from edp_tui.dagster.models import (
     DaemonHealth,
@@ -22,6 +23,8 @@ from edp_tui.dagster.models import (
     RunDetail,
     RunSummary,
 )
+from edp_tui.dagster.partitions import PartitionHealth
+from edp_tui.dagster.queue import QueueState
 from edp_tui.dagster.run_push import RunStatusChange
 
 
@@ -94,3 +97,34 @@ class DagsterApi(Protocol):
     async def set_running(self, item: InstigatorInfo, running: bool) -> str: ...
 
     async def daemon_health(self, now: float | None = None) -> DaemonHealth: ...
+
+    # ---- partitions, backfills, the run queue (partition_client.PartitionOperations) ----
+    async def partition_health(
+        self, keys: Sequence[AssetKey] | None = None
+    ) -> dict[AssetKey, PartitionHealth | None]: ...
+
+    async def partition_keys(self, key: AssetKey) -> list[str]: ...
+
+    async def required_assets(self, keys: Sequence[AssetKey]) -> list[AssetKey]: ...
+
+    async def job_assets(self, job: str, location: str | None = None) -> list[AssetKey]: ...
+
+    async def launch_backfill(self, request: BackfillRequest) -> str: ...
+
+    async def backfills(
+        self, limit: int = 20, cursor: str | None = None, status: str | None = None
+    ) -> list[BackfillInfo]: ...
+
+    async def backfill(self, backfill_id: str) -> BackfillInfo: ...
+
+    async def cancel_backfill(self, backfill_id: str) -> None: ...
+
+    async def reexecute_backfill(self, backfill_id: str, strategy: str = "FROM_FAILURE") -> str: ...
+
+    async def run_queue(self, limit: int = ...) -> QueueState: ...
+
+    async def pool_names(self) -> list[str]: ...
+
+    async def free_pool_slots(self, run_id: str) -> None: ...
+
+    async def set_pool_limit(self, pool: str, limit: int | None) -> None: ...

@@ -53,6 +53,7 @@ from edp_tui.dagster.models import (
     RunSummary,
     run_config_problem_from_graphql,
 )
+from edp_tui.dagster.partition_client import PartitionOperations
 from edp_tui.dagster.reexecution import step_reexecution_params
 from edp_tui.dagster.run_push import RunStatusChange, status_changes
 
@@ -117,11 +118,12 @@ def expect(obj: Any, *ok: str) -> JSON:
     raise DagsterRequestRejected(typename or "UnknownResult", str(message))
 
 
-class DagsterClient:
+class DagsterClient(PartitionOperations):
     """One webserver. Safe to share between workers of one event loop; call :meth:`aclose` when done.
 
     ``read_only`` refuses every mutation (launch, terminate, reload, schedule/sensor
-    toggles) before it is sent.
+    toggles, backfills, pool limits) before it is sent. Partitions, backfills and the run queue:
+    partition_client.PartitionOperations.
     """
 
     def __init__(

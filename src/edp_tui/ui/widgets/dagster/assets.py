@@ -131,6 +131,7 @@ class AssetsPanel(PollingPanel):
         Binding("l", "materialize(False)", "Materialize", id="dagster.materialize_asset"),
         Binding("L", "materialize(True)", "Materialize + downstream", id="dagster.materialize_downstream"),
         Binding("d", "check_detail", "Check detail", id="dagster.check_detail", show=False),
+        Binding("b", "backfill", "Backfill", id="dagster.backfill_asset"),
     ]
 
     HELP = """\
@@ -143,9 +144,10 @@ highlighted asset's upstream and downstream assets are shown below the table, an
 their own: outcome against the latest materialization, check, severity, run and when.
 
 Keys: **l** materializes the highlighted asset, **L** it and everything downstream of it; both ask
-first and are refused in read-only mode. **d** shows why a check failed (a dbt test's failing rows, SQL
-and file): the check highlighted below, else the asset's first failed one. **home**/**g**, **end**/**G**
-first/last row.
+first and are refused in read-only mode. **b** backfills the highlighted partitioned asset (with the assets
+of its step): a range, its missing or its failed partitions (asks; refused in read-only mode; the Backfills
+tab follows it). **d** shows why a check failed (a dbt test's failing rows, SQL and file): the check
+highlighted below, else the asset's first failed one. **home**/**g**, **end**/**G** first/last row.
 """
 
     DEFAULT_CSS = """
@@ -331,6 +333,15 @@ first/last row.
             confirm=f"Materialize {which}?",
             done=launched,
         )
+
+    def action_backfill(self) -> None:
+        asset = self.selected
+        if asset is None:
+            return
+        # Imported when first used: the dashboard's start imports no dialog it has not opened.
+        from edp_tui.ui.widgets.dagster.partitions_panel import launch_backfill
+
+        launch_backfill(self, self.actions, self.client, (asset.key,))
 
     def _selection(self, asset: AssetInfo, roots: list[AssetKey], downstream: bool) -> list[AssetKey]:
         """``roots`` (and what is downstream of them), only what this location can run (an external
