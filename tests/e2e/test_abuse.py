@@ -454,7 +454,7 @@ def test_first_launch_after_a_postgres_restart_succeeds(compose_stack: ComposeSt
         ),
         300,
     )
-    first = edp_tui(compose_stack, "launch", "ingestion_job", "--wait")
+    first = edp_tui(compose_stack, "launch", "ingestion_job", "--partition", sr.DEMO_DAY, "--wait")
     took = time.monotonic() - t0
     assert first.returncode == 0, first.stdout + first.stderr
     record(
