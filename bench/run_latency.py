@@ -47,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness import (
+from harness import (  # noqa: E402
     DEMO_DAY,
     PARTITION_TAG,
     Gql,
