@@ -164,6 +164,26 @@ def test_ingestion_creates_a_missing_warehouse_database(
             assert cur.fetchone() == (
                 len(generate_day(DAYS[0], orders=1, seed=1, reference=reference).tables["order_items"]),
             )
+        # A smaller reference load with another seed upserts its ids and deletes none: every order and
+        # order line still finds its customer and product (what dbt's relationships tests check).
+        smaller = generate_reference(GeneratorParams(customers=1, products=1, seed=9))
+        assert load_reference(smaller) == {"customers": 3, "products": 2}
+        with connect() as conn, conn.cursor() as cur:
+            cur.execute(
+                "select count(*) from retail_raw.orders o where not exists "
+                "(select 1 from retail_raw.customers c where c.customer_id = o.customer_id)"
+            )
+            assert cur.fetchone() == (0,)
+            cur.execute(
+                "select count(*) from retail_raw.order_items i where not exists "
+                "(select 1 from retail_raw.products p where p.product_id = i.product_id)"
+            )
+            assert cur.fetchone() == (0,)
+            cur.execute("select * from retail_raw.customers order by customer_id")
+            assert (
+                cur.fetchall()
+                == smaller.tables["customers"] + generate_reference(params).tables["customers"][1:]
+            )
     finally:
         admin = psycopg2.connect(**connection_params(process_stack.env["DAGSTER_PG_DB"]))
         try:

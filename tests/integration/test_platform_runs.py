@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from etl_pipeline.generator import GeneratorParams, days_between, generate
+from etl_pipeline.generator import GeneratorParams, days_between, generate, generate_reference
 
 from tests.support.process_stack import ProcessStack
 
 SMALL = GeneratorParams(customers=40, products=8, orders=100, seed=7)
 SMALLER = GeneratorParams(customers=25, products=6, orders=120, seed=11)
-D1, D3, D4 = date(2024, 2, 1), date(2024, 2, 3), date(2024, 2, 4)
+D1, D3, D4, D5 = date(2024, 2, 1), date(2024, 2, 3), date(2024, 2, 4), date(2024, 2, 5)
 FIRST_THREE = days_between(D1, D3)
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 MULTIPROCESS = {"execution": {"config": {"multiprocess": {}}}}
@@ -240,6 +240,18 @@ def test_jobs_on_clean_database_and_second_run(process_stack: ProcessStack) -> N
     # 5. a new day through the whole pipeline: its orders join the others, the incremental marts gain it.
     run_job(stack, "daily_job", {**ingestion_config(SMALL), **IN_PROCESS}, day_tags(D4))
     assert_marts(stack, SMALL, [*FIRST_THREE, D4])
+
+    # 6. a smaller reference load (another seed) with a new day: the ids it lacks, which the earlier days'
+    #    orders point at, stay, so every dbt test (the relationships ones included) still passes. Before the
+    #    reference load became an upsert it truncated them, and every later build failed.
+    run_id = run_job(stack, "daily_job", {**ingestion_config(SMALLER), **IN_PROCESS}, day_tags(D5))
+    checks = check_results(stack, run_id)
+    assert checks and all(checks.values()), {name for name, ok in checks.items() if not ok}
+    smaller, small = generate_reference(SMALLER).tables, generate_reference(SMALL).tables
+    customers = query(stack, "select * from retail_raw.customers order by customer_id")
+    assert customers == smaller["customers"] + small["customers"][SMALLER.customers :]
+    products = query(stack, "select * from retail_raw.products order by product_id")
+    assert products == smaller["products"] + small["products"][SMALLER.products :]
 
 
 def test_invalid_run_config_is_rejected_and_starts_no_run(process_stack: ProcessStack) -> None:

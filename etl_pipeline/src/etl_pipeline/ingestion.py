@@ -1,9 +1,9 @@
 """Ingestion into the warehouse's retail_raw schema: the reference data, and the orders one day at a time.
 
-`retail_raw/customers` and `retail_raw/products` are reference data, not partitioned: every load replaces
-them. `retail_raw/orders`, `order_items` and `payments` are partitioned by day (DAILY): a run loads the days
-of its partition (one day, or the days of a partition range) and replaces exactly those days' rows, so days
-load in any order, side by side, and again.
+`retail_raw/customers` and `retail_raw/products` are reference data, not partitioned: every load upserts its
+rows and deletes none, since earlier days' orders point at them. `retail_raw/orders`, `order_items` and
+`payments` are partitioned by day (DAILY): a run loads the days of its partition (one day, or the days of a
+partition range) and replaces exactly those days' rows, so days load in any order, side by side, and again.
 """
 
 # No `from __future__ import annotations`: Dagster reads the ops' config annotations as classes.
@@ -73,7 +73,8 @@ def raw_reference_data(context: dg.AssetExecutionContext, config: ReferenceConfi
     except ValueError as exc:  # e.g. customers=0: fail the step with the reason, load nothing
         raise dg.Failure(description=str(exc)) from exc
     counts = load_reference(generate_reference(params))
-    context.log.info(f"loaded the reference data with {params}: {counts}")
+    # counts are the tables' rows: more than params asks for when an earlier load was larger (none deleted).
+    context.log.info(f"loaded the reference data with {params}; the tables hold {counts}")
     for table in REFERENCE_TABLES:
         yield dg.MaterializeResult(
             asset_key=RAW_ASSET_KEYS[table],

@@ -140,7 +140,7 @@ def _lock_loads(cur) -> None:
     cur.execute("select pg_advisory_xact_lock(%s)", (LOAD_LOCK,))
 
 
-def _copy(cur, ident: sql.Composed, table: str, rows: list[tuple[object, ...]]) -> int:
+def _copy(cur, ident: sql.Composable, table: str, rows: list[tuple[object, ...]]) -> int:
     copy = sql.SQL("copy {} ({}) from stdin").format(
         ident, sql.SQL(", ").join(map(sql.Identifier, TABLE_COLUMNS[table]))
     )
@@ -149,15 +149,38 @@ def _copy(cur, ident: sql.Composed, table: str, rows: list[tuple[object, ...]]) 
 
 
 def load_reference(data: RetailData) -> dict[str, int]:
-    """Replace the reference tables (customers, products) with `data` in one transaction."""
+    """Upsert the reference rows (customers, products) of `data` in one transaction; the rows each table
+    then holds.
+
+    No id is ever deleted: earlier days' orders point at customers and products of the reference data they
+    were loaded with, so a smaller load (or one with another seed) updates the ids it has and leaves the
+    others in place. Any job, for any day, after any other with any sizes keeps dbt's relationships tests
+    green (truncating here broke every later build on a shared warehouse)."""
     counts: dict[str, int] = {}
     ensure_database()
     with connect() as conn, conn.cursor() as cur:
         _lock_loads(cur)
         for table in REFERENCE_TABLES:
             ident = own_table(cur, RAW_SCHEMA, table, RAW_DDL[table])
-            cur.execute(sql.SQL("truncate {}").format(ident))
-            counts[table] = _copy(cur, ident, table, data.tables[table])
+            key, *rest = TABLE_COLUMNS[table]
+            columns = sql.SQL(", ").join(map(sql.Identifier, TABLE_COLUMNS[table]))
+            incoming = sql.Identifier(f"incoming_{table}")
+            cur.execute(sql.SQL("create temporary table {} (like {}) on commit drop").format(incoming, ident))
+            _copy(cur, incoming, table, data.tables[table])
+            cur.execute(
+                sql.SQL("insert into {} ({}) select {} from {} on conflict ({}) do update set {}").format(
+                    ident,
+                    columns,
+                    columns,
+                    incoming,
+                    sql.Identifier(key),
+                    sql.SQL(", ").join(
+                        sql.SQL("{} = excluded.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in rest
+                    ),
+                )
+            )
+            cur.execute(sql.SQL("select count(*) from {}").format(ident))
+            counts[table] = int(cur.fetchone()[0])
     return counts
 
 
