@@ -33,8 +33,8 @@ SMALL_INGESTION = (
     "ops:\n  raw_reference_data:\n    config:\n      customers: 20\n      products: 5\n"
     "  raw_retail_data:\n    config:\n      orders: 40\n"
 )
-# The demo's jobs are partitioned by day: the dialog's tags name the day.
-DAY_TAGS = f"dagster/partition={DEMO_DAY}"
+# The demo's jobs are partitioned by day: the dialog's partition field names the day (dagster/partition is a
+# reserved tag prefix: the dialog sets it once the day is checked).
 RELOAD = "mutation ($n: String!) { reloadRepositoryLocation(repositoryLocationName: $n) { __typename } }"
 RUN_COUNT = "query { runsOrError { ... on Runs { count } } }"
 SCHEDULE_STATUS = """
@@ -90,7 +90,7 @@ async def open_launch_dialog(pilot: Any, job: str, config_yaml: str) -> LaunchDi
     # The job's default config arrives first (fetched on selection); then the test's own config goes in.
     await until(pilot, lambda: "raw_retail_data" in editor.text, 30, "default run config")
     editor.text = config_yaml
-    dialog.query_one("#tags", Input).value = DAY_TAGS
+    dialog.query_one("#partition", Input).value = DEMO_DAY
     return dialog
 
 

@@ -27,7 +27,7 @@ from edp_tui.cli.common import (
 )
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.models import LocationInfo, RunDetail
-from edp_tui.dagster.partitions import PartitionRequestError, check_range
+from edp_tui.dagster.partitions import PartitionRequestError, check_job_partition
 from edp_tui.dagster.run_config import RunConfigSyntaxError, parse_run_config
 from edp_tui.dagster.runs_query import PARTITION_TAG
 from edp_tui.dagster.tags import parse_tags
@@ -89,14 +89,8 @@ def find_job(locations: Sequence[LocationInfo], job: str, location: str | None) 
 
 async def check_partition(client: DagsterClient, job: str, location: str, partition: str) -> None:
     """A usage error unless `partition` is a partition of the job (of its first partitioned asset)."""
-    assets = await client.job_assets(job, location)
-    health = await client.partition_health(assets)
-    partitioned = [k for k in assets if health.get(k) is not None]
-    if not partitioned:
-        die(f"job {printable(job)} is not partitioned: launch it without --partition; nothing launched")
-    keys = await client.partition_keys(partitioned[0])
     try:
-        check_range(partitioned[0], keys, partition, partition)
+        await check_job_partition(client, job, location, partition)
     except PartitionRequestError as exc:
         die(printable(str(exc)))
 

@@ -14,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edp_tui.dagster.assets import AssetKey, key_of, key_text
 from edp_tui.dagster.errors import DagsterError
+
+if TYPE_CHECKING:
+    from edp_tui.dagster.api import DagsterApi
 
 JSON = dict[str, Any]
 
@@ -279,6 +282,19 @@ def check_range(key: AssetKey, keys: Sequence[str], start: str, end: str) -> Key
     if index[start] > index[end]:
         raise PartitionRequestError(f"the range {start}..{end} runs backwards; nothing launched")
     return KeyRange(start, end)
+
+
+async def check_job_partition(client: DagsterApi, job: str, location: str, partition: str) -> None:
+    """PartitionRequestError saying why, unless `partition` is a partition of the job (of its first
+    partitioned asset): the one check of `edp-tui launch --partition` and the launch dialog's partition."""
+    assets = await client.job_assets(job, location)
+    health = await client.partition_health(assets)
+    partitioned = [k for k in assets if health.get(k) is not None]
+    if not partitioned:
+        raise PartitionRequestError(
+            f"job {job} is not partitioned: launch it without a partition; nothing launched"
+        )
+    check_range(partitioned[0], await client.partition_keys(partitioned[0]), partition, partition)
 
 
 def partition_of(tags: Iterable[tuple[str, str]]) -> str | None:
