@@ -25,6 +25,7 @@ DAEMON_ERRORS_FILE = "daemon-errors.json"
 if TYPE_CHECKING:
     from edp_tui.docker.endpoint import DockerEndpoint
     from edp_tui.docker.logs.model import LogSource
+    from edp_tui.docker.resource_stats import ResourceStatsSource
     from edp_tui.docker.run_containers import RunContainerSource
     from edp_tui.docker.services import ServiceSource
     from edp_tui.reload_status.reader import ReloadStatusSource
@@ -43,8 +44,12 @@ class Backends:
     run_containers: RunContainerSource
     # The code folder on this host (what dbt/file paths are relative to); None: not known (the repository).
     code_dir: Path | None = None
+    # CPU and memory of the containers from Docker's stats stream (the resource graphs); None: not offered.
+    resource_stats: ResourceStatsSource | None = None
 
     async def aclose(self) -> None:
+        if self.resource_stats is not None:
+            self.resource_stats.close()
         self.services.close()
         self.reload_status.close()
         self.run_containers.close()
@@ -78,8 +83,12 @@ def dagster_client(config: Config, url: str, *, timeout: float = 10.0) -> Dagste
     )
 
 
-def build_backends(config: Config, compose: ComposeProject) -> Backends:
+def build_backends(
+    config: Config, compose: ComposeProject, *, dagster: DagsterClient | None = None
+) -> Backends:
+    """Every backend of ``compose``; ``dagster``: a client made already (for the webserver of ``compose``)."""
     from edp_tui.docker.logs.source import DockerLogSource
+    from edp_tui.docker.resource_stats import DockerResourceStats
     from edp_tui.docker.run_containers import DockerRunContainers
     from edp_tui.docker.services import DockerServices
     from edp_tui.reload_status.reader import ContainerReloadStatus
@@ -91,8 +100,9 @@ def build_backends(config: Config, compose: ComposeProject) -> Backends:
         webserver_url=url,
         services=DockerServices(compose.name, compose.service_names, endpoint),
         logs=DockerLogSource(compose.name, endpoint),
-        dagster=dagster_client(config, url),
+        dagster=dagster or dagster_client(config, url),
         reload_status=ContainerReloadStatus(compose.name, endpoint),
         run_containers=DockerRunContainers(compose.name, endpoint),
         code_dir=compose.code_dir,
+        resource_stats=DockerResourceStats(endpoint),
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dagster._grpc.client import DagsterGrpcClient
 from textual.widgets import DataTable, Input, Select, Static, TabbedContent, TextArea
 
 from edp_tui.backends import dagster_client
@@ -228,6 +229,11 @@ async def test_a_location_that_never_loaded_shows_its_syntax_error_and_the_fix_r
     own_stack.may_fail.add(own_stack.location_name)
     try:
         own_stack.start_code_server()
+        # Serving the error, the code server still answers GetServerId (an id of its own): without it the
+        # webserver's watch of a restarted code server never reconnected, and the tab kept showing "Could not
+        # reach user code server" instead of the error (seen whenever the restart took over ~10 s).
+        port = own_stack.code_server_ports[own_stack.location_name]
+        assert DagsterGrpcClient(port=port, host="127.0.0.1").get_server_id().startswith("edp-load-error-")
         app = make_dashboard(own_stack)
         async with running(app) as pilot:
             show_tab(app, "tab-locations")

@@ -12,10 +12,15 @@ from typing import Any
 
 import pytest
 from textual.app import App
+from textual.widgets import Select
 
+from edp_tui.dagster.asset_history import numeric_series
 from edp_tui.dagster.assets import AssetCheck, AssetInfo
 from edp_tui.dagster.client import DagsterClient
+from edp_tui.dagster.metadata import failed_nodes
+from edp_tui.ui.screens.asset_history import AssetHistoryScreen
 from edp_tui.ui.screens.check_detail import CheckDetailScreen
+from edp_tui.ui.screens.run_events import RunEventsScreen
 from tests.support.pilot import until, wait_shown
 from tests.support.process_stack import REPO_ROOT, ProcessStack
 
@@ -165,3 +170,44 @@ async def test_the_failed_tests_rows_sql_and_file_reach_the_dashboard(
             await until(pilot, lambda: len(recorder.runs) == 1)
             test_file = failing_stack.code_root / "shop_dbt" / "tests" / "assert_only_germany.sql"
             assert recorder.runs == [["vi", "+1", str(test_file)]]
+
+
+async def test_the_failed_models_error_and_sql_reach_the_event_log(
+    failing_stack: ProcessStack, failed_build: str
+) -> None:
+    """The real webserver's events through the dashboard's client: the failed model's error and compiled SQL
+    in the event log (filtered to the failure by type), and the step timeline of the run."""
+    async with DagsterClient(failing_stack.webserver_url + "/graphql") as client:
+        run = (await client.run(failed_build)).run
+        screen = RunEventsScreen(client, run)
+        app: App[None] = App()
+        async with app.run_test(size=(200, 60)) as pilot:
+            app.push_screen(screen)
+            await until(pilot, lambda: screen.finished, timeout=60)
+            failures = [e for _, e in screen.event_log if e.event_type == "STEP_FAILURE"]
+            assert len(failures) == 1, failures
+            nodes = failed_nodes(failures[0].metadata)
+            assert [n.unique_id for n in nodes] == ["model.shop.broken_report"]
+            screen.query_one("#event-kind", Select).value = "STEP_FAILURE"
+            await until(pilot, lambda: screen.shown_rows == 1)
+            await wait_shown(pilot, "dbt model.shop.broken_report", "no_such_column", "compiled SQL")
+            await pilot.press("t")
+            await wait_shown(pilot, failures[0].step_key or "?", "FAILURE", "outcome")
+
+
+async def test_an_assets_history_reads_its_materializations_metadata(
+    failing_stack: ProcessStack, failed_build: str
+) -> None:
+    key = ("marts", "orders_enriched")
+    async with DagsterClient(failing_stack.webserver_url + "/graphql") as client:
+        records = await client.asset_history(key)
+        assert records and records[0].run_id == failed_build, records
+        series = numeric_series(records)
+        assert series, records[0].metadata  # dbt's execution duration at least
+        asset = AssetInfo(key, "marts", "shop", "__repository__", True)
+        screen = AssetHistoryScreen(client, asset)
+        app: App[None] = App()
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.push_screen(screen)
+            await until(pilot, lambda: screen.loaded, timeout=60)
+            await wait_shown(pilot, series[0].label, failed_build[:8])

@@ -35,6 +35,23 @@ def app_name(process_stack: ProcessStack, monkeypatch: pytest.MonkeyPatch) -> st
 def instance(process_stack: ProcessStack, app_name: str) -> Iterator[dg.DagsterInstance]:
     with dg.DagsterInstance.from_config(str(process_stack.dagster_home)) as inst:
         yield inst
+    # The runs these tests add by hand stay STARTED: deleted again, or they would hold the shared stack's
+    # run queue slots (max_concurrent_runs) and every later test's run would stay QUEUED.
+    with dg.DagsterInstance.from_config(str(process_stack.dagster_home)) as inst:
+        for run in inst.get_runs(filters=dg.RunsFilter(tags={HAND_MADE_TAG: "1"})):
+            inst.delete_run(run.run_id)
+
+
+HAND_MADE_TAG = "edp-test-hand-made-run"
+
+
+def started_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
+    """A run added straight to the storage as STARTED (no worker), tagged for the fixture to delete."""
+    return instance.add_run(
+        dg.DagsterRun(
+            job_name="full_refresh_job", status=dg.DagsterRunStatus.STARTED, tags={HAND_MADE_TAG: "1"}
+        )
+    )
 
 
 def observer(stack: ProcessStack) -> Any:
@@ -67,7 +84,7 @@ def test_a_run_worker_writes_its_events_over_connections_it_keeps(
 ) -> None:
     assert isinstance(instance.run_storage, PooledPostgresRunStorage)
     assert isinstance(instance.event_log_storage, PooledPostgresEventLogStorage)
-    run = instance.add_run(dg.DagsterRun(job_name="full_refresh_job", status=dg.DagsterRunStatus.STARTED))
+    run = started_run(instance)
     instance.report_engine_event("first", run)
     before = time.time()
     for i in range(EVENTS):
@@ -116,7 +133,7 @@ def test_the_webservers_own_pool_replaces_the_kept_connection(
 def test_a_kept_connection_the_server_dropped_is_replaced_without_an_error(
     process_stack: ProcessStack, instance: dg.DagsterInstance, app_name: str
 ) -> None:
-    run = instance.add_run(dg.DagsterRun(job_name="full_refresh_job", status=dg.DagsterRunStatus.STARTED))
+    run = started_run(instance)
     instance.report_engine_event("before", run)
     assert open_connections(process_stack, app_name)
     drop_connections(process_stack, app_name)
@@ -131,7 +148,7 @@ def test_the_webservers_first_write_after_the_server_dropped_its_connections_suc
     """dagster-webserver's own engines (optimize_for_webserver: statement timeout, a pool of its own) of
     all three storages: after a PostgreSQL restart the first query of each must not fail."""
     instance.optimize_for_webserver(statement_timeout=15000, pool_recycle=3600, max_overflow=20)
-    run = instance.add_run(dg.DagsterRun(job_name="full_refresh_job", status=dg.DagsterRunStatus.STARTED))
+    run = started_run(instance)
     instance.report_engine_event("before", run)
     instance.all_instigator_state()
     assert open_connections(process_stack, app_name)

@@ -27,6 +27,12 @@ def screen_text(app: Any) -> str:
     return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
 
 
+def below_text(app: Any) -> str:
+    """What the screen under the top one (a modal's background) has painted, as plain text lines."""
+    below = app.screen_stack[-2]
+    return "\n".join(strip.text.rstrip() for strip in below._compositor.render_strips())
+
+
 def on_screen(pilot: Any, *needles: str) -> Callable[[], bool]:
     """A predicate for `until`: every needle is on the screen."""
     return lambda: all(n in screen_text(pilot.app) for n in needles)

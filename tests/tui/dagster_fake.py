@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.asset_history import MaterializationRecord
 from edp_tui.dagster.assets import (
     ASSET_JOB,
     AssetChangeSignals,
@@ -301,6 +302,8 @@ class FakeDagster(PartitionsFake):
         self.runs_requests: list[dict[str, Any]] = []
         # (asset key, check name) -> its latest execution with metadata (the check detail reads it).
         self.check_executions: dict[tuple[AssetKey, str], CheckExecution] = {}
+        # An asset's materializations with their metadata, newest first (the asset history reads them).
+        self.histories: dict[AssetKey, list[MaterializationRecord]] = {}
         # Pushed run statuses: one queue per subscribed run (`push_status` feeds it); push_down: refused.
         self.status_queues: dict[str, asyncio.Queue[list[RunStatusChange]]] = {}
         self.push_down = False
@@ -582,6 +585,10 @@ class FakeDagster(PartitionsFake):
     async def check_execution(self, key: AssetKey, check_name: str) -> CheckExecution | None:
         await self._call("check_execution", (key, check_name))
         return self.check_executions.get((key, check_name))
+
+    async def asset_history(self, key: AssetKey, limit: int = 50) -> list[MaterializationRecord]:
+        await self._call("asset_history", key)
+        return self.histories.get(key, [])[:limit]
 
     async def asset_change_signals(self, since: float) -> AssetChangeSignals:
         await self._call("asset_change_signals", since)

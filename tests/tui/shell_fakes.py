@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from edp_tui.backends import Backends
 from edp_tui.dagster.api import DagsterApi
@@ -23,6 +24,11 @@ from edp_tui.docker.services import ServiceSource, StatusSink
 from edp_tui.reload_status.models import ReloadStatus
 from edp_tui.reload_status.reader import ReloadStatusSource
 from edp_tui.text import LogLine
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from edp_tui.ui.app import EdpApp
 
 NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
 ENDPOINT = "unix:///fake/docker.sock"
@@ -263,6 +269,36 @@ def fake_backends(
         reload_status=reload_status or FakeReloadStatus(),
         run_containers=run_containers or FakeRunContainers(),
     )
+
+
+def dashboard_on(dagster: DagsterApi) -> EdpApp:
+    """The whole dashboard on fake services and the given Dagster, at a fixed now."""
+    from pathlib import Path
+
+    from edp_tui.config import Config
+    from edp_tui.ui.app import EdpApp
+
+    return EdpApp(
+        Config(compose_file=Path("/nonexistent/compose.yaml")),
+        fake_backends(FakeServices(), dagster),
+        now=fixed_now,
+    )
+
+
+async def highlight_asset(pilot: Pilot[Any], app: EdpApp, key: tuple[str, ...]) -> None:
+    """The Assets tab shown, its table focused and the row of `key` highlighted (moving down to it)."""
+    from edp_tui.ui.widgets.dagster.assets import AssetsPanel
+    from tests.support.pilot import until
+
+    await pilot.press("5")
+    panel = app.query_one(AssetsPanel)
+    await until(pilot, lambda: panel.populated)
+    panel.table.focus()
+    for _ in range(panel.table.row_count):
+        if panel.selected is not None and panel.selected.key == key:
+            break
+        await pilot.press("down")
+    assert panel.selected is not None and panel.selected.key == key
 
 
 # The old name, for scripts/screenshot.py until it says FakeServices.

@@ -11,13 +11,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster
-from shell_fakes import FakeServices, fake_backends, fixed_now  # noqa: E402
+from shell_fakes import FakeServices, fake_backends, fixed_now, highlight_asset  # noqa: E402
 
 from edp_tui.config import Config
 from edp_tui.dagster.check_detail import CheckExecution
 from edp_tui.ui.app import EdpApp
 from edp_tui.ui.screens.check_detail import CheckDetailScreen
-from edp_tui.ui.widgets.dagster.assets import AssetsPanel
 from tests.support.pilot import screen_text, until, wait_shown
 
 KEY = ("staging", "stg_orders")
@@ -64,14 +63,7 @@ def make_app(fake: FakeDagster, code_dir: Path) -> tuple[EdpApp, RecordingTermin
 
 
 async def open_detail(pilot: Any, app: EdpApp) -> CheckDetailScreen:
-    await pilot.press("5")
-    panel = app.query_one(AssetsPanel)
-    await until(pilot, lambda: panel.populated)
-    panel.table.focus()
-    for _ in range(panel.table.row_count):
-        if panel.selected is not None and panel.selected.key == KEY:
-            break
-        await pilot.press("down")
+    await highlight_asset(pilot, app, KEY)
     await pilot.press("d")
     await until(pilot, lambda: isinstance(app.screen, CheckDetailScreen))
     screen = app.screen

@@ -61,6 +61,12 @@ def test_the_proxy_state_the_checking_servicer_swaps_is_still_there() -> None:
     # Calls are proxied to whatever `_client` is (the server the swap put there).
     assert "self._client" in source(DagsterProxyApiServicer._query)
     assert "self._load_error" in source(DagsterProxyApiServicer.ListRepositories)
+    # GetServerId asks the proxied server (none while a load error is served: the supervisor answers an id
+    # of its own then, with Dagster's reply type).
+    assert 'self._query("GetServerId"' in source(DagsterProxyApiServicer.GetServerId)
+    from dagster._grpc.__generated__ import dagster_api_pb2
+
+    assert dagster_api_pb2.GetServerIdReply(server_id="x").server_id == "x"
 
 
 def test_dagster_api_grpc_still_takes_what_the_candidate_server_passes() -> None:

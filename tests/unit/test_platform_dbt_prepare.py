@@ -140,3 +140,17 @@ def test_a_file_name_that_is_not_utf8_is_a_clear_error_and_its_removal_parses(tm
     assert "not UTF-8" in outcome.message and "caf\\xe9.sql" in outcome.message, outcome.message
     os.unlink(odd)
     assert prepare.prepare_in_child(copy, timeout_s=300).action == "parsed"
+
+
+def test_the_prepare_child_stays_warm_between_calls_and_is_replaced_after_a_timeout() -> None:
+    """dbt stays initialised in one child between parses (a fresh child per save cost about 1.5 s more per
+    dbt reload); a call past its timeout ends that child, and the next call gets a new one."""
+    import time
+
+    first = prepare._in_child(os.getpid, (), {}, 60)
+    assert prepare._in_child(os.getpid, (), {}, 60) == first != os.getpid()
+    with pytest.raises(prepare.ChildTimeout):
+        prepare._in_child(time.sleep, (30,), {}, 1)
+    with pytest.raises(ProcessLookupError):
+        os.kill(first, 0)  # the hung child is gone, not left behind
+    assert prepare._in_child(os.getpid, (), {}, 60) not in (first, os.getpid())

@@ -11,11 +11,23 @@ from concurrent.futures import ThreadPoolExecutor
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from edp_tui.backends import build_backends
+from edp_tui.backends import build_backends, dagster_client, webserver_url
 from edp_tui.cli.common import Context, fail
-from edp_tui.compose import ComposeError
+from edp_tui.compose import ComposeError, ComposeProject
+from edp_tui.dagster.client import DagsterClient, runs_variables
+from edp_tui.dagster.early import Read
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+# What the dashboard's first polls read (the workspace twice: the code locations panel and the schedules
+# panel each read it; the first page of runs; the daemons' health), sent before the UI is imported
+# (`EarlyReads`); tests/unit/test_early_reads.py keeps them equal to the panels' own first reads (a read that
+# differs is only asked again, never answered wrongly).
+FIRST_READS: tuple[Read, ...] = (
+    ("Workspace", {}),
+    ("Workspace", {}),
+    ("RunsLean", runs_variables(limit=50)),
+    ("DaemonHealth", {}),
+)
 
 
 def setup_logging(path: Path) -> logging.Handler | None:
@@ -34,20 +46,29 @@ def setup_logging(path: Path) -> logging.Handler | None:
     return handler
 
 
+def resolve_and_read_early(context: Context) -> tuple[ComposeProject, DagsterClient]:
+    """The compose project, and the Dagster client with the first polls' reads sent (`FIRST_READS`)."""
+    compose = context.compose_project()
+    client = dagster_client(context.config, webserver_url(context.config, compose))
+    client.read_early(FIRST_READS)
+    return compose, client
+
+
 def run_dashboard(context: Context) -> int:
     """Resolve the project, build the backends and run the app until the user quits; the app's exit code."""
-    # `docker compose config` is a subprocess: let it run while Python imports Textual (start-up time).
+    # `docker compose config` is a subprocess and the first reads wait on the webserver: both run while Python
+    # imports Textual (start-up time).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose-config") as pool:
-        resolution = pool.submit(context.compose_project)
+        resolution = pool.submit(resolve_and_read_early, context)
         from edp_tui.ui.app import EdpApp
 
     try:
-        compose = resolution.result()
+        compose, dagster = resolution.result()
     except ComposeError as exc:
         fail(str(exc))
     handler = setup_logging(context.config.log_file)
     logging.getLogger("edp_tui").info("dashboard started (project %s)", compose.name)
-    app = EdpApp(context.config, build_backends(context.config, compose))
+    app = EdpApp(context.config, build_backends(context.config, compose, dagster=dagster))
     try:
         app.run()
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from edp_tui.dagster.asset_history import MaterializationRecord
 from edp_tui.dagster.assets import AssetChangeSignals, AssetInfo, AssetKey
 from edp_tui.dagster.backfills import BackfillInfo, BackfillRequest
 from edp_tui.dagster.check_detail import CheckExecution
@@ -87,6 +88,8 @@ class DagsterApi(Protocol):
     async def asset_change_signals(self, since: float) -> AssetChangeSignals: ...
 
     async def check_execution(self, key: AssetKey, check_name: str) -> CheckExecution | None: ...
+
+    async def asset_history(self, key: AssetKey, limit: int = ...) -> list[MaterializationRecord]: ...
 
     async def materialize(self, location: str, repository: str, keys: Sequence[AssetKey]) -> RunSummary: ...
 

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from edp_tui.dagster.metadata import metadata_of, sql_of
+
 JSON = dict[str, Any]
 
 FAILED_ROW_COUNT = "dagster_dbt/failed_row_count"
@@ -18,17 +20,7 @@ FILE = "dbt/file"
 LINE = "dbt/line"
 MODEL_FILE = "dbt/model_file"
 
-_VALUE_FIELDS = ("text", "mdStr", "path", "intValue", "floatValue", "jsonString", "url", "boolValue")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
-
-
-def _value(entry: JSON) -> object:
-    for name in _VALUE_FIELDS:
-        if entry.get(name) is not None:
-            return entry[name]
-    if entry.get("intRepr") is not None:  # an int beyond GraphQL's 32 bits
-        return int(entry["intRepr"])
-    return None
 
 
 def markdown_table(text: str) -> tuple[list[str], list[list[str]]]:
@@ -43,12 +35,6 @@ def markdown_table(text: str) -> tuple[list[str], list[list[str]]]:
         return [], []
     rows = [cells(line) for line in lines[1:] if not re.fullmatch(r"\|?(\s*:?-+:?\s*\|)+\s*", line.strip())]
     return cells(lines[0]), rows
-
-
-def sql_of(markdown: str) -> str:
-    """The SQL inside the platform's ```sql fence (else the text as it is)."""
-    match = re.fullmatch(r"\s*```[a-z]*\n(.*?)\n?```\s*", markdown, re.S)
-    return match.group(1) if match else markdown
 
 
 @dataclass(frozen=True)
@@ -71,7 +57,7 @@ class CheckExecution:
             timestamp=None if ts is None else float(ts),
             severity=evaluation.get("severity"),
             description=evaluation.get("description"),
-            metadata=tuple((str(e.get("label") or ""), _value(e)) for e in entries if isinstance(e, dict)),
+            metadata=metadata_of(entries),
         )
 
     def get(self, label: str) -> object:

@@ -24,9 +24,11 @@ from typing import Any
 
 import httpx
 
+from edp_tui.dagster.asset_history import HISTORY_LIMIT, MaterializationRecord
 from edp_tui.dagster.assets import ASSET_JOB, AssetChangeSignals, AssetInfo, AssetKey
 from edp_tui.dagster.check_detail import CheckExecution
 from edp_tui.dagster.daemon_errors import DaemonErrorHistory
+from edp_tui.dagster.early import EarlyReads, Read
 from edp_tui.dagster.errors import (
     DagsterError,
     DagsterGraphQLError,
@@ -69,6 +71,18 @@ MUTATION_TIMEOUT_S = 60.0
 # Answers this large are decoded, and lists this long parsed, in a thread: not on the caller's event loop.
 LARGE_ANSWER_BYTES = 256 * 1024
 LARGE_ANSWER_ITEMS = 500
+
+
+def payload(name: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON body of a POST of document ``name``."""
+    return {"query": document(name), "variables": dict(variables or {}), "operationName": name}
+
+
+def runs_variables(
+    limit: int = 50, cursor: str | None = None, run_filter: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The variables of a ``RunsLean`` read (one place: an early read must ask exactly what `runs` asks)."""
+    return {"filter": dict(run_filter) if run_filter else None, "cursor": cursor, "limit": limit}
 
 
 @cache
@@ -149,6 +163,7 @@ class DagsterClient(PartitionOperations):
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
         self._ids = itertools.count(1)
+        self._early: EarlyReads | None = None
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None or self._http.is_closed:
@@ -194,13 +209,16 @@ class DagsterClient(PartitionOperations):
     ) -> JSON:
         """POST document ``name`` and return its ``data``. Parses the body whatever the HTTP status:
         Dagster returns resolver failures as HTTP 500 with a normal ``data`` payload."""
-        payload = {"query": document(name), "variables": dict(variables or {}), "operationName": name}
-        try:
-            response = await self._client().post(
-                self.graphql_url, json=payload, timeout=timeout if timeout is not None else self._timeout
-            )
-        except httpx.TransportError as exc:
-            raise DagsterUnreachable(self.graphql_url, str(exc) or type(exc).__name__) from exc
+        response = await self._early_answer(name, variables)
+        if response is None:
+            try:
+                response = await self._client().post(
+                    self.graphql_url,
+                    json=payload(name, variables),
+                    timeout=timeout if timeout is not None else self._timeout,
+                )
+            except httpx.TransportError as exc:
+                raise DagsterUnreachable(self.graphql_url, str(exc) or type(exc).__name__) from exc
         try:
             # A large answer (the Assets of a big dbt project) is decoded in a thread, off the event loop.
             big = len(response.content) > LARGE_ANSWER_BYTES
@@ -218,6 +236,28 @@ class DagsterClient(PartitionOperations):
                 raise DagsterHTTPError(response.status_code, response.text)
         # Partial errors next to usable data are ignored on purpose: the union result says what happened.
         return data
+
+    def read_early(self, reads: Sequence[Read], *, transport: httpx.BaseTransport | None = None) -> None:
+        """Send these reads now (threads of their own, a blocking connection): the first `execute` of each
+        takes its answer (`EarlyReads`). For the dashboard's first polls, sent while the UI is imported.
+        ``transport``: what answers them instead of the webserver (tests)."""
+        try:
+            verify: ssl.SSLContext | bool = self.tls() if self.graphql_url.startswith("https://") else False
+        except DagsterUnreachable:
+            return  # an unusable ca_file: the panels' own reads say so where it shows
+        client = httpx.Client(timeout=self._timeout, trust_env=False, verify=verify, transport=transport)
+        self._early = EarlyReads(self.graphql_url, reads, payload, client=client)
+
+    async def _early_answer(self, name: str, variables: Mapping[str, Any] | None) -> httpx.Response | None:
+        answer = self._early.take(name, variables) if self._early is not None else None
+        if answer is None:
+            return None
+        try:
+            return await asyncio.wrap_future(answer)
+        except httpx.TimeoutException as exc:  # timed out: asking again would wait as long again
+            raise DagsterUnreachable(self.graphql_url, str(exc) or type(exc).__name__) from exc
+        except Exception:  # noqa: BLE001 - any other failure (refused: not up yet): ask again, as if never sent
+            return None
 
     async def subscribe(self, name: str, variables: Mapping[str, Any] | None = None) -> AsyncIterator[JSON]:
         """Yield the ``data`` of each frame of a subscription (legacy ``graphql-ws``) until ``complete``."""
@@ -319,9 +359,7 @@ class DagsterClient(PartitionOperations):
             run_filter["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
         if run_ids:
             run_filter["runIds"] = list(run_ids)
-        data = await self.execute(
-            "RunsLean", {"filter": run_filter or None, "cursor": cursor, "limit": limit}
-        )
+        data = await self.execute("RunsLean", runs_variables(limit, cursor, run_filter))
         runs = expect(data["runsOrError"], "Runs")
         return [RunSummary.from_graphql(r) for r in runs.get("results") or []]
 
@@ -429,6 +467,12 @@ class DagsterClient(PartitionOperations):
         data = await self.execute("AssetCheckExecution", variables)
         executions = data.get("assetCheckExecutions") or []
         return CheckExecution.from_graphql(executions[0]) if executions else None
+
+    async def asset_history(self, key: AssetKey, limit: int = HISTORY_LIMIT) -> list[MaterializationRecord]:
+        """The last ``limit`` materializations of one asset with their metadata, newest first."""
+        data = await self.execute("AssetHistory", {"assetKey": {"path": list(key)}, "limit": limit})
+        asset = expect(data["assetOrError"], "Asset")
+        return [MaterializationRecord.from_graphql(m) for m in asset.get("assetMaterializations") or []]
 
     async def asset_change_signals(self, since: float) -> AssetChangeSignals:
         """One cheap request: whether the Assets query could answer anything new since ``since`` (epoch s)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from edp_tui.dagster.daemon_errors import ErrorsSeen
 from edp_tui.dagster.errors import RunConfigProblem
+from edp_tui.dagster.metadata import Metadata, metadata_of
 from edp_tui.util.fmt import clock
 
 JSON = dict[str, Any]
@@ -262,6 +263,8 @@ class RunEvent:
     file_key: str | None = None
     step_keys: tuple[str, ...] = ()
     error: str | None = None
+    # A step failure's metadata: for a failed dbt step, each failed model's error and compiled SQL.
+    metadata: Metadata = ()
 
     @classmethod
     def from_graphql(cls, obj: JSON) -> RunEvent:
@@ -286,6 +289,7 @@ class RunEvent:
             file_key=obj.get("fileKey"),
             step_keys=tuple(obj.get("stepKeys") or ()),
             error=error_text,
+            metadata=metadata_of((obj.get("failureMetadata") or {}).get("metadataEntries")),
         )
 
 

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from edp_tui.backends import Backends
@@ -32,6 +32,7 @@ from edp_tui.ui.notify import report
 from edp_tui.ui.palette import panel_commands
 from edp_tui.ui.widgets.dagster.health import DaemonHealthWatch
 from edp_tui.ui.widgets.dagster.tabs import dagster_panes
+from edp_tui.ui.widgets.footer import KeysFooter
 from edp_tui.ui.widgets.header import BackendHeader, Level
 from edp_tui.ui.widgets.logs_panel import LogsPanel
 from edp_tui.ui.widgets.run_containers import RunContainersPanel
@@ -107,7 +108,7 @@ On a short terminal the services panel is a one-line strip: focus it (**shift+ta
         yield RunContainersPanel(self.backends.run_containers, id="run-containers")
         with TabbedContent(id="main"):
             yield from self.compose_main_panes()
-        yield Footer()
+        yield KeysFooter()
 
     def compose_main_panes(self) -> Iterable[TabPane]:
         """The tabs of the main area in the order of the digit keys, each with an id ``tab-<name>`` that a

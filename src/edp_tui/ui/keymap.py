@@ -50,6 +50,10 @@ WHERE = {
     "HelpScreen": "help screen",
     "ServiceDetailScreen": "service detail",
     "CheckDetailScreen": "check detail (Assets tab)",
+    "RunEventsScreen": "event log and step timeline",
+    "RunsTimelineScreen": "runs timeline",
+    "AssetHistoryScreen": "asset history (Assets tab)",
+    "ResourcesScreen": "CPU and memory graphs",
 }
 
 

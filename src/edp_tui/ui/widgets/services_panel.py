@@ -76,6 +76,7 @@ class ServicesTable(NavTable):
         Binding("a", "all_logs", "All logs", id="services.all_logs"),
         # Not in the footer (it is full at 80 columns): in the help (?) and the palette.
         Binding("E", "shell", "Shell", id="services.shell", show=False),
+        Binding("c", "resource_graphs", "CPU/memory graphs", id="services.graphs", show=False),
     ]
 
     HELP = """\
@@ -94,8 +95,9 @@ The rows follow the Docker engine's events live (start, die, health_status, rest
 
 Keys: **enter** details with the health log · **R** restart (asks first) · **S** stop (asks first) ·
 **u** start · **a** logs of all services · **E** a shell in its container (the dashboard returns when it
-ends) · **home**/**g**, **end**/**G** first/last row. Moving the cursor shows that service's logs. On a
-short terminal the panel is a one-line strip that opens while focused.
+ends) · **c** CPU and memory graphs of every service and run container over the last minutes ·
+**home**/**g**, **end**/**G** first/last row. Moving the cursor shows that service's logs. On a short
+terminal the panel is a one-line strip that opens while focused.
 """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -121,6 +123,11 @@ short terminal the panel is a one-line strip that opens while focused.
 
     def action_all_logs(self) -> None:
         self.post_message(ServicesPanel.ServiceHighlighted(None))
+
+    def action_resource_graphs(self) -> None:
+        from edp_tui.ui.screens.resources import open_resource_graphs
+
+        open_resource_graphs(self.app)
 
     def action_shell(self) -> None:
         from edp_tui.ui.container_shell import open_shell  # the app: its terminal, config, read-only mode
@@ -241,6 +248,10 @@ class ServicesPanel(Vertical):
 
     def state_of(self, service: str) -> ServiceState | None:
         return self._states.get(service)
+
+    @property
+    def states(self) -> tuple[ServiceState, ...]:
+        return tuple(self._states.values())
 
     @property
     def selected_service(self) -> str | None:

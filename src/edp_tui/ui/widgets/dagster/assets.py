@@ -132,6 +132,7 @@ class AssetsPanel(PollingPanel):
         Binding("L", "materialize(True)", "Materialize + downstream", id="dagster.materialize_downstream"),
         Binding("d", "check_detail", "Check detail", id="dagster.check_detail", show=False),
         Binding("b", "backfill", "Backfill", id="dagster.backfill_asset"),
+        Binding("h", "history", "History", id="dagster.asset_history"),
     ]
 
     HELP = """\
@@ -147,7 +148,8 @@ Keys: **l** materializes the highlighted asset, **L** it and everything downstre
 first and are refused in read-only mode. **b** backfills the highlighted partitioned asset (with the assets
 of its step): a range, its missing or its failed partitions (asks; refused in read-only mode; the Backfills
 tab follows it). **d** shows why a check failed (a dbt test's failing rows, SQL and file): the check
-highlighted below, else the asset's first failed one. **home**/**g**, **end**/**G** first/last row.
+highlighted below, else the asset's first failed one. **h** shows the asset's last materializations and
+their metadata (row counts, durations) as small plots. **home**/**g**, **end**/**G** first/last row.
 """
 
     DEFAULT_CSS = """
@@ -305,6 +307,11 @@ highlighted below, else the asset's first failed one. **home**/**g**, **end**/**
         from edp_tui.ui.screens.check_detail import open_check_detail  # its Syntax (pygments): when opened
 
         open_check_detail(self)
+
+    def action_history(self) -> None:
+        from edp_tui.ui.screens.asset_history import open_asset_history
+
+        open_asset_history(self)
 
     def action_materialize(self, downstream: bool) -> None:
         asset = self.selected

@@ -13,6 +13,7 @@ from textual.reactive import var
 from textual.widgets import DataTable, RichLog, Static
 
 from edp_tui.dagster.api import DagsterApi
+from edp_tui.dagster.metadata import failed_nodes
 from edp_tui.dagster.models import LogKey, RunDetail, RunEvent, RunSummary, log_keys_from_events
 from edp_tui.text import printable, safe_text
 from edp_tui.text.secrets import masked_tag, masked_yaml
@@ -41,6 +42,14 @@ def event_text(event: RunEvent) -> Text:
         line.append("\n    ")
         line.append_text(safe_text(event.error.replace("\n", "\n    ")))
         line.stylize("red", len(line) - len(event.error) - 4)
+    for node in failed_nodes(event.metadata):
+        # A failed dbt model: dbt's own error (the compiled SQL is in the event log, `v`).
+        line.append("\n    dbt ", style="bold red")
+        line.append(printable(node.unique_id), style="bold red")
+        line.append(": ")
+        line.append_text(safe_text(node.error.replace("\n", "\n      ")))
+        if node.compiled_sql:
+            line.append("\n      compiled SQL: v (event log)", style="dim")
     return line
 
 
@@ -65,7 +74,11 @@ class RunDetailPanel(PollingPanel):
     """Tags, steps table above the event tail (or the run config). Polls only while a non-finished run is
     shown."""
 
-    BINDINGS = [Binding("c", "toggle_config", "Run config", id="dagster.run_config")]
+    BINDINGS = [
+        Binding("c", "toggle_config", "Run config", id="dagster.run_config"),
+        Binding("v", "event_log", "Event log", id="dagster.run_detail_events"),
+        Binding("t", "step_timeline", "Step timeline", id="dagster.step_timeline"),
+    ]
 
     HELP = """\
 ## Run detail
@@ -73,6 +86,10 @@ class RunDetailPanel(PollingPanel):
 The highlighted run's tags (system `dagster/` tags dimmed), its steps with their status and duration, and the
 run's event log as it grows (errors with the user's exception). Highlight a step to see its stdout/stderr in
 the compute-log pane; **e** in the runs list then offers to re-execute just that step.
+
+A failed dbt step also shows each failed model's error here; **v** opens the run's event log on a screen of
+its own (filtered by type, step and level, searchable, with each failed model's compiled SQL) and **t** its
+step timeline (a bar per step: start, length, outcome).
 
 Keys: **c** shows the run config (YAML) in place of the events, and back. The values of config keys and tags
 whose name says secret (password, token, api key, credentials...) are shown as `***`.
@@ -164,6 +181,16 @@ whose name says secret (password, token, api key, credentials...) are shown as `
         self.query_one("#run-tags", Static).update("")
         self._title()
         self.wake()
+
+    def action_event_log(self) -> None:
+        from edp_tui.ui.screens.run_events import open_run_events  # its Syntax (pygments): when opened
+
+        open_run_events(self, self.client, self.run)
+
+    def action_step_timeline(self) -> None:
+        from edp_tui.ui.screens.run_events import open_run_events
+
+        open_run_events(self, self.client, self.run, timeline=True)
 
     def action_toggle_config(self) -> None:
         self.show_config = not self.show_config

@@ -83,6 +83,8 @@ class RunsPanel(PollingPanel):
         Binding("f,slash", "filter", "Filter/find", id="dagster.runs_filter"),
         Binding("right_square_bracket", "older", "Older", id="dagster.runs_older"),
         Binding("left_square_bracket", "newer", "Newer", id="dagster.runs_newer"),
+        Binding("v", "event_log", "Event log", id="dagster.run_events"),
+        Binding("t", "runs_timeline", "Timeline", id="dagster.runs_timeline"),
     ]
 
     HELP = """\
@@ -95,8 +97,9 @@ yellow queued, magenta canceled.
 
 Keys: **l** launch a job · **X** terminate the highlighted run (asks first) · **e** re-execute a finished run
 (from failure, all steps, or the step highlighted in the run detail) · **f** or **/** filter and find ·
-**]** / **[** older / newer page · **home**/**g**, **end**/**G** first/last row. Highlighting a run shows its
-steps, tags, run config, events and compute logs.
+**]** / **[** older / newer page · **home**/**g**, **end**/**G** first/last row · **v** the highlighted
+run's event log (filtered, searchable) and step timeline · **t** a timeline of the runs listed, across
+jobs. Highlighting a run shows its steps, tags, run config, events and compute logs.
 
 The filter line takes words: `status:failure,canceled` · `job:ingestion_job` (or a bare job name) ·
 `location:etl_pipeline` (the code location of the run's job; when the page holds runs of several locations,
@@ -441,6 +444,20 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
             lambda: self.client.terminate_run(run.run_id, force=force),
             confirm=question,
             done=terminated,
+        )
+
+    def action_event_log(self) -> None:
+        from edp_tui.ui.screens.run_events import open_run_events  # its Syntax (pygments): when opened
+
+        open_run_events(self, self.client, self.selected)
+
+    def action_runs_timeline(self) -> None:
+        from edp_tui.ui.screens.runs_timeline import RunsTimelineScreen
+
+        self.app.push_screen(
+            RunsTimelineScreen(
+                self.client, [self.runs[r] for r in self.order if r in self.runs], clock=self.clock
+            )
         )
 
     def action_reexecute(self) -> None:

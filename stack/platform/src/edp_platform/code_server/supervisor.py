@@ -34,6 +34,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,7 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
         self._flight_lock = threading.Lock()
         self._running: threading.Event | None = None
         self._waiters = 0
+        self._error_server_id: str | None = None  # the server id answered while a load error is served
         super().__init__(**kwargs)  # loads once (calls _reload_location)
 
     # ---- Dagster's hooks: every way to reload goes through the check -------------------------------------
@@ -295,6 +297,19 @@ class CheckingProxyServicer(DagsterProxyApiServicer):
         self._load_error = SerializableErrorInfo(
             message=message + "\n", stack=[], cls_name="EdpLoadCheckError", cause=None, context=None
         )
+        self._error_server_id = f"edp-load-error-{uuid.uuid4()}"
+
+    def GetServerId(self, request, context):
+        """Dagster's proxy asks its server, and has none while a load error is served: the webserver's watch
+        of this code server then never reconnects (each GetServerId fails), so a location that restarted
+        into an error kept showing "Could not reach user code server" until a manual reload. An id of its own
+        for each error served lets the watch see a new server and show the error itself."""
+        from dagster._grpc.__generated__ import dagster_api_pb2
+
+        error_id = self._error_server_id
+        if self._client is None and error_id is not None:
+            return dagster_api_pb2.GetServerIdReply(server_id=error_id)
+        return super().GetServerId(request, context)
 
     def _dbt_name(self) -> str:
         assert self._location.dbt_project is not None
