@@ -271,6 +271,7 @@ class FakeDagster(PartitionsFake):
         self.instigators_list = sample_instigators()
         self.assets_list: list[AssetInfo] = sample_assets()
         self.materialized: list[tuple[AssetKey, ...]] = []
+        self.materialized_partitions: list[str | None] = []
         self.details: dict[str, RunDetail] = {}
         self.events: dict[str, list[RunEvent]] = {}
         self.logs: dict[str, tuple[str, str]] = {}
@@ -598,10 +599,13 @@ class FakeDagster(PartitionsFake):
             locations=tuple((loc.name, loc.updated) for loc in self.locations_list),
         )
 
-    async def materialize(self, location: str, repository: str, keys: Any) -> RunSummary:
+    async def materialize(
+        self, location: str, repository: str, keys: Any, partition: str | None = None
+    ) -> RunSummary:
         """Launches at once and succeeds: the keys are materialized by the new run, their checks pass."""
         self._mutation("materialize")
         await self._call("materialize", tuple(keys))
+        self.materialized_partitions.append(partition)
         raw = {a.key for a in self.assets_list if "raw_retail_data" in a.op_names}
         if raw & set(keys) and not raw <= set(keys):
             raise DagsterRequestRejected(

@@ -58,6 +58,7 @@ from edp_tui.dagster.models import (
 from edp_tui.dagster.partition_client import PartitionOperations
 from edp_tui.dagster.reexecution import step_reexecution_params
 from edp_tui.dagster.run_push import RunStatusChange, status_changes
+from edp_tui.dagster.runs_query import PARTITION_TAG
 
 # logsForRun silently clamps to this many events per call.
 EVENTS_PAGE_MAX = 1000
@@ -478,13 +479,16 @@ class DagsterClient(PartitionOperations):
         """One cheap request: whether the Assets query could answer anything new since ``since`` (epoch s)."""
         return AssetChangeSignals.from_graphql(await self.execute("AssetsChanged", {"since": since}))
 
-    async def materialize(self, location: str, repository: str, keys: Sequence[AssetKey]) -> RunSummary:
-        """Launch the implicit asset job on ``keys`` (their checks run with them)."""
+    async def materialize(
+        self, location: str, repository: str, keys: Sequence[AssetKey], partition: str | None = None
+    ) -> RunSummary:
+        """Launch the implicit asset job on ``keys`` (their checks run with them); ``partition`` is the one
+        partition of the partitioned ones among them (the unpartitioned ones are built as they are)."""
         names = ", ".join("/".join(k) for k in keys)
         self._refuse_if_read_only(f"materialization of {names}")
         if not keys:
             raise ValueError("nothing to materialize")
-        params = {
+        params: dict[str, Any] = {
             "selector": {
                 "repositoryLocationName": location,
                 "repositoryName": repository,
@@ -493,6 +497,8 @@ class DagsterClient(PartitionOperations):
             },
             "runConfigData": {},
         }
+        if partition is not None:
+            params["executionMetadata"] = {"tags": [{"key": PARTITION_TAG, "value": partition}]}
         data = await self.execute("LaunchRun", {"executionParams": params}, timeout=MUTATION_TIMEOUT_S)
         return RunSummary.from_graphql(expect(data["launchRun"], "LaunchRunSuccess")["run"])
 
