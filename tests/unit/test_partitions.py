@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -118,6 +119,33 @@ def test_cells_fold_any_number_of_partitions(n: int) -> None:
     assert cells[0] == MATERIALIZED and IN_PROGRESS in cells
     assert cells.count(IN_PROGRESS) == 1  # one running partition shows in exactly one cell
     assert health.missing == n - (n // 2 + 1) - 1
+
+
+def cells_one_by_one(n: int, width: int, ranges: Sequence[tuple[int, int, str]]) -> list[str]:
+    """The fold as its docstring says it, a status per partition: what `cells` must give without one."""
+    status = [MISSING] * n
+    for lo, hi, st in ranges:
+        status[lo : hi + 1] = [st] * (hi - lo + 1)
+    out = []
+    for c in range(width):
+        chunk = set(status[c * n // width : (c + 1) * n // width])
+        first = next((st for st in (FAILED, IN_PROGRESS) if st in chunk), None)
+        out.append(first or (chunk.pop() if len(chunk) == 1 else PARTIAL))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_cells_from_ranges_match_a_status_per_partition(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.choice([1, 2, 7, 30, 77, 78, 79, 365, 1000, 3650])
+    ranges, at = [], rng.randrange(0, 3)
+    while at < n:  # disjoint ranges, as Dagster's flattened ones are, with gaps of missing days
+        hi = min(n - 1, at + rng.choice([0, 0, 1, 5, 40, 400]))
+        ranges.append((at, hi, rng.choice([MATERIALIZED, MATERIALIZED, FAILED, IN_PROGRESS])))
+        at = hi + 1 + rng.choice([0, 1, 3, 90])
+    health = daily(n, ranges)
+    for width in (1, 10, 76, 78, 200, 5000):
+        assert health.cells(width) == cells_one_by_one(n, min(width, n), ranges), (n, width, ranges)
 
 
 def test_cells_place_hourly_and_monthly_keys() -> None:
