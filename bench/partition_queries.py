@@ -146,17 +146,18 @@ def median_ms(values: Sequence[float]) -> float:
 
 
 def table(figures: dict[int, dict[str, float]]) -> str:
-    """Per size, each column's median in ms; then the ratio of the largest size to the smallest."""
-    head = f"{'size':>6} " + " ".join(f"{c:>9}" for c in COLUMNS)
+    """Per size, each column's median in ms; then the ratio of the largest size to each smaller one (the bar
+    of fewer partitions than its width has fewer cells: its ratio to the smallest size counts them too)."""
+    head = f"{'size':>8} " + " ".join(f"{c:>9}" for c in COLUMNS)
     lines = [head + "   (median ms)"]
     for n, row in sorted(figures.items()):
-        lines.append(f"{n:>6} " + " ".join(f"{row[c]:9.2f}" for c in COLUMNS))
-    if len(figures) > 1:
-        small, large = min(figures), max(figures)
+        lines.append(f"{n:>8} " + " ".join(f"{row[c]:9.2f}" for c in COLUMNS))
+    large = max(figures)
+    for small in sorted(figures)[:-1]:
         ratios = [
             figures[large][c] / figures[small][c] if figures[small][c] else float("nan") for c in COLUMNS
         ]
-        lines.append(f"{f'{large}/{small}':>6} " + " ".join(f"{r:8.2f}x" for r in ratios))
+        lines.append(f"{f'{large}/{small}':>8} " + " ".join(f"{r:8.2f}x" for r in ratios))
     return "\n".join(lines)
 
 
