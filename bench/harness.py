@@ -564,6 +564,21 @@ def dagster_login() -> tuple[str, str]:
 # What `process_stack` returns (typed loosely: the class lives with the tests).
 Stack = Any
 
+# The demo's jobs are partitioned by day: a bench launches them for this day, with the demo's ingestion
+# settings as run config (the same as tests/support/stack_runs.py: tests/unit/test_bench_imports.py checks).
+DEMO_DAY = "2024-01-01"
+PARTITION_TAG = "dagster/partition"
+
+
+def demo_config(customers: int, products: int, orders: int, seed: int = 42) -> dict[str, Any]:
+    """The demo's ingestion settings as run config: the reference data's size, and the orders of each day."""
+    return {
+        "ops": {
+            "raw_reference_data": {"config": {"customers": customers, "products": products, "seed": seed}},
+            "raw_retail_data": {"config": {"orders": orders, "seed": seed}},
+        }
+    }
+
 
 def dagster_db(stack: Stack) -> Any:
     """A psycopg2 connection to a process stack's Dagster storage database (its user and database names are

@@ -1,13 +1,14 @@
 """Figures for the data platform, measured on the process stack (PostgreSQL, code server, webserver, daemon).
 
-    .venv/bin/python bench/platform_bench.py [--large-orders 200000] [--skip-large]
+    .venv/bin/python bench/platform_bench.py [--large-orders 90000] [--skip-large]
 
 Prints, each beside a peer measured the same way:
 - start-up: PostgreSQL, code server (spawn → port bound = definitions loaded, with a cold `dbt parse`),
   webserver, daemon; and a code-location reload through GraphQL (warm parse) beside a bare `dbt --version`;
 - `dbt parse` cold (empty target) vs warm (partial_parse.msgpack kept);
-- full_refresh_job launched through GraphQL (launch → SUCCESS) at the test size and at a large size, beside
-  the same work done directly (generator + COPY in this process, then `dbt build --full-refresh` on the CLI).
+- full_refresh_job for one day launched through GraphQL (launch → SUCCESS) at the test size and at a large
+  size, beside the same work done directly (generator + COPY in this process, then `dbt build --full-refresh`
+  on the CLI).
 """
 
 from __future__ import annotations
@@ -17,15 +18,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from etl_pipeline.generator import GeneratorParams, generate  # noqa: E402
-from harness import Stack, process_stack  # noqa: E402
+from etl_pipeline.generator import (  # noqa: E402
+    GeneratorParams,
+    Reference,
+    generate,
+    generate_day,
+    generate_reference,
+)
+from harness import DEMO_DAY, Stack, demo_config, process_stack  # noqa: E402
 
 TEST_SIZE = GeneratorParams(customers=40, products=8, orders=300, seed=7)
+DAY = date.fromisoformat(DEMO_DAY)
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -36,7 +44,8 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
 
 def full_refresh_via_graphql(stack: Stack, params: GeneratorParams) -> float:
     t0 = time.monotonic()
-    launched = stack.launch_run("full_refresh_job", {"ops": {"raw_retail_data": {"config": asdict(params)}}})
+    config = demo_config(params.customers, params.products, params.orders, params.seed)
+    launched = stack.launch_run("full_refresh_job", config)  # for DEMO_DAY
     assert launched["__typename"] == "LaunchRunSuccess", launched
     status = stack.wait_for_run(launched["run"]["runId"], timeout=3600)
     assert status == "SUCCESS", status
@@ -50,10 +59,13 @@ def full_refresh_direct(stack: Stack, params: GeneratorParams, target: Path) -> 
     saved = dict(os.environ)
     os.environ.update(stack.env)
     try:
-        from etl_pipeline.warehouse import load_raw
+        from etl_pipeline.warehouse import load_days, load_reference
 
         t0 = time.monotonic()
-        load_raw(generate(params))
+        reference = generate_reference(params)
+        load_reference(reference)
+        day = generate_day(DAY, orders=params.orders, seed=params.seed, reference=Reference.of(reference))
+        load_days(day, [DAY])
         load_s = time.monotonic() - t0
     finally:
         os.environ.clear()
@@ -66,7 +78,7 @@ def full_refresh_direct(stack: Stack, params: GeneratorParams, target: Path) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--large-orders", type=int, default=200_000)
+    ap.add_argument("--large-orders", type=int, default=90_000, help="orders of the day (at most 99,999)")
     ap.add_argument("--skip-large", action="store_true")
     args = ap.parse_args()
     large = GeneratorParams(customers=args.large_orders // 10, products=500, orders=args.large_orders, seed=7)
@@ -106,7 +118,7 @@ def main() -> None:
         sizes = [("test size", TEST_SIZE)] + ([] if args.skip_large else [("large size", large)])
         print("== full_refresh_job (default executor), launch → SUCCESS ==")
         for label, params in sizes:
-            rows = sum(generate(params).row_counts().values())
+            rows = sum(generate(params, [DAY]).row_counts().values())
             via = full_refresh_via_graphql(stack, params)
             load_s, build_s = full_refresh_direct(stack, params, Path(tmp) / f"direct-{label}")
             print(

@@ -47,10 +47,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness import Gql, container_cpu_seconds, run_tags, service_container  # noqa: E402
+from harness import (  # noqa: E402
+    DEMO_DAY,
+    PARTITION_TAG,
+    Gql,
+    container_cpu_seconds,
+    demo_config,
+    run_tags,
+    service_container,
+)  # noqa: E402
 
 TEST_SIZE = {"customers": 40, "products": 8, "orders": 300, "seed": 7}
-RUN_CONFIG = {"ops": {"raw_retail_data": {"config": TEST_SIZE}}}
+RUN_CONFIG = demo_config(**TEST_SIZE)  # full_refresh_job for the day DEMO_DAY
 RUN_TIMEOUT_S = 600.0
 IDLE_S = 20.0
 PEER_TIMEOUT_S = 600
@@ -59,10 +67,14 @@ RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 # Runs inside user-code: the ingestion work called directly, then dbt build as the op runs it (a subprocess).
 PEER = """
 import json, os, subprocess, sys, time
-from etl_pipeline.generator import GeneratorParams, generate
-from etl_pipeline.warehouse import load_raw
+from datetime import date
+from etl_pipeline.generator import GeneratorParams, Reference, generate_day, generate_reference
+from etl_pipeline.warehouse import load_days, load_reference
 t0 = time.monotonic()
-load_raw(generate(GeneratorParams(**json.loads(sys.argv[1]))))
+params, day = GeneratorParams(**json.loads(sys.argv[1])), date.fromisoformat(sys.argv[2])
+reference = generate_reference(params)
+load_reference(reference)
+load_days(generate_day(day, orders=params.orders, seed=params.seed, reference=Reference.of(reference)), [day])
 t1 = time.monotonic()
 target = "/tmp/run-latency-peer-target"
 subprocess.run(["dbt", "build", "--full-refresh", "--quiet", "--target-path", target],
@@ -213,7 +225,8 @@ def cli_run(url: str, gql: Gql) -> tuple[str, float]:
     try:
         t0 = time.monotonic()
         proc = subprocess.run(
-            [exe, "--webserver-url", url, "launch", "full_refresh_job", "--config", f.name, "--wait"],
+            [exe, "--webserver-url", url, "launch", "full_refresh_job", "--config", f.name, "--wait"]
+            + ["--tag", f"{PARTITION_TAG}={DEMO_DAY}"],
             capture_output=True,
             text=True,
             timeout=RUN_TIMEOUT_S,
@@ -238,7 +251,7 @@ def peer(container: str) -> dict[str, float] | str:
     try:
         t0 = time.monotonic()
         proc = subprocess.run(
-            ["docker", "exec", container, "python", "-c", PEER, json.dumps(TEST_SIZE)],
+            ["docker", "exec", container, "python", "-c", PEER, json.dumps(TEST_SIZE), DEMO_DAY],
             capture_output=True,
             text=True,
             timeout=PEER_TIMEOUT_S,

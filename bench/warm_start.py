@@ -29,8 +29,8 @@ sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
 
+from bench.harness import DEMO_DAY, dagster_db, demo_config, process_stack  # noqa: E402
 from bench.harness import Stack as ProcessStack  # noqa: E402
-from bench.harness import dagster_db, process_stack  # noqa: E402
 
 TEST_SIZE = {"customers": 40, "products": 8, "orders": 300, "seed": 7}
 COLD = {"module": "dagster._core.launcher", "class": "DefaultRunLauncher"}
@@ -87,7 +87,7 @@ def launch_wait(stack: ProcessStack, config: Path) -> tuple[float, str, str]:
     t0 = time.monotonic()
     proc = subprocess.run(
         [str(exe), "--webserver-url", stack.webserver_url, "launch", "full_refresh_job"]
-        + ["--config", str(config), "--wait"],
+        + ["--config", str(config), "--partition", DEMO_DAY, "--wait"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -115,7 +115,7 @@ def main() -> None:
     print(f"before: load average {load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="edp-warm-start-") as tmp:
         config = Path(tmp) / "run-config.yaml"
-        config.write_text(json.dumps({"ops": {"raw_retail_data": {"config": TEST_SIZE}}}))  # JSON is YAML
+        config.write_text(json.dumps(demo_config(**TEST_SIZE)))  # JSON is YAML
         with process_stack(Path(tmp) / "stack", auto_reload=False) as stack:
             block(stack, "warm (warmup)", 1, config)
             warm = block(stack, "warm", args.runs, config)

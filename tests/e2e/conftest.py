@@ -93,12 +93,14 @@ EDP_LOCATION_SHOP_DBT_PROJECT=tests/fixtures/projects/shop_dbt
 EDP_LOCATION_PLAIN_FILE=tests/fixtures/projects/plain/definitions.py
 """
 # Limits the abuse suite (tests/e2e/test_abuse.py) waits out, shorter than the defaults but far above what
-# the test-size builds need: a parse that never ends, a runaway warehouse query, a hung daemon.
-LIMIT_SETTINGS = """
-EDP_DBT_PREPARE_TIMEOUT_S=90
-WAREHOUSE_STATEMENT_TIMEOUT=90s
-WAREHOUSE_TEMP_FILE_LIMIT=500MB
-DAGSTER_DAEMON_HEARTBEAT_TOLERANCE=90
+# the test-size builds need: a parse that never ends, a runaway warehouse query, a hung daemon. The temp-file
+# limit is reached by the abuse suite's spilling sort well before its statement timeout.
+PREPARE_TIMEOUT_S, STATEMENT_TIMEOUT_S, HEARTBEAT_TOLERANCE_S = 60, 45, 90
+LIMIT_SETTINGS = f"""
+EDP_DBT_PREPARE_TIMEOUT_S={PREPARE_TIMEOUT_S}
+WAREHOUSE_STATEMENT_TIMEOUT={STATEMENT_TIMEOUT_S}s
+WAREHOUSE_TEMP_FILE_LIMIT=200MB
+DAGSTER_DAEMON_HEARTBEAT_TOLERANCE={HEARTBEAT_TOLERANCE_S}
 EDP_DAEMON_RESTART_AFTER=3
 """
 

@@ -35,6 +35,7 @@ import docker
 import httpx
 import pytest
 
+from tests.e2e.conftest import HEARTBEAT_TOLERANCE_S, PREPARE_TIMEOUT_S, STATEMENT_TIMEOUT_S
 from tests.support import fault_figures
 from tests.support import stack_runs as sr
 from tests.support.docker_engine import ComposeStack
@@ -345,7 +346,7 @@ def test_endless_parse_is_ended_while_runs_and_reloads_go_on(compose_stack: Comp
         "a dbt project that keeps dbt parse busy for ever, 8 reloads asked meanwhile",
         "in_progress for good; every later save and reload hung; only a restart helped",
         "ended at EDP_DBT_PREPARE_TIMEOUT_S with a clear error; a run launched meanwhile succeeded",
-        f"{took:.0f} s (the timeout), next save served",
+        f"{took:.0f} s (the timeout: {PREPARE_TIMEOUT_S} s), next save served",
     )
 
 
@@ -397,7 +398,7 @@ def test_runaway_warehouse_query_is_cut_off_and_dagster_goes_on(compose_stack: C
         "a runaway warehouse query (a sleep, a sort spilling without bound)",
         "backends grew to 7.6 GB each; the host's OOM killer took PostgreSQL, Dagster's storage with it",
         "cut by the warehouse role's statement_timeout and temp_file_limit; a run of another job succeeded",
-        f"{took:.0f} s (the e2e stack's 90 s timeout)",
+        f"{took:.0f} s (the e2e stack's {STATEMENT_TIMEOUT_S} s timeout)",
     )
 
 
@@ -453,7 +454,7 @@ def test_first_launch_after_a_postgres_restart_succeeds(compose_stack: ComposeSt
         ),
         300,
     )
-    first = edp_tui(compose_stack, "launch", "ingestion_job", "--wait")
+    first = edp_tui(compose_stack, "launch", "ingestion_job", "--partition", sr.DEMO_DAY, "--wait")
     took = time.monotonic() - t0
     assert first.returncode == 0, first.stdout + first.stderr
     record(
@@ -506,7 +507,7 @@ def test_a_hung_daemon_is_restarted(compose_stack: ComposeStack) -> None:
         "a hung daemon (SIGSTOP)",
         "reported unhealthy, never restarted",
         "ended and its container restarted after the heartbeat tolerance and 3 not-live answers",
-        f"{took:.0f} s (tolerance 90 s in the e2e stack)",
+        f"{took:.0f} s (tolerance {HEARTBEAT_TOLERANCE_S} s in the e2e stack)",
     )
 
 

@@ -22,6 +22,7 @@ from tests.integration.test_dashboard_dagster import (
 )
 from tests.support.docker_engine import ComposeStack
 from tests.support.pilot import on_screen, screen_text, until
+from tests.support.stack_runs import DEMO_DAY
 
 SERVICES = ("postgres", "user-code", "dagster-webserver", "dagster-daemon")
 
@@ -45,7 +46,7 @@ async def test_trigger_a_job_and_tail_its_compute_logs(compose_stack: ComposeSta
         await until(pilot, on_screen(pilot, "● webserver", "● daemon ok"), 120, "webserver and daemon ok")
         run_id = await launch_from_dialog(pilot, "ingestion_job", SMALL_INGESTION, 60)
         await until(pilot, lambda: "SUCCESS" in row_with(pilot, run_id[:8]), 600, "run SUCCESS")
-        await until(pilot, on_screen(pilot, "loaded raw tables with"), 120, "compute-log line of the step")
+        await until(pilot, on_screen(pilot, f"loaded {DEMO_DAY}: "), 120, "compute-log line of the step")
         # The run is over: the tail reads what is left and stops.
         await until(pilot, on_screen(pilot, "end of compute log"), 60, "tailing stopped after the run")
         assert "raw_retail_data" in screen_text(app)

@@ -74,7 +74,9 @@ def failed_runs(compose_stack: ComposeStack) -> list[str]:
             "jobName": "ingestion_job",
         },
         "runConfigData": FAILING,
-        "executionMetadata": {"tags": [{"key": "edp-tmux", "value": tag}]},
+        "executionMetadata": {
+            "tags": [{"key": "edp-tmux", "value": tag}, {"key": sr.PARTITION_TAG, "value": sr.DEMO_DAY}]
+        },
     }
     ids = []
     for _ in range(5):
@@ -125,7 +127,7 @@ def test_every_tab_at_80x24_in_the_real_binary(
     term.keys("3")
     term.wait("Code locations tab", lambda t: "etl_pipeline" in t and "Hot reload" in t)
     term.keys("4")
-    term.wait("Schedules & sensors tab", lambda t: "daily_full_refresh" in t and "landing_zone" in t)
+    term.wait("Schedules & sensors tab", lambda t: "daily_schedule" in t and "landing_zone" in t)
     term.keys("5")
     # Three code locations' assets do not fit 80x24: the first page, then the rows further down by paging.
     term.wait("Assets tab", lambda t: "analytics/customer_segments" in t and "marts/fct_orders" in t)

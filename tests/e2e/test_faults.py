@@ -174,7 +174,8 @@ LAUNCH = """
 mutation ($job: String!, $config: RunConfigData) {
   launchRun(executionParams: {
     selector: {repositoryLocationName: "etl_pipeline", repositoryName: "__repository__", jobName: $job},
-    runConfigData: $config
+    runConfigData: $config,
+    executionMetadata: {tags: [{key: "dagster/partition", value: "2024-01-01"}]}
   }) { __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } }
 }
 """
@@ -186,7 +187,7 @@ async def test_postgres_restarted_mid_run(compose_stack: ComposeStack) -> None:
     note = ""
     try:
         async with dashboard(compose_stack) as (app, pilot):
-            config = {"ops": {"raw_retail_data": {"config": {"customers": 20, "products": 5, "orders": 40}}}}
+            config = sr.demo_config(customers=20, products=5, orders=40)
             data = compose_stack.graphql(LAUNCH, {"job": "ingestion_job", "config": config})
             run_id = data["launchRun"]["run"]["runId"]
 
@@ -354,7 +355,7 @@ COMPUTE_LOGS = "/opt/dagster/dagster_home/compute_logs"
 # head stops at ENOSPC (its own error is expected); df says what is left.
 FILL = f"head -c 4000000 /dev/zero > {COMPUTE_LOGS}/fill 2>/dev/null; df -k {COMPUTE_LOGS}"
 FREE = f"rm -f {COMPUTE_LOGS}/fill; df -k {COMPUTE_LOGS}"
-TEST_SIZE = {"ops": {"raw_retail_data": {"config": {"customers": 20, "products": 5, "orders": 40}}}}
+TEST_SIZE = sr.demo_config(customers=20, products=5, orders=40)
 NO_SPACE = "No space left on device"
 
 

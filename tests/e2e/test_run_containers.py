@@ -31,7 +31,7 @@ from tests.support import stack_runs as sr
 from tests.support.docker_engine import STACK_TIMINGS, ComposeStack
 from tests.support.pilot import screen_text, until
 
-SMALL = {"ops": {"raw_retail_data": {"config": {"customers": 40, "products": 8, "orders": 300, "seed": 7}}}}
+SMALL = sr.demo_config(customers=40, products=8, orders=300, seed=7)
 RUN_DEADLINE_S = 900.0
 CAPTURED = """
 query Captured($runId: ID!) {

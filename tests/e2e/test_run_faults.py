@@ -14,7 +14,7 @@ from typing import Any
 from tests.support import stack_runs as sr
 from tests.support.docker_engine import STACK_TIMINGS, ComposeStack
 
-SMALL = {"ops": {"raw_retail_data": {"config": {"customers": 40, "products": 8, "orders": 300, "seed": 7}}}}
+SMALL = sr.demo_config(customers=40, products=8, orders=300, seed=7)
 LOST_DEADLINE_S = 60.0  # the promise: a lost run ends within this of its code server's return
 RUN_DEADLINE_S = 900.0  # a busy 2-core host: a cold worker imports dagster and dbt for tens of seconds
 BACK_DEADLINE_S = 600.0

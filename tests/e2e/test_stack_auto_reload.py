@@ -21,6 +21,7 @@ import docker
 import pytest
 
 from tests.support import auto_reload
+from tests.support import stack_runs as sr
 from tests.support.auto_reload import PY_PROBE
 from tests.support.docker_engine import STACK_TIMINGS, ComposeStack
 
@@ -174,8 +175,10 @@ def test_a_broken_save_keeps_serving_publishes_the_error_and_the_fix_reloads(
     now = location(compose_stack)
     assert now["server_id"] == served["server_id"] and now["jobs"] == served["jobs"]
     assert now["sensors"] == served["sensors"]
+    # For a day of the partitioned demo: a run without one would fail its load step.
     params = {"selector": {"repositoryLocationName": "etl_pipeline", "repositoryName": "__repository__",
-                           "jobName": "ingestion_job"}}  # fmt: skip
+                           "jobName": "ingestion_job"},
+              "executionMetadata": {"tags": [{"key": sr.PARTITION_TAG, "value": sr.DEMO_DAY}]}}  # fmt: skip
     assert compose_stack.graphql(LAUNCH, {"params": params})["launchRun"]["__typename"] == "LaunchRunSuccess"
     logs = user_code.logs(tail=200).decode("utf-8", "replace")
     assert any(

@@ -16,13 +16,11 @@ import pytest
 from tests.support import stack_runs as sr
 from tests.support.docker_engine import ComposeStack
 
-TEST_SIZE = {
-    "ops": {"raw_retail_data": {"config": {"customers": 40, "products": 8, "orders": 300, "seed": 7}}}
-}
+TEST_SIZE = sr.demo_config(customers=40, products=8, orders=300, seed=7)  # launched for sr.DEMO_DAY
 DEADLINE_S = 600.0
 WARM_LINE = "its worker starts from the warm process"
 MARKER = "edp-e2e-warm-marker"
-LOAD = "    data = generate(params)\n"  # the line of the ingestion op the marker is printed before
+LOAD = "    days = partition_days(context)\n"  # the line of the ingestion op the marker is printed before
 INGESTION = Path("etl_pipeline") / "src" / "etl_pipeline" / "ingestion.py"
 LOGS = """
 query Logs($logKey: [String!]!) { capturedLogs(logKey: $logKey) { stdout stderr } }

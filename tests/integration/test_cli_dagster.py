@@ -21,9 +21,12 @@ from click.testing import CliRunner, Result
 from edp_tui.cli import main
 from tests.support.ports import free_port
 from tests.support.process_stack import ProcessStack
+from tests.support.stack_runs import DEMO_DAY
 
 RUN_DEADLINE_S = 900.0  # a run process imports dagster and dbt: slow on 2 busy cores
-JOBS = {"ingestion_job", "dbt_build_job", "full_refresh_job"}
+JOBS = {"ingestion_job", "dbt_build_job", "daily_job", "full_refresh_job"}
+# The demo's jobs are partitioned by day: a launch names the day.
+DAY = ("--partition", DEMO_DAY)
 
 
 def clean_env(tmp: Path) -> dict[str, str]:
@@ -86,9 +89,9 @@ def two_runs(process_stack: ProcessStack, tmp_path_factory: pytest.TempPathFacto
     tag = uuid.uuid4().hex[:12]
     procs: list[subprocess.Popen[str]] = []
     try:
-        ok = spawn(process_stack, tmp, "launch", "ingestion_job", "--tag", f"edp-test={tag}", "--wait")
+        ok = spawn(process_stack, tmp, "launch", "ingestion_job", *DAY, "--tag", f"edp-test={tag}", "--wait")
         procs.append(ok)
-        bad = spawn(process_stack, tmp, "launch", "ingestion_job", "--config", str(failing), "--wait")
+        bad = spawn(process_stack, tmp, "launch", "ingestion_job", *DAY, "--config", str(failing), "--wait")
         procs.append(bad)
         assert ok.stdout is not None and bad.stdout is not None
         success_id = ok.stdout.readline().strip()  # printed right after the launch, before waiting
@@ -167,12 +170,12 @@ def test_launch_with_invalid_run_config_shows_paths_and_launches_nothing(
     process_stack: ProcessStack, tmp_path: Path
 ) -> None:
     config = tmp_path / "run.yaml"
-    config.write_text("ops:\n  raw_retail_data:\n    config:\n      customers: many\n      bogus: 1\n")
+    config.write_text("ops:\n  raw_retail_data:\n    config:\n      orders: many\n      bogus: 1\n")
     before = run_count(process_stack)
     result = cli(process_stack, "launch", "ingestion_job", "--config", str(config))
     assert result.exit_code == 2
     assert "Dagster rejected the run config for ingestion_job; nothing was launched" in result.stderr
-    assert "root:ops:raw_retail_data:config:customers: " in result.stderr
+    assert "root:ops:raw_retail_data:config:orders: " in result.stderr
     assert '"bogus"' in result.stderr
     assert run_count(process_stack) == before
 
@@ -204,7 +207,8 @@ def test_launch_tags_reach_the_run(process_stack: ProcessStack, two_runs: TwoRun
 def test_logs_follow_tails_until_the_run_ends(two_runs: TwoRuns) -> None:
     follow = two_runs.follow
     assert follow.rc == 0, follow.stderr
-    assert "loaded raw tables with GeneratorParams(customers=500" in follow.stdout
+    assert "loaded the reference data with GeneratorParams(customers=500" in follow.stdout
+    assert f"loaded {DEMO_DAY}: " in follow.stdout
     assert "STEP_SUCCESS" in follow.stdout  # the last lines of the step arrived before it stopped
     assert "\x1b" not in follow.stdout
 
@@ -220,7 +224,7 @@ def test_logs_of_a_failed_step(process_stack: ProcessStack, two_runs: TwoRuns) -
 
     unknown_step = cli(process_stack, "logs", two_runs.failure_id, "--step", "nope")
     assert unknown_step.exit_code == 2
-    assert "has no step 'nope'; its steps: raw_retail_data" in unknown_step.stderr
+    assert "has no step 'nope'; its steps: raw_reference_data, raw_retail_data" in unknown_step.stderr
 
 
 def test_logs_of_an_unknown_run(process_stack: ProcessStack) -> None:
@@ -239,7 +243,17 @@ def test_runs_lists_and_filters(process_stack: ProcessStack, two_runs: TwoRuns) 
 
     table = cli(process_stack, "runs", "--job", "ingestion_job", "--limit", "2")
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["RUN", "ID", "JOB", "LOCATION", "STATUS", "STARTED", "(UTC)", "DURATION"]
+    assert lines[0].split() == [
+        "RUN",
+        "ID",
+        "JOB",
+        "LOCATION",
+        "PARTITION",
+        "STATUS",
+        "STARTED",
+        "(UTC)",
+        "DURATION",
+    ]
     assert len(lines) == 3  # header + the limit
     assert all(line.split()[2] == "etl_pipeline" for line in lines[1:])
     # Several locations are served: the location filter keeps the demo's runs and drops them for another.
@@ -278,7 +292,7 @@ def test_force_terminate_ends_a_run_that_no_worker_will_take(process_stack: Proc
     # Without the daemon nothing dequeues the run: it waits with no worker, like a run whose worker is gone.
     process_stack.stop_daemon()
     try:
-        launched = cli(process_stack, "launch", "full_refresh_job")
+        launched = cli(process_stack, "launch", "full_refresh_job", *DAY)
         assert launched.exit_code == 0, launched.output
         run_id = launched.stdout.strip()
         result = cli(process_stack, "terminate", "--force", "--timeout", "60", run_id)

@@ -7,13 +7,17 @@ import asyncio
 import re
 from typing import Any
 
+from textual.widgets import Input
+
 from edp_tui.dagster.assets import ASSET_JOB, AssetInfo
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.models import log_keys_from_events
 from edp_tui.ui.screens.confirm import ConfirmScreen
+from edp_tui.ui.screens.partition_prompt import PartitionPrompt
 from edp_tui.ui.widgets.dagster.assets import AssetsPanel
 from tests.support.pilot import Host, screen_text, until
 from tests.support.process_stack import ProcessStack
+from tests.support.stack_runs import DEMO_DAY
 
 RUN_TIMEOUT_S = 600.0
 
@@ -41,12 +45,19 @@ async def select(pilot: Any, panel: AssetsPanel, name: str) -> None:
 
 
 async def materialize_from_tab(pilot: Any, panel: AssetsPanel, name: str, key: str) -> str:
-    """Highlight ``name``, press ``key`` and confirm; the id of the launched run."""
+    """Highlight ``name``, press ``key`` and answer (yes, or the demo's day when the assets are
+    partitioned); the id of the launched run."""
     await select(pilot, panel, name)
     before = set(panel.pending_runs)
     await pilot.press(key)
-    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
-    await pilot.press("y")
+    await until(pilot, lambda: isinstance(pilot.app.screen, (ConfirmScreen, PartitionPrompt)))
+    if isinstance(prompt := pilot.app.screen, PartitionPrompt):
+        field = prompt.query_one("#partition-key", Input)
+        await until(pilot, lambda: not field.disabled, timeout=60)
+        field.value = DEMO_DAY
+        await pilot.press("enter")
+    else:
+        await pilot.press("y")
     await until(pilot, lambda: set(panel.pending_runs) - before, timeout=60)
     [run_id] = set(panel.pending_runs) - before
     return run_id
@@ -61,15 +72,18 @@ async def test_materialize_from_the_assets_tab_and_see_the_checks(process_stack:
             orders = panel.assets[("staging", "stg_orders")]
             assert ("retail_raw", "orders") in orders.upstream and orders.checks
 
-            # retail_raw/orders and everything downstream. On an empty warehouse a single dbt model cannot be
-            # built
-            # alone: dbt's eager test selection adds relationships tests that read models not built yet.
-            # retail_raw/orders is one table of a multi-asset that cannot be subset: Dagster answers
-            # InvalidSubsetError and the tab retries with all five tables and what is downstream of them.
-            run_id = await materialize_from_tab(pilot, panel, "retail_raw/orders", "L")
+            # retail_raw/customers and everything downstream (every asset: the day's tables read the reference
+            # ones). On an empty warehouse a single dbt model cannot be built alone: dbt's eager test
+            # selection adds relationships tests that read models not built yet. retail_raw/customers is one
+            # table of a multi-asset that cannot be subset: Dagster answers InvalidSubsetError and the tab
+            # retries with its siblings too. The day's tables are partitioned: the tab asks which day, and one
+            # run builds that day and the unpartitioned assets.
+            assert panel.assets[("retail_raw", "orders")].partitioned and not orders.partitioned
+            run_id = await materialize_from_tab(pilot, panel, "retail_raw/customers", "L")
             status = await run_status(pilot, client, run_id)
             assert status == "SUCCESS", status
-            assert (await client.run(run_id)).run.job_name == ASSET_JOB
+            launched = (await client.run(run_id)).run
+            assert launched.job_name == ASSET_JOB and ("dagster/partition", DEMO_DAY) in launched.tags
 
             def materialized(asset: AssetInfo) -> bool:
                 mat = asset.last_materialization

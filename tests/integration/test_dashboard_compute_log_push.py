@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from edp_tui.config import Config
 from edp_tui.dagster.client import DagsterClient
@@ -22,12 +22,12 @@ from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from tests.integration.test_dashboard_dagster import SIZE, show_tab
 from tests.support.pilot import until
 from tests.support.process_stack import ProcessStack
+from tests.support.stack_runs import demo_config
 from tests.tui.shell_fakes import FakeServices, fake_backends
 
-# Ingestion, dbt build and analytics in one process: one compute log, written to for tens of seconds.
-SMALL_FULL_REFRESH = {
-    "ops": {"raw_retail_data": {"config": {"customers": 20, "products": 5, "orders": 40}}},
-}
+# Ingestion, dbt build and analytics in one process; each step writes its own compute log.
+SMALL_FULL_REFRESH = demo_config(customers=20, products=5, orders=40)
+LONG_STEP = "retail_dbt_staging"
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
@@ -76,11 +76,21 @@ async def test_a_live_runs_compute_log_is_pushed_to_the_panel(process_stack: Pro
         run_id = launched["run"]["runId"]
         await until(pilot, lambda: run_id in runs.runs, 30, "the new run listed")
         runs.table.move_cursor(row=runs.table.get_row_index(run_id))
+        # A step that writes for tens of seconds (dbt over the staging models), chosen in the steps table as
+        # a user would: the run's first steps load the day in a second or two.
+        steps = app.query_one("#steps-table", DataTable)
+        await until(pilot, lambda: LONG_STEP in steps.rows, 240, f"{LONG_STEP} started")
+        steps.move_cursor(row=steps.get_row_index(LONG_STEP))
         await until(
             pilot,
-            lambda: panel.run_id == run_id and panel.key is not None and panel.follower is not None,
+            lambda: (
+                panel.run_id == run_id
+                and panel.key is not None
+                and LONG_STEP in panel.key.step_keys
+                and panel.follower is not None
+            ),
             120,
-            "the run's log followed",
+            "the step's log followed",
         )
         # Other runs' logs were read by query before (the run listed first is selected at start; the poll that
         # read it is over once the follower runs): from here on, while the run is live, lines on screen come
@@ -115,5 +125,5 @@ async def test_a_live_runs_compute_log_is_pushed_to_the_panel(process_stack: Pro
 
         # The final lines reach the view's buffer at its next flush (every 0.05 s), just after `done`.
         await until(pilot, lambda: "end of compute log" in text(), 5, "the end of the log in the pane")
-        assert "customer_segments" in text()
+        assert "stg_orders" in text()  # dbt built the staging views
     await client.aclose()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from dagster._grpc.client import DagsterGrpcClient
-from textual.widgets import DataTable, Select, Static, TabbedContent, TextArea
+from textual.widgets import DataTable, Input, Select, Static, TabbedContent, TextArea
 
 from edp_tui.backends import dagster_client
 from edp_tui.config import Config
@@ -25,13 +25,17 @@ from edp_tui.ui.widgets.dagster.schedules import SchedulesPanel
 from tests.integration.conftest import copy_repository
 from tests.support.pilot import on_screen, screen_text, until
 from tests.support.process_stack import ProcessStack
+from tests.support.stack_runs import DEMO_DAY
 from tests.tui.shell_fakes import FakeServices, fake_backends
 
 SIZE = (320, 60)  # wide enough that long compute-log lines are not cut before the text looked for
 REPO = "__repository__"
 SMALL_INGESTION = (
-    "ops:\n  raw_retail_data:\n    config:\n      customers: 20\n      products: 5\n      orders: 40\n"
+    "ops:\n  raw_reference_data:\n    config:\n      customers: 20\n      products: 5\n"
+    "  raw_retail_data:\n    config:\n      orders: 40\n"
 )
+# The demo's jobs are partitioned by day: the dialog's partition field names the day (dagster/partition is a
+# reserved tag prefix: the dialog sets it once the day is checked).
 RELOAD = "mutation ($n: String!) { reloadRepositoryLocation(repositoryLocationName: $n) { __typename } }"
 RUN_COUNT = "query { runsOrError { ... on Runs { count } } }"
 SCHEDULE_STATUS = """
@@ -87,6 +91,7 @@ async def open_launch_dialog(pilot: Any, job: str, config_yaml: str) -> LaunchDi
     # The job's default config arrives first (fetched on selection); then the test's own config goes in.
     await until(pilot, lambda: "raw_retail_data" in editor.text, 30, "default run config")
     editor.text = config_yaml
+    dialog.query_one("#partition", Input).value = DEMO_DAY
     return dialog
 
 
@@ -127,7 +132,7 @@ async def test_launched_job_reaches_success_and_its_compute_logs_appear(process_
         )
         print(f"launch -> SUCCESS on screen: {took:.1f}s")
         # The step's captured output (its log lines go to the compute log's stderr) in the log pane.
-        await until(pilot, on_screen(pilot, "loaded raw tables with"), 60, "compute-log line")
+        await until(pilot, on_screen(pilot, f"loaded {DEMO_DAY}: "), 60, "compute-log line")
         assert "raw_retail_data" in screen_text(app)  # the step in the run detail
         tags = process_stack.graphql(
             "query ($id: ID!) { runOrError(runId: $id) { ... on Run { status runConfigYaml } } }",
@@ -164,7 +169,7 @@ async def test_schedule_toggled_from_the_dashboard_is_confirmed_by_graphql(
     selector = {
         "repositoryLocationName": process_stack.location_name,
         "repositoryName": REPO,
-        "scheduleName": "daily_full_refresh_schedule",
+        "scheduleName": "daily_schedule",
     }
 
     def status() -> str:
@@ -176,24 +181,18 @@ async def test_schedule_toggled_from_the_dashboard_is_confirmed_by_graphql(
     async with running(app) as pilot:
         show_tab(app, "tab-schedules")
         panel = app.query_one(SchedulesPanel)
-        await until(pilot, on_screen(pilot, "daily_full_refresh_schedule", "0 2 * * *"), 30, "schedule row")
+        await until(pilot, on_screen(pilot, "daily_schedule", "0 2 * * *"), 30, "schedule row")
         table = panel.table
         table.focus()
         table.move_cursor(
-            row=table.get_row_index(
-                f"schedule:{process_stack.location_name}:{REPO}:daily_full_refresh_schedule"
-            )
+            row=table.get_row_index(f"schedule:{process_stack.location_name}:{REPO}:daily_schedule")
         )
         try:
             await pilot.press("s")
-            await until(
-                pilot, lambda: "RUNNING" in row_with(pilot, "daily_full_refresh_schedule"), 30, "RUNNING"
-            )
+            await until(pilot, lambda: "RUNNING" in row_with(pilot, "daily_schedule"), 30, "RUNNING")
             assert status() == "RUNNING"
             await pilot.press("s")
-            await until(
-                pilot, lambda: "STOPPED" in row_with(pilot, "daily_full_refresh_schedule"), 30, "STOPPED"
-            )
+            await until(pilot, lambda: "STOPPED" in row_with(pilot, "daily_schedule"), 30, "STOPPED")
             assert status() == "STOPPED"
         finally:
             if status() != "STOPPED":  # leave the shared stack as found

@@ -11,6 +11,7 @@ from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.errors import DagsterRequestRejected, RunConfigInvalid
 from edp_tui.dagster.models import LogChunk, log_keys_from_events
 from tests.support.process_stack import ProcessStack
+from tests.support.stack_runs import DEMO_DAY
 
 REPO = "__repository__"
 
@@ -20,9 +21,9 @@ async def test_models_from_the_live_webserver(process_stack: ProcessStack) -> No
         [location] = await client.locations()
         assert location.name == process_stack.location_name and location.state == "loaded"
         jobs = {job.name for _, job in location.visible_jobs()}
-        assert {"ingestion_job", "dbt_build_job", "full_refresh_job"} <= jobs
+        assert {"ingestion_job", "dbt_build_job", "daily_job", "full_refresh_job"} <= jobs
         items = {(i.kind, i.name): i for i in await client.instigators(location.name, REPO)}
-        assert items[("schedule", "daily_full_refresh_schedule")].cadence.startswith("0 2 * * *")
+        assert items[("schedule", "daily_schedule")].cadence.startswith("0 2 * * *")
         assert items[("sensor", "landing_zone_sensor")].cadence.startswith("every ")
         health = await client.daemon_health()
         assert health.state == "ok" and {"SCHEDULER", "SENSOR"} <= {d.daemon_type for d in health.daemons}
@@ -44,7 +45,13 @@ async def test_compute_logs_by_subscription_equal_the_polled_logs(process_stack:
             process_stack.location_name,
             REPO,
             "ingestion_job",
-            {"ops": {"raw_retail_data": {"config": {"customers": 10, "products": 3, "orders": 20}}}},
+            {
+                "ops": {
+                    "raw_reference_data": {"config": {"customers": 10, "products": 3}},
+                    "raw_retail_data": {"config": {"orders": 20}},
+                }
+            },
+            {"dagster/partition": DEMO_DAY},
         )
         deadline = asyncio.get_running_loop().time() + 300
         while not (await client.run(run.run_id)).run.is_terminal:
@@ -64,7 +71,7 @@ async def test_compute_logs_by_subscription_equal_the_polled_logs(process_stack:
 
         await asyncio.wait_for(follow(), timeout=60)  # a finished step's subscription completes
         assert "".join(c.stderr for c in pushed) == polled.stderr
-        assert "loaded raw tables with" in polled.stderr
+        assert f"loaded {DEMO_DAY}: " in polled.stderr
         assert pushed[-1].cursor == polled.cursor
 
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from etl_pipeline.ingestion import raw_retail_data
+from etl_pipeline.ingestion import raw_reference_data, raw_retail_data
 from etl_pipeline.sensors import (
     MAX_REMEMBERED,
     MAX_SETTINGS_BYTES,
@@ -25,14 +25,17 @@ from etl_pipeline.sensors import (
 
 from tests.support.process_stack import REPO_ROOT
 
-SENSOR = build_landing_zone_sensor(dg.define_asset_job("ingestion_job", selection=[raw_retail_data]))
+INGESTION = [raw_reference_data, raw_retail_data]
+SENSOR = build_landing_zone_sensor(dg.define_asset_job("ingestion_job", selection=INGESTION))
+# Partitioned run requests are resolved against the definitions holding their job.
+DEFS = dg.Definitions(assets=INGESTION, sensors=[SENSOR])
 
 
 def evaluate(landing: Path, cursor: str | None) -> tuple[list[str], str | None, str | None]:
     """(landed file names requested, new cursor, skip message) for one sensor tick."""
     os.environ["LANDING_DIR"] = str(landing)
     try:
-        with dg.build_sensor_context(cursor=cursor) as context:
+        with dg.build_sensor_context(cursor=cursor, definitions=DEFS) as context:
             result = SENSOR.evaluate_tick(context)
     finally:
         del os.environ["LANDING_DIR"]
@@ -168,15 +171,17 @@ def test_an_unreadable_file_is_retried_and_blocks_nothing(tmp_path: Path) -> Non
 CHILD = """
 import json, logging, os
 import dagster as dg
-from etl_pipeline.ingestion import raw_retail_data
+from etl_pipeline.ingestion import raw_reference_data, raw_retail_data
 from etl_pipeline.sensors import build_landing_zone_sensor
 
 records = []
 class Keep(logging.Handler):
     def emit(self, record):
         records.append(record.getMessage())
-sensor = build_landing_zone_sensor(dg.define_asset_job("ingestion_job", selection=[raw_retail_data]))
-with dg.build_sensor_context(cursor=os.environ.get("CURSOR") or None) as context:
+ingestion = [raw_reference_data, raw_retail_data]
+sensor = build_landing_zone_sensor(dg.define_asset_job("ingestion_job", selection=ingestion))
+defs = dg.Definitions(assets=ingestion, sensors=[sensor])
+with dg.build_sensor_context(cursor=os.environ.get("CURSOR") or None, definitions=defs) as context:
     context.log.addHandler(Keep())
     result = sensor.evaluate_tick(context)
 names = [r.tags["landing_file"] for r in result.run_requests or []]

@@ -1,4 +1,5 @@
-"""The code location loads in the process stack and its asset graph runs raw → staging → marts → analytics."""
+"""The code location loads in the process stack and its asset graph runs raw → staging → marts → analytics,
+the raw orders and the incremental marts partitioned by day, the rest not."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ query AssetGraph($selector: RepositorySelector!) {
         assetKey { path }
         groupName
         dependencyKeys { path }
+        isPartitioned
+        partitionDefinition { type description }
+        backfillPolicy { policyType }
         assetChecksOrError { ... on AssetChecks { checks { name } } }
       }
     }
@@ -27,7 +31,9 @@ def test_asset_graph_connects_raw_to_analytics(process_stack: ProcessStack) -> N
         "repositoryOrError"
     ]
     assert repo["__typename"] == "Repository"
-    assert {"ingestion_job", "dbt_build_job", "full_refresh_job"} <= {j["name"] for j in repo["jobs"]}
+    assert {"ingestion_job", "dbt_build_job", "daily_job", "full_refresh_job"} <= {
+        j["name"] for j in repo["jobs"]
+    }
     nodes = {"/".join(n["assetKey"]["path"]): n for n in repo["assetNodes"]}
     deps = {key: {"/".join(d["path"]) for d in n["dependencyKeys"]} for key, n in nodes.items()}
 
@@ -48,6 +54,20 @@ def test_asset_graph_connects_raw_to_analytics(process_stack: ProcessStack) -> N
         "staging/stg_products",
     }
     assert deps["analytics/customer_segments"] == {"marts/customer_lifetime_value"}
+
+    # One day a partition: the raw orders (one run a day in a backfill) and the incremental models (one dbt
+    # run over a backfill's range); the reference data, the views and the other tables are not partitioned.
+    daily = {"retail_raw/orders", "retail_raw/order_items", "retail_raw/payments", "marts/fct_orders"}
+    daily.add("marts/daily_revenue")
+    assert {key for key, n in nodes.items() if n["isPartitioned"]} == daily
+    for key in daily:
+        definition = nodes[key]["partitionDefinition"]
+        assert (
+            definition["type"] == "TIME_WINDOW"
+            and "Daily, starting 2024-01-01 UTC" in definition["description"]
+        )
+    assert nodes["marts/fct_orders"]["backfillPolicy"] == {"policyType": "SINGLE_RUN"}
+    assert nodes["retail_raw/orders"]["backfillPolicy"] is None
 
     # Every raw table feeds a mart; the Python asset sits downstream of raw → staging → marts.
     def ancestors(key: str) -> set[str]:

@@ -1,27 +1,29 @@
 """Jobs launched through the webserver's GraphQL API on the shared process stack, checked against the data.
 
 The expected mart contents are computed here, in plain Python, from the generator's output for the same
-parameters: nothing is read back from the pipeline to build the expectation.
+parameters and days: nothing is read back from the pipeline to build the expectation.
 
 One test walks the jobs in order because they share one warehouse: each job runs on a clean database and again
-on a second run (ingestion_job's second run is the one the landing-zone sensor launches). The jobs run in
-process by default (their default config); the headline full refresh asks for the multiprocess executor, so
-that path stays covered.
+on a second run, for a day or for a range of days in one run. The jobs run in process by default (their
+default config); the headline full refresh asks for the multiprocess executor, so that path stays covered.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from dataclasses import asdict
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
-from etl_pipeline.generator import GeneratorParams, generate
+from etl_pipeline.generator import GeneratorParams, days_between, generate, generate_reference
 
 from tests.support.process_stack import ProcessStack
 
-SMALL = GeneratorParams(customers=40, products=8, orders=300, seed=7)
+SMALL = GeneratorParams(customers=40, products=8, orders=100, seed=7)
 SMALLER = GeneratorParams(customers=25, products=6, orders=120, seed=11)
+D1, D3, D4, D5 = date(2024, 2, 1), date(2024, 2, 3), date(2024, 2, 4), date(2024, 2, 5)
+FIRST_THREE = days_between(D1, D3)
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 MULTIPROCESS = {"execution": {"config": {"multiprocess": {}}}}
 REVENUE_STATUSES = {"placed", "shipped", "completed"}
@@ -40,11 +42,25 @@ query Checks($selector: RepositorySelector!) {
 
 
 def ingestion_config(params: GeneratorParams) -> dict[str, Any]:
-    return {"ops": {"raw_retail_data": {"config": asdict(params)}}}
+    reference = {"customers": params.customers, "products": params.products, "seed": params.seed}
+    day = {"orders": params.orders, "seed": params.seed}
+    return {"ops": {"raw_reference_data": {"config": reference}, "raw_retail_data": {"config": day}}}
 
 
-def expected_marts(params: GeneratorParams) -> dict[str, Any]:
-    tables = generate(params).tables
+def day_tags(day: date) -> dict[str, str]:
+    return {"dagster/partition": day.isoformat()}
+
+
+def range_tags(first: date, last: date) -> dict[str, str]:
+    """One run over the days first..last (Dagster's partition-range tags)."""
+    return {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+    }
+
+
+def expected_marts(params: GeneratorParams, days: Sequence[date]) -> dict[str, Any]:
+    tables = generate(params, days).tables
     totals: Counter[int] = Counter()
     units: Counter[int] = Counter()
     for order_id, _line, _product, quantity, price in tables["order_items"]:
@@ -149,9 +165,11 @@ def drop_warehouse(stack: ProcessStack) -> None:
         conn.close()
 
 
-def run_job(stack: ProcessStack, job: str, run_config: dict[str, Any], timeout: float = 420.0) -> str:
+def run_job(
+    stack: ProcessStack, job: str, run_config: dict[str, Any], tags: dict[str, str], timeout: float = 420.0
+) -> str:
     t0 = time.monotonic()
-    launched = stack.launch_run(job, run_config)
+    launched = stack.launch_run(job, run_config, tags)
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
     status = stack.wait_for_run(run_id, timeout=timeout)
@@ -163,14 +181,16 @@ def run_job(stack: ProcessStack, job: str, run_config: dict[str, Any], timeout: 
     return str(run_id)
 
 
-def assert_marts(stack: ProcessStack, params: GeneratorParams, *, with_segments: bool = True) -> None:
-    expected = expected_marts(params)
+def assert_marts(
+    stack: ProcessStack, params: GeneratorParams, days: Sequence[date], *, with_segments: bool = True
+) -> None:
+    expected = expected_marts(params, days)
     actual = actual_marts(stack, with_segments=with_segments)
     if not with_segments:
         expected.pop("segments")
     assert actual.keys() == expected.keys()
     for name in expected:
-        assert actual[name] == expected[name], f"{name} differs from the expectation for {params}"
+        assert actual[name] == expected[name], f"{name} differs from the expectation for {params} {days}"
 
 
 def check_results(stack: ProcessStack, run_id: str) -> dict[str, bool]:
@@ -188,32 +208,50 @@ def test_jobs_on_clean_database_and_second_run(process_stack: ProcessStack) -> N
     declared_checks = {
         c["name"] for n in repo["assetNodes"] for c in (n["assetChecksOrError"] or {}).get("checks", [])
     }
-    assert len(declared_checks) >= 25
+    assert len(declared_checks) >= 20
 
-    # 1. full refresh on a clean warehouse, multiprocess executor: every mart as the generated data implies,
-    #    and every dbt test ran as an asset check and passed.
+    # 1. full refresh of three days in one run on a clean warehouse, multiprocess executor: every mart as the
+    #    generated data implies, and every dbt test ran as an asset check and passed.
     drop_warehouse(stack)
-    run_id = run_job(stack, "full_refresh_job", {**ingestion_config(SMALL), **MULTIPROCESS})
-    assert_marts(stack, SMALL)
+    run_id = run_job(
+        stack, "full_refresh_job", {**ingestion_config(SMALL), **MULTIPROCESS}, range_tags(D1, D3)
+    )
+    assert_marts(stack, SMALL, FIRST_THREE)
     checks = check_results(stack, run_id)
     assert checks.keys() == declared_checks
     assert all(checks.values()), {name for name, ok in checks.items() if not ok}
 
-    # 2. ingestion and dbt build on a clean warehouse.
+    # 2. ingestion and dbt build of a day on a clean warehouse.
     drop_warehouse(stack)
-    run_job(stack, "ingestion_job", {**ingestion_config(SMALLER), **IN_PROCESS})
-    assert raw_counts(stack) == expected_marts(SMALLER)["raw_counts"]
-    run_job(stack, "dbt_build_job", IN_PROCESS)
-    assert_marts(stack, SMALLER, with_segments=False)
+    run_job(stack, "ingestion_job", {**ingestion_config(SMALLER), **IN_PROCESS}, day_tags(D1))
+    assert raw_counts(stack) == expected_marts(SMALLER, [D1])["raw_counts"]
+    run_job(stack, "dbt_build_job", IN_PROCESS, day_tags(D1))
+    assert_marts(stack, SMALLER, [D1], with_segments=False)
 
-    # 3. full refresh again, on a warehouse holding other data: everything, the incremental table included,
+    # 3. full refresh again, on a warehouse holding other data: everything, the incremental tables included,
     #    is rebuilt from the new raw data.
-    run_job(stack, "full_refresh_job", {**ingestion_config(SMALL), **IN_PROCESS})
-    assert_marts(stack, SMALL)
+    run_job(stack, "full_refresh_job", {**ingestion_config(SMALL), **IN_PROCESS}, range_tags(D1, D3))
+    assert_marts(stack, SMALL, FIRST_THREE)
 
-    # 4. dbt build again (incremental path over existing tables). A second ingestion run is the sensor test's.
-    run_job(stack, "dbt_build_job", IN_PROCESS)
-    assert_marts(stack, SMALL)
+    # 4. dbt build of one day again (the incremental path over existing tables): nothing changes.
+    run_job(stack, "dbt_build_job", IN_PROCESS, day_tags(D3))
+    assert_marts(stack, SMALL, FIRST_THREE)
+
+    # 5. a new day through the whole pipeline: its orders join the others, the incremental marts gain it.
+    run_job(stack, "daily_job", {**ingestion_config(SMALL), **IN_PROCESS}, day_tags(D4))
+    assert_marts(stack, SMALL, [*FIRST_THREE, D4])
+
+    # 6. a smaller reference load (another seed) with a new day: the ids it lacks, which the earlier days'
+    #    orders point at, stay, so every dbt test (the relationships ones included) still passes. Before the
+    #    reference load became an upsert it truncated them, and every later build failed.
+    run_id = run_job(stack, "daily_job", {**ingestion_config(SMALLER), **IN_PROCESS}, day_tags(D5))
+    checks = check_results(stack, run_id)
+    assert checks and all(checks.values()), {name for name, ok in checks.items() if not ok}
+    smaller, small = generate_reference(SMALLER).tables, generate_reference(SMALL).tables
+    customers = query(stack, "select * from retail_raw.customers order by customer_id")
+    assert customers == smaller["customers"] + small["customers"][SMALLER.customers :]
+    products = query(stack, "select * from retail_raw.products order by product_id")
+    assert products == smaller["products"] + small["products"][SMALLER.products :]
 
 
 def test_invalid_run_config_is_rejected_and_starts_no_run(process_stack: ProcessStack) -> None:

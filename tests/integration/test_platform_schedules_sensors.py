@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC, datetime
 from typing import Any
 
+from etl_pipeline.generator import GeneratorParams, generate_reference
+
 from tests.support.process_stack import ProcessStack
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()  # the newest daily partition
+
 
 SCHEDULES = """
 query Schedules($selector: RepositorySelector!) {
@@ -31,7 +39,10 @@ query Sensors($selector: RepositorySelector!) {
 
 RUNS_BY_TAG = """
 query Runs($filter: RunsFilter) {
-  runsOrError(filter: $filter) { __typename ... on Runs { results { runId status jobName } } }
+  runsOrError(filter: $filter) {
+    __typename
+    ... on Runs { results { runId status jobName tags { key value } } }
+  }
 }
 """
 
@@ -54,9 +65,9 @@ def tick_messages(stack: ProcessStack) -> list[str]:
 def test_schedule_and_sensor_visible_with_default_status(process_stack: ProcessStack) -> None:
     selector = {"selector": process_stack.repository_selector}
     schedules = process_stack.graphql(SCHEDULES, selector)["schedulesOrError"]["results"]
-    assert [s["name"] for s in schedules] == ["daily_full_refresh_schedule"]
+    assert [s["name"] for s in schedules] == ["daily_schedule"]
     schedule = schedules[0]
-    assert schedule["pipelineName"] == "full_refresh_job"
+    assert schedule["pipelineName"] == "daily_job"
     assert schedule["cronSchedule"] == "0 2 * * *"
     assert schedule["defaultStatus"] == "STOPPED"
     assert schedule["scheduleState"]["status"] == "STOPPED"
@@ -73,7 +84,8 @@ def test_schedule_and_sensor_visible_with_default_status(process_stack: ProcessS
 
 def runs_for_file(stack: ProcessStack, name: str) -> list[dict[str, Any]]:
     flt = {"tags": [{"key": "landing_file", "value": name}]}
-    return list(stack.graphql(RUNS_BY_TAG, {"filter": flt})["runsOrError"]["results"])
+    runs = stack.graphql(RUNS_BY_TAG, {"filter": flt})["runsOrError"]["results"]
+    return [{**r, "tags": {t["key"]: t["value"] for t in r["tags"]}} for r in runs]
 
 
 def land(stack: ProcessStack, name: str, content: str, mtime_ns: int | None = None) -> None:
@@ -98,6 +110,7 @@ def wait_for_finished_run(stack: ProcessStack, name: str, deadline_s: float = 24
 
 def test_sensor_launches_ingestion_when_a_file_lands(process_stack: ProcessStack) -> None:
     stack = process_stack
+    today_at_start = today()
     stamp = time.time_ns()
     bad, deep, good = f"bad-{stamp}.json", f"deep-{stamp}.json", f"batch-{stamp}.json"
     land(stack, bad, "{not json")
@@ -110,13 +123,18 @@ def test_sensor_launches_ingestion_when_a_file_lands(process_stack: ProcessStack
     assert runs[0]["jobName"] == "ingestion_job"
     assert runs[0]["status"] == "SUCCESS", runs
 
-    # The landed settings were used; the unreadable file was skipped and launched nothing.
+    # The landed settings were used, for the day the file arrived (it has no day in its name: today's
+    # partition); the unreadable file was skipped and launched nothing.
+    day = runs[0]["tags"]["dagster/partition"]
+    assert day in {today_at_start, today()}
     conn = stack.warehouse_connection()
     try:
         with conn.cursor() as cur:
-            cur.execute("select count(*) from retail_raw.customers")
-            assert cur.fetchone() == (7,)
-            cur.execute("select count(*) from retail_raw.orders")
+            # Customers 1..7 are the landed seed's (a larger earlier load leaves its others in place).
+            cur.execute("select * from retail_raw.customers where customer_id <= 7 order by customer_id")
+            landed = generate_reference(GeneratorParams(customers=7, products=3, seed=5))
+            assert cur.fetchall() == landed.tables["customers"]
+            cur.execute("select count(*) from retail_raw.orders where order_date = %s", (day,))
             assert cur.fetchone() == (11,)
     finally:
         conn.close()

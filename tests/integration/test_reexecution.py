@@ -13,6 +13,7 @@ from typing import Any
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.models import RunSummary
 from tests.support.process_stack import ProcessStack
+from tests.support.stack_runs import DEMO_DAY
 
 REPO = "__repository__"
 FAILING = {"ops": {"raw_retail_data": {"config": {"orders": 0}}}}
@@ -43,7 +44,11 @@ def group(stack: ProcessStack, run_id: str) -> dict[str, Any]:
 async def test_from_failure_all_steps_and_a_chosen_step(process_stack: ProcessStack) -> None:
     async with DagsterClient(process_stack.graphql_url) as client:
         parent = await client.launch_run(
-            process_stack.location_name, REPO, "ingestion_job", FAILING, {"edp-test": "reexecution"}
+            process_stack.location_name,
+            REPO,
+            "ingestion_job",
+            FAILING,
+            {"edp-test": "reexecution", "dagster/partition": DEMO_DAY},
         )
         assert await finished(client, parent) == "FAILURE"
 

@@ -15,6 +15,31 @@ GraphQL = Callable[..., dict[str, Any]]
 
 LOCATION = "etl_pipeline"
 REPOSITORY = "__repository__"
+# The demo's jobs are partitioned by day: a launch of one is for DEMO_DAY unless its tags name a partition.
+DEMO_JOBS = frozenset({"ingestion_job", "dbt_build_job", "daily_job", "full_refresh_job"})
+DEMO_DAY = "2024-01-01"
+PARTITION_TAG = "dagster/partition"
+
+
+def demo_config(customers: int, products: int, orders: int, seed: int = 42) -> dict[str, Any]:
+    """The demo's ingestion settings as run config: the reference data's size, and the orders of each day."""
+    return {
+        "ops": {
+            "raw_reference_data": {"config": {"customers": customers, "products": products, "seed": seed}},
+            "raw_retail_data": {"config": {"orders": orders, "seed": seed}},
+        }
+    }
+
+
+def with_demo_partition(job: str, location: str, tags: dict[str, str] | None) -> dict[str, str]:
+    """The run's tags, with the partition DEMO_DAY for a job of the demo launched without one."""
+    tags = dict(tags or {})
+    named = PARTITION_TAG in tags or any(k.startswith("dagster/asset_partition_range") for k in tags)
+    if location == LOCATION and job in DEMO_JOBS and not named:
+        tags[PARTITION_TAG] = DEMO_DAY
+    return tags
+
+
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 IN_PROGRESS = ["STARTING", "STARTED", "CANCELING"]
 
@@ -97,11 +122,18 @@ class RunWaitError(AssertionError):
 
 
 def launch(
-    graphql: GraphQL, job: str, run_config: dict[str, Any] | None = None, *, location: str = LOCATION
+    graphql: GraphQL,
+    job: str,
+    run_config: dict[str, Any] | None = None,
+    *,
+    location: str = LOCATION,
+    tags: dict[str, str] | None = None,
 ) -> str:
+    run_tags = with_demo_partition(job, location, tags)
     params = {
         "selector": {"repositoryLocationName": location, "repositoryName": REPOSITORY, "jobName": job},
         "runConfigData": run_config or {},
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in run_tags.items()]},
     }
     result = graphql(LAUNCH, {"params": params})["launchRun"]
     if result["__typename"] != "LaunchRunSuccess":

@@ -50,6 +50,7 @@ from edp_tui.dagster.models import (
     Tick,
 )
 from edp_tui.dagster.run_push import RunStatusChange
+from tests.support.partitions_fake import PartitionsFake
 
 T0 = 1_767_355_200.0  # 2026-01-02 12:00:00 UTC
 REPO = "__repository__"
@@ -258,7 +259,7 @@ class FakeLogStream:
     frames: asyncio.Queue[LogChunk | BaseException | None] = field(default_factory=asyncio.Queue)
 
 
-class FakeDagster:
+class FakeDagster(PartitionsFake):
     """Scriptable fake. ``down``: every call raises DagsterUnreachable; ``calls``: what was asked."""
 
     def __init__(self, *, read_only: bool = False, silent: bool = False) -> None:
@@ -270,6 +271,7 @@ class FakeDagster:
         self.instigators_list = sample_instigators()
         self.assets_list: list[AssetInfo] = sample_assets()
         self.materialized: list[tuple[AssetKey, ...]] = []
+        self.materialized_partitions: list[str | None] = []
         self.details: dict[str, RunDetail] = {}
         self.events: dict[str, list[RunEvent]] = {}
         self.logs: dict[str, tuple[str, str]] = {}
@@ -307,6 +309,7 @@ class FakeDagster:
         self.status_queues: dict[str, asyncio.Queue[list[RunStatusChange]]] = {}
         self.push_down = False
         self._seed_detail()
+        self.init_partitions()
 
     def _seed_detail(self) -> None:
         failed = self.runs_list[2]
@@ -596,10 +599,13 @@ class FakeDagster:
             locations=tuple((loc.name, loc.updated) for loc in self.locations_list),
         )
 
-    async def materialize(self, location: str, repository: str, keys: Any) -> RunSummary:
+    async def materialize(
+        self, location: str, repository: str, keys: Any, partition: str | None = None
+    ) -> RunSummary:
         """Launches at once and succeeds: the keys are materialized by the new run, their checks pass."""
         self._mutation("materialize")
         await self._call("materialize", tuple(keys))
+        self.materialized_partitions.append(partition)
         raw = {a.key for a in self.assets_list if "raw_retail_data" in a.op_names}
         if raw & set(keys) and not raw <= set(keys):
             raise DagsterRequestRejected(

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dagster_fake import FakeDagster  # noqa: E402
 from shell_fakes import FakeServices, fake_backends, fixed_now  # noqa: E402
-from textual.widgets import Static, TabbedContent  # noqa: E402
+from textual.widgets import Input, Static, TabbedContent  # noqa: E402
 
 from edp_tui.config import Config  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.screens.confirm import ConfirmScreen  # noqa: E402
+from edp_tui.ui.screens.partition_prompt import PartitionPrompt  # noqa: E402
 from edp_tui.ui.widgets.dagster.assets import ACTIVE_INTERVAL_S, PROBE_FAST_S, AssetsPanel  # noqa: E402
+from tests.support.partitions_fake import KEYS, daily_health  # noqa: E402
 from tests.support.pilot import Host, screen_text, until, wait_shown
 
 SIZE = (130, 32)
@@ -153,6 +156,60 @@ async def test_materialize_one_asset_and_cancel() -> None:
         assert fake.calls.count(("materialize", (("raw", "customers"),))) == 1
         await until(pilot, lambda: panel.assets[("raw", "customers")].state == "fresh")
         await wait_shown(pilot, "materializing 2 asset(s) from raw/customers")
+
+
+def partitioned_orders() -> FakeDagster:
+    """The fake with raw/orders partitioned by day (the demo's ingestion), the rest as they are."""
+    fake = FakeDagster()
+    orders = ("raw", "orders")
+    fake.assets_list = [replace(a, partitioned=a.key == orders) for a in fake.assets_list]
+    fake.healths = {orders: daily_health(orders, [])}
+    return fake
+
+
+async def test_a_partitioned_asset_asks_which_partition_and_launches_one_run_for_it() -> None:
+    fake = partitioned_orders()
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await select(pilot, panel, "raw/orders")
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(pilot.app.screen, PartitionPrompt))
+        prompt = pilot.app.screen
+        field = prompt.query_one("#partition-key", Input)
+        # The newest partition is filled in once the asset's partitions are read.
+        await until(pilot, lambda: field.value == KEYS[-1] and not field.disabled)
+        await wait_shown(pilot, "raw/orders is partitioned: which partition?")
+        # A key that is not a partition: said in the prompt, nothing launched, the prompt stays.
+        field.value = "2024-13-01"
+        await pilot.press("enter")
+        await wait_shown(pilot, "'2024-13-01' is not a partition of raw/orders")
+        assert fake.materialized == [] and pilot.app.screen is prompt
+        field.value = KEYS[41]
+        await pilot.press("enter")
+        await until(pilot, lambda: fake.materialized)
+        # raw/orders, what is downstream and raw/customers (the same multi-asset), one run for that day.
+        assert set(fake.materialized[-1]) >= {
+            ("raw", "customers"),
+            ("raw", "orders"),
+            ("staging", "stg_orders"),
+        }
+        assert set(fake.materialized_partitions) == {KEYS[41]}
+
+
+async def test_a_partition_prompt_cancelled_launches_nothing() -> None:
+    fake = partitioned_orders()
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await select(pilot, panel, "raw/orders")
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, PartitionPrompt))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(pilot.app.screen, PartitionPrompt))
+        assert fake.materialized == [] and ("partition_keys", ("raw", "orders")) in fake.calls
+        # An unpartitioned asset still asks a plain yes/no.
+        await select(pilot, panel, "staging/stg_orders")
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
 
 
 async def test_pending_run_polls_quickly() -> None:

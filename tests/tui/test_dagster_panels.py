@@ -7,7 +7,7 @@ from typing import Any
 
 from dagster_fake import FakeDagster, broken_location, loaded_location
 from textual.app import App, ComposeResult
-from textual.widgets import TextArea
+from textual.widgets import Input, Select, TextArea
 
 from edp_tui.dagster.errors import RunConfigProblem
 from edp_tui.dagster.models import LocationEvent
@@ -205,6 +205,37 @@ async def test_launch_dialog_yaml_error_launches_nothing() -> None:
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "not valid YAML" in screen_text(app))
         assert fake.launched == [] and app.result == "pending"
+
+
+async def test_launch_dialog_checks_the_partition_and_sets_it_as_the_runs_tag() -> None:
+    """dagster/partition is a reserved tag prefix: the partition field is the dialog's way to run a day."""
+    fake = FakeDagster()
+    app = LaunchHost(fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "limit: 100" in screen_text(app))
+        dialog = app.screen
+        assert isinstance(dialog, LaunchDialog)
+        partition = dialog.query_one("#partition", Input)
+        partition.value = "1999-01-01"
+        await pilot.press("ctrl+s")
+        await wait_shown(pilot, "'1999-01-01' is not a partition of retail_raw/orders")
+        dbt_job = next(j for j in dialog.jobs if j[2] == "dbt_build_job")
+        dialog.query_one("#job", Select).value = dbt_job
+        await pilot.press("ctrl+s")
+        await wait_shown(pilot, "job dbt_build_job is not partitioned")
+        assert fake.launched == [] and app.result == "pending"
+        dialog.query_one("#job", Select).value = next(j for j in dialog.jobs if j[2] == "ingestion_job")
+        await until(pilot, lambda: "limit: 100" in dialog.query_one("#run-config", TextArea).text)
+        partition.value = "2025-03-05"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.result != "pending")
+        assert fake.launched == [
+            (
+                "ingestion_job",
+                {"ops": {"extract": {"config": {"limit": 100}}}},
+                {"dagster/partition": "2025-03-05"},
+            )
+        ]
 
 
 def test_launch_dialog_validation_errors_snapshot(snap_compare: Any) -> None:

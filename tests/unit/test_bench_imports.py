@@ -65,3 +65,12 @@ def test_the_harness_reaches_the_process_stack(bench_on_path: None) -> None:
     from tests.support.process_stack import ProcessStack
 
     assert callable(ProcessStack.start) and callable(ProcessStack.stop)
+
+
+def test_the_harness_launches_the_demo_as_the_tests_do(bench_on_path: None) -> None:
+    import harness
+
+    from tests.support import stack_runs
+
+    assert (harness.DEMO_DAY, harness.PARTITION_TAG) == (stack_runs.DEMO_DAY, stack_runs.PARTITION_TAG)
+    assert harness.demo_config(1, 2, 3, 4) == stack_runs.demo_config(1, 2, 3, 4)

@@ -302,3 +302,12 @@ def test_the_daemon_still_logs_idle_ticks_as_the_platform_quiets_them() -> None:
     assert 'context.logger.info(f"No run requests returned for {remote_sensor.name}, skipping")' in sensors
     assert 'logger.info(f"No run requests returned for {remote_schedule.name}, skipping")' in schedules
     assert 'f"Sensor {remote_sensor.name} skipped: {sensor_runtime_data.skip_message}"' in sensors
+
+
+def test_the_official_graphql_client_still_sends_any_document() -> None:
+    """bench/backfill_bench.py launches Dagster's own backfill through dagster-graphql's client, which wraps
+    no backfill mutation: it sends the document with the client's `_execute(query, variables)`."""
+    from dagster_graphql import DagsterGraphQLClient
+
+    assert not hasattr(DagsterGraphQLClient, "launch_partition_backfill")  # else use it instead
+    assert list(inspect.signature(DagsterGraphQLClient._execute).parameters) == ["self", "query", "variables"]

@@ -110,3 +110,28 @@ def test_a_failed_blocking_check_still_fails_the_step() -> None:
     with dg.instance_for_test() as instance:
         result = dg.materialize([models], instance=instance, raise_on_error=False)
     assert not result.success
+
+
+def test_a_partitioned_step_materializes_each_partition_of_its_run() -> None:
+    """dbt's results name no partition: a run over a range (an asset backfill's single run) stores one
+    materialization per key of the range, which Dagster's asset backfill needs to count them."""
+    days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-10")
+
+    @dg.multi_asset(name="models", specs=SPECS, partitions_def=days, can_subset=True)
+    def models(context: dg.AssetExecutionContext):
+        steps = StepEvents(context)
+        for key in (A, B):
+            yield from steps.convert_all(
+                dg.AssetMaterialization(key, metadata={"unique_id": f"model.p.{key}"})
+            )
+
+    with dg.instance_for_test() as instance:
+        tags = {
+            "dagster/asset_partition_range_start": "2024-01-02",
+            "dagster/asset_partition_range_end": "2024-01-04",
+        }
+        result = dg.materialize([models], instance=instance, tags=tags, raise_on_error=False)
+        assert result.success
+        for key in (A, B):
+            stored = instance.get_materialized_partitions(key)
+            assert stored == {"2024-01-02", "2024-01-03", "2024-01-04"}, key

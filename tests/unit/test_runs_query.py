@@ -32,6 +32,14 @@ def test_bare_words_a_job_name_or_a_run_id_prefix() -> None:
     assert parse_runs_query("deadbeef").job_name == "deadbeef"  # hex without a digit stays a job name
 
 
+def test_partition_and_backfill_words_are_dagsters_tags() -> None:
+    q = parse_runs_query("partition:2024-01-05 backfill:seawzwlm")
+    assert q.tags == (("dagster/partition", "2024-01-05"), ("dagster/backfill", "seawzwlm"))
+    assert q.describe() == "partition 2024-01-05 · backfill seawzwlm"
+    with pytest.raises(ValueError, match="partition: needs a value"):
+        parse_runs_query("partition:")
+
+
 def test_an_empty_line_clears_the_filter() -> None:
     assert parse_runs_query("   ").empty and RunsQuery().empty
     assert parse_runs_query("status:success").describe() == "status SUCCESS"

@@ -1,5 +1,5 @@
--- Incremental: a normal run rebuilds only the most recent days (late orders can still arrive for them);
--- `dbt build --full-refresh` (the full_refresh_job) rebuilds the whole table.
+-- Orders and revenue per day. Incremental, one day a partition, like fct_orders: a build for a partition
+-- replaces its days (the vars min_date and max_date); a build without them covers every day.
 {{
     config(
         materialized='incremental',
@@ -14,7 +14,8 @@ select
     sum(order_total_cents) as revenue_cents
 from {{ ref('fct_orders') }}
 where is_revenue
-{% if is_incremental() %}
-    and order_date >= (select coalesce(max(order_date), date '1900-01-01') - 3 from {{ this }})
+{% if var('min_date', none) is not none %}
+    and order_date >= cast('{{ var("min_date") }}' as date)
+    and order_date < cast('{{ var("max_date") }}' as date)
 {% endif %}
 group by order_date

@@ -1,7 +1,9 @@
-"""landing_zone_sensor: a new file in LANDING_DIR launches ingestion_job.
+"""landing_zone_sensor: a new file in LANDING_DIR launches ingestion_job for the file's day.
 
-A `*.json` file may hold ingestion settings (an object with any of customers, products, orders, seed); any
-other file triggers an ingestion with the defaults. Files are never moved or changed.
+A file's day is the first YYYY-MM-DD in its name, or else the day it arrived (etl_pipeline.landing); a day
+outside the daily partitions (before the first, after today) is skipped with the reason. A `*.json` file may
+hold ingestion settings (an object with any of customers, products, orders, seed), passed to the run it
+launches; any other file triggers an ingestion of its day with the defaults. Files are never moved or changed.
 
 The cursor remembers the identity (name, size, modification time) of every file in the folder that has
 been handled, so any file not handled yet is picked up whatever its modification time (a file moved in with an
@@ -28,17 +30,14 @@ from typing import NamedTuple
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from etl_pipeline.ingestion import IngestionConfig
+from etl_pipeline.ingestion import DAILY
+from etl_pipeline.landing import MAX_SETTINGS_BYTES, day_in_name, landing_dir, read_settings, run_config_for
 
-DEFAULT_LANDING_DIR = "/opt/dagster/landing"
-INGESTION_OP = "raw_retail_data"
 # At most this many identities in the cursor (it is stored in the run database on every tick). Past it the
 # oldest are forgotten and `floor_ns` rises above their modification times: an unremembered file older than
 # the floor then counts as handled. Only a folder holding more files than this ever gets there.
 MAX_REMEMBERED = 1000
 ENTRY = struct.Struct(">q8s")  # modification time (ns), blake2b-64 of the identity
-# A settings file holds a handful of integers: anything bigger is refused unread.
-MAX_SETTINGS_BYTES = 64 * 1024
 
 
 class FileIdentity(NamedTuple):
@@ -64,10 +63,6 @@ class Cursor(NamedTuple):
     floor_ns: int  # unremembered files modified before this count as handled (see MAX_REMEMBERED)
     legacy_names: frozenset[str]  # the first cursor format's names at floor_ns, also handled
     legacy: bool = False  # read from the first format: its floor is used once, to convert it
-
-
-def landing_dir() -> Path:
-    return Path(os.environ.get("LANDING_DIR") or DEFAULT_LANDING_DIR)
 
 
 def sensor_interval_seconds() -> int:
@@ -114,22 +109,17 @@ def run_key(identity: FileIdentity) -> str:
     return f"{identity.name}:{identity.size}:{identity.mtime_ns}"
 
 
-def _ingestion_overrides(path: Path) -> dict[str, int]:
-    """Settings from a landed JSON file; ValueError with the reason when they are unusable, OSError when the
-    file cannot be read."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise ValueError("not valid JSON: nested too deeply") from exc
-    allowed = set(IngestionConfig.model_fields)
-    if not isinstance(data, dict) or not set(data) <= allowed:
-        raise ValueError(f"expected an object with keys among {sorted(allowed)}")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
-        raise ValueError("every value must be an integer")
-    IngestionConfig(**data).params()  # the generator's own checks (sizes at least 1): fail here, not in a run
-    return data
+def partition_for(identity: FileIdentity, newest: str) -> str:
+    """The partition key of a file's day (ValueError with the reason when the day has no partition)."""
+    day = day_in_name(identity.name)
+    if day is None:
+        return newest
+    key = day.isoformat()
+    if not DAILY.has_partition_key(key):
+        raise ValueError(
+            f"its day {key} is not one of the daily partitions ({DAILY.start:%Y-%m-%d} to {newest})"
+        )
+    return key
 
 
 def _listing(folder: Path, log) -> list[FileIdentity]:
@@ -157,13 +147,15 @@ def build_landing_zone_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDef
         minimum_interval_seconds=sensor_interval_seconds(),
         # RUNNING: dropping a file into the landing folder is how data arrives; it works without a click.
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Launches ingestion_job for each new file in LANDING_DIR.",
+        description="Launches ingestion_job for the day of each new file in LANDING_DIR.",
     )
     def landing_zone_sensor(context: dg.SensorEvaluationContext):
         folder = landing_dir()
         if not folder.is_dir():
             return dg.SkipReason(f"landing folder {folder} does not exist")
         cursor = read_cursor(context.cursor)
+        newest = DAILY.get_last_partition_key()
+        assert newest is not None  # the partitions start in the past
         present = _listing(folder, context.log)
         # Remember only files still in the folder; the first cursor format's files become identities.
         handled = {i for i in present if is_handled(i, cursor)}
@@ -172,6 +164,13 @@ def build_landing_zone_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDef
             if identity in handled:
                 continue
             config: dict[str, int] = {}
+            try:
+                partition_key = partition_for(identity, newest)
+            except ValueError as exc:
+                context.log.warning(f"skipping {identity.name}: {exc} (retried once the file changes)")
+                skipped.append(identity.name)
+                handled.add(identity)
+                continue
             if identity.name.endswith(".json"):
                 if identity.size > MAX_SETTINGS_BYTES:
                     context.log.warning(
@@ -182,7 +181,7 @@ def build_landing_zone_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDef
                     handled.add(identity)
                     continue
                 try:
-                    config = _ingestion_overrides(folder / identity.name)
+                    config = read_settings(folder / identity.name)
                 except FileNotFoundError:
                     continue  # removed since the listing
                 except OSError as exc:
@@ -198,7 +197,8 @@ def build_landing_zone_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDef
             requests.append(
                 dg.RunRequest(
                     run_key=run_key(identity),
-                    run_config={"ops": {INGESTION_OP: {"config": config}}},
+                    run_config=run_config_for(config),
+                    partition_key=partition_key,
                     tags={"landing_file": identity.name},
                 )
             )

@@ -20,14 +20,22 @@ import psycopg2.errors
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
-from etl_pipeline.generator import TABLE_COLUMNS, RetailData
+from etl_pipeline.generator import DAY_TABLES, REFERENCE_TABLES, TABLE_COLUMNS, Reference, RetailData
 
 RAW_SCHEMA = "retail_raw"
 OWNER_MARK = "created by the etl_pipeline demo (edp): its runs replace this table's rows"
 
 
+# The advisory lock key of the demo's loads (any number no other code of the warehouse uses).
+LOAD_LOCK = 0x65647072  # "edpr"
+
+
 class NotOurTable(RuntimeError):
     """A table the demo would write exists and was not created by the demo."""
+
+
+class MissingReference(RuntimeError):
+    """A day's orders were to be loaded before any customers and products."""
 
 
 RAW_DDL: dict[str, str] = {
@@ -125,18 +133,105 @@ def _copy_text(rows: Iterable[tuple[object, ...]]) -> io.StringIO:
     return buf
 
 
-def load_raw(data: RetailData) -> dict[str, int]:
-    """Replace the raw tables with `data` in one transaction (readers see old or new, never half)."""
+def _lock_loads(cur) -> None:
+    """Serialise the demo's loads for the rest of the transaction. Runs of several days go side by side (a
+    backfill); `create schema/table if not exists` is not safe against itself in PostgreSQL (two at once: a
+    unique-violation on the catalog), and a load takes milliseconds."""
+    cur.execute("select pg_advisory_xact_lock(%s)", (LOAD_LOCK,))
+
+
+def _copy(cur, ident: sql.Composable, table: str, rows: list[tuple[object, ...]]) -> int:
+    copy = sql.SQL("copy {} ({}) from stdin").format(
+        ident, sql.SQL(", ").join(map(sql.Identifier, TABLE_COLUMNS[table]))
+    )
+    cur.copy_expert(copy.as_string(cur), _copy_text(rows))
+    return int(cur.rowcount)
+
+
+def load_reference(data: RetailData) -> dict[str, int]:
+    """Upsert the reference rows (customers, products) of `data` in one transaction; the rows each table
+    then holds.
+
+    No id is ever deleted: earlier days' orders point at customers and products of the reference data they
+    were loaded with, so a smaller load (or one with another seed) updates the ids it has and leaves the
+    others in place. Any job, for any day, after any other with any sizes keeps dbt's relationships tests
+    green (truncating here broke every later build on a shared warehouse)."""
     counts: dict[str, int] = {}
     ensure_database()
     with connect() as conn, conn.cursor() as cur:
-        idents = {table: own_table(cur, RAW_SCHEMA, table, RAW_DDL[table]) for table in TABLE_COLUMNS}
-        for table, columns in TABLE_COLUMNS.items():
-            ident = idents[table]
-            cur.execute(sql.SQL("truncate {}").format(ident))
-            copy = sql.SQL("copy {} ({}) from stdin").format(
-                ident, sql.SQL(", ").join(map(sql.Identifier, columns))
+        _lock_loads(cur)
+        for table in REFERENCE_TABLES:
+            ident = own_table(cur, RAW_SCHEMA, table, RAW_DDL[table])
+            key, *rest = TABLE_COLUMNS[table]
+            columns = sql.SQL(", ").join(map(sql.Identifier, TABLE_COLUMNS[table]))
+            incoming = sql.Identifier(f"incoming_{table}")
+            cur.execute(sql.SQL("create temporary table {} (like {}) on commit drop").format(incoming, ident))
+            _copy(cur, incoming, table, data.tables[table])
+            cur.execute(
+                sql.SQL("insert into {} ({}) select {} from {} on conflict ({}) do update set {}").format(
+                    ident,
+                    columns,
+                    columns,
+                    incoming,
+                    sql.Identifier(key),
+                    sql.SQL(", ").join(
+                        sql.SQL("{} = excluded.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in rest
+                    ),
+                )
             )
-            cur.copy_expert(copy.as_string(cur), _copy_text(data.tables[table]))
-            counts[table] = cur.rowcount
+            cur.execute(sql.SQL("select count(*) from {}").format(ident))
+            counts[table] = int(cur.fetchone()[0])
+    return counts
+
+
+def read_reference() -> Reference:
+    """The customer ids and product prices in the warehouse; MissingReference when there are none."""
+    ensure_database()
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select to_regclass(%s), to_regclass(%s)", (f"{RAW_SCHEMA}.customers", f"{RAW_SCHEMA}.products")
+        )
+        row = cur.fetchone()
+        customers: list[int] = []
+        prices: dict[int, int] = {}
+        if row is not None and None not in row:
+            cur.execute(
+                sql.SQL("select customer_id from {} order by 1").format(
+                    sql.Identifier(RAW_SCHEMA, "customers")
+                )
+            )
+            customers = [int(r[0]) for r in cur.fetchall()]
+            cur.execute(
+                sql.SQL("select product_id, unit_price_cents from {}").format(
+                    sql.Identifier(RAW_SCHEMA, "products")
+                )
+            )
+            prices = {int(p): int(c) for p, c in cur.fetchall()}
+    if not customers or not prices:
+        raise MissingReference(
+            f"{RAW_SCHEMA}.customers and {RAW_SCHEMA}.products hold no rows yet: materialize "
+            f"{RAW_SCHEMA}/customers and {RAW_SCHEMA}/products (the raw_reference_data step) first"
+        )
+    return Reference(customer_ids=customers, prices=prices)
+
+
+def load_days(data: RetailData, days: Iterable[date]) -> dict[str, int]:
+    """Replace the given days' orders, order lines and payments with `data` in one transaction (readers see
+    the old days or the new ones, never half)."""
+    day_list = sorted(set(days))
+    counts: dict[str, int] = {}
+    ensure_database()
+    with connect() as conn, conn.cursor() as cur:
+        _lock_loads(cur)
+        idents = {table: own_table(cur, RAW_SCHEMA, table, RAW_DDL[table]) for table in DAY_TABLES}
+        of_days = sql.SQL("select order_id from {} where order_date = any(%s)").format(idents["orders"])
+        for table in ("order_items", "payments"):
+            cur.execute(
+                sql.SQL("delete from {} where order_id in ({})").format(idents[table], of_days), (day_list,)
+            )
+        cur.execute(
+            sql.SQL("delete from {} where order_date = any(%s)").format(idents["orders"]), (day_list,)
+        )
+        for table in DAY_TABLES:
+            counts[table] = _copy(cur, idents[table], table, data.tables[table])
     return counts

@@ -4,6 +4,10 @@ Each command lives in a module of its own and is registered here by name (no imp
 ``reload``, ``launch``, ``runs``, ``terminate``, ``logs``, ``up``/``down``, ``watch``, each imported only
 when it runs (or ``--help`` lists it): the dashboard, run without a command, imports none of them. The
 dashboard (the composition root) is `edp_tui.cli.dashboard`, the only CLI module that imports the UI.
+``reload``, ``launch``, ``runs``, ``terminate``, ``logs``, ``up``/``down``, ``partitions``,
+``backfill``/``backfills``, ``queue``, ``pool``, each imported only when it runs
+(or ``--help`` lists it): the dashboard, run without a command, imports none of them. The dashboard (the
+composition root) is `edp_tui.cli.dashboard`, the only CLI module that imports the UI.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ COMMANDS = {
     "up": "edp_tui.cli.stack:up",
     "down": "edp_tui.cli.stack:down",
     "watch": "edp_tui.cli.watch:watch",
+    "partitions": "edp_tui.cli.partitions:partitions",
+    "backfill": "edp_tui.cli.backfill:backfill",
+    "backfills": "edp_tui.cli.backfill:backfills",
+    "queue": "edp_tui.cli.queue:queue",
+    "pool": "edp_tui.cli.queue:pool",
 }
 
 

@@ -27,7 +27,9 @@ from edp_tui.cli.common import (
 )
 from edp_tui.dagster.client import DagsterClient
 from edp_tui.dagster.models import LocationInfo, RunDetail
+from edp_tui.dagster.partitions import PartitionRequestError, check_job_partition
 from edp_tui.dagster.run_config import RunConfigSyntaxError, parse_run_config
+from edp_tui.dagster.runs_query import PARTITION_TAG
 from edp_tui.dagster.tags import parse_tags
 from edp_tui.text import printable
 from edp_tui.util import fmt
@@ -85,6 +87,14 @@ def find_job(locations: Sequence[LocationInfo], job: str, location: str | None) 
     die(message)
 
 
+async def check_partition(client: DagsterClient, job: str, location: str, partition: str) -> None:
+    """A usage error unless `partition` is a partition of the job (of its first partitioned asset)."""
+    try:
+        await check_job_partition(client, job, location, partition)
+    except PartitionRequestError as exc:
+        die(printable(str(exc)))
+
+
 async def follow_run(client: DagsterClient, run_id: str, timeout: float | None) -> RunDetail:
     """Poll the run, reporting status and step changes on stderr, until it is finished or time is up."""
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -139,6 +149,11 @@ async def follow_run(client: DagsterClient, run_id: str, timeout: float | None) 
     metavar="KEY=VALUE",
     help="Tag for the run; repeat for several.",
 )
+@click.option(
+    "--partition",
+    metavar="KEY",
+    help="The partition to run (a partitioned job): checked against its partitions, set as its tag.",
+)
 @click.option("--location", help="Code location of the job, when several locations define the same name.")
 @click.option(
     "--wait", is_flag=True, help="Follow the run and exit with its outcome (0 SUCCESS, 1 otherwise)."
@@ -156,6 +171,7 @@ def launch(
     job: str,
     config_file: Path | None,
     tags: dict[str, str],
+    partition: str | None,
     location: str | None,
     wait: bool,
     timeout: float | None,
@@ -172,6 +188,9 @@ def launch(
 
     async def work(client: DagsterClient) -> int:
         where, repository = find_job(await client.locations(), job, location)
+        if partition is not None:
+            await check_partition(client, job, where, partition)
+            tags[PARTITION_TAG] = partition
         run = await client.launch_run(where, repository, job, run_config, tags)
         note(f"launched {printable(job)} ({printable(where)}): run {run.run_id} {run.status}")
         click.echo(run.run_id)

@@ -82,6 +82,7 @@ class AssetInfo:
     checks_error: str | None = None
     stale_status: str = "UNKNOWN"  # FRESH, STALE, MISSING
     stale_causes: tuple[str, ...] = ()
+    partitioned: bool = False
 
     @classmethod
     def from_graphql(cls, obj: JSON) -> AssetInfo:
@@ -108,6 +109,7 @@ class AssetInfo:
             checks=checks,
             checks_error=checks_error,
             stale_status=str(obj.get("staleStatus") or "UNKNOWN"),
+            partitioned=bool(obj.get("isPartitioned")),
             stale_causes=tuple(_cause_text(c) for c in obj.get("staleCauses") or ()),
         )
 

@@ -55,8 +55,10 @@ from edp_tui.dagster.models import (
     RunSummary,
     run_config_problem_from_graphql,
 )
+from edp_tui.dagster.partition_client import PartitionOperations
 from edp_tui.dagster.reexecution import step_reexecution_params
 from edp_tui.dagster.run_push import RunStatusChange, status_changes
+from edp_tui.dagster.runs_query import PARTITION_TAG
 
 # logsForRun silently clamps to this many events per call.
 EVENTS_PAGE_MAX = 1000
@@ -131,11 +133,12 @@ def expect(obj: Any, *ok: str) -> JSON:
     raise DagsterRequestRejected(typename or "UnknownResult", str(message))
 
 
-class DagsterClient:
+class DagsterClient(PartitionOperations):
     """One webserver. Safe to share between workers of one event loop; call :meth:`aclose` when done.
 
     ``read_only`` refuses every mutation (launch, terminate, reload, schedule/sensor
-    toggles) before it is sent.
+    toggles, backfills, pool limits) before it is sent. Partitions, backfills and the run queue:
+    partition_client.PartitionOperations.
     """
 
     def __init__(
@@ -476,13 +479,16 @@ class DagsterClient:
         """One cheap request: whether the Assets query could answer anything new since ``since`` (epoch s)."""
         return AssetChangeSignals.from_graphql(await self.execute("AssetsChanged", {"since": since}))
 
-    async def materialize(self, location: str, repository: str, keys: Sequence[AssetKey]) -> RunSummary:
-        """Launch the implicit asset job on ``keys`` (their checks run with them)."""
+    async def materialize(
+        self, location: str, repository: str, keys: Sequence[AssetKey], partition: str | None = None
+    ) -> RunSummary:
+        """Launch the implicit asset job on ``keys`` (their checks run with them); ``partition`` is the one
+        partition of the partitioned ones among them (the unpartitioned ones are built as they are)."""
         names = ", ".join("/".join(k) for k in keys)
         self._refuse_if_read_only(f"materialization of {names}")
         if not keys:
             raise ValueError("nothing to materialize")
-        params = {
+        params: dict[str, Any] = {
             "selector": {
                 "repositoryLocationName": location,
                 "repositoryName": repository,
@@ -491,6 +497,8 @@ class DagsterClient:
             },
             "runConfigData": {},
         }
+        if partition is not None:
+            params["executionMetadata"] = {"tags": [{"key": PARTITION_TAG, "value": partition}]}
         data = await self.execute("LaunchRun", {"executionParams": params}, timeout=MUTATION_TIMEOUT_S)
         return RunSummary.from_graphql(expect(data["launchRun"], "LaunchRunSuccess")["run"])
 

@@ -1,9 +1,10 @@
 """One parser for "which runs": the runs panel's filter line, e.g. ``status:failure,canceled job:ingest k=v``.
 
 Words: ``status:A,B`` (Dagster run statuses, any case), ``job:NAME``, ``location:NAME`` (the code location
-the run's job lives in), ``tag:KEY=VALUE`` or bare ``KEY=VALUE``, ``id:RUN_ID`` or a bare run id (a full id
-is looked up by the webserver; a shorter hex prefix matches among the runs listed). Any other bare word is a
-job name. Bad input raises ValueError and changes nothing.
+the run's job lives in), ``tag:KEY=VALUE`` or bare ``KEY=VALUE``, ``partition:KEY`` (the run's partition),
+``backfill:ID`` (the runs of a backfill), ``id:RUN_ID`` or a bare run id (a full id is looked up by the
+webserver; a shorter hex prefix matches among the runs listed). Any other bare word is a job name. Bad input
+raises ValueError and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ import re
 from dataclasses import dataclass, field
 
 from edp_tui.dagster.models import CODE_LOCATION_TAG, RUN_STATUSES
+
+PARTITION_TAG = "dagster/partition"
+BACKFILL_TAG = "dagster/backfill"
+# Dagster's own tags, shown by their meaning in describe().
+TAG_WORDS = {PARTITION_TAG: "partition", BACKFILL_TAG: "backfill"}
 
 _FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ID_PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
@@ -45,7 +51,7 @@ class RunsQuery:
             parts.append(f"location {self.location}")
         if self.job_name:
             parts.append(f"job {self.job_name}")
-        parts += [f"tag {k}={v}" for k, v in self.tags]
+        parts += [f"{TAG_WORDS[k]} {v}" if k in TAG_WORDS else f"tag {k}={v}" for k, v in self.tags]
         parts += [f"id {r}" for r in self.run_ids]
         if self.id_prefix:
             parts.append(f"id {self.id_prefix}…")
@@ -88,6 +94,10 @@ def parse_runs_query(text: str) -> RunsQuery:
             location = value
         elif sep and kind.lower() == "tag":
             tags.append(_tag(value))
+        elif sep and kind.lower() in ("partition", "backfill"):
+            if not value:
+                raise ValueError(f"{kind.lower()}: needs a value")
+            tags.append((PARTITION_TAG if kind.lower() == "partition" else BACKFILL_TAG, value))
         elif (
             sep and kind.lower() == "id" or _ID_PREFIX.match(word.lower()) and any(c.isdigit() for c in word)
         ):
@@ -101,7 +111,10 @@ def parse_runs_query(text: str) -> RunsQuery:
         elif "=" in word:
             tags.append(_tag(word))
         elif sep:
-            raise ValueError(f"unknown filter {kind!r}: use status:, job:, location:, tag:, id: or key=value")
+            raise ValueError(
+                f"unknown filter {kind!r}: use status:, job:, location:, tag:, partition:, backfill:, id: "
+                "or key=value"
+            )
         else:
             job = word
     return RunsQuery(tuple(statuses), job, tuple(tags), tuple(run_ids), prefix, text.strip(), location)

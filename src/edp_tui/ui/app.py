@@ -61,6 +61,7 @@ class EdpApp(App[None]):
         Binding("3", "show_tab('tab-locations')", "Code locations tab", id="app.tab_locations", show=False),
         Binding("4", "show_tab('tab-schedules')", "Schedules tab", id="app.tab_schedules", show=False),
         Binding("5", "show_tab('tab-assets')", "Assets tab", id="app.tab_assets", show=False),
+        Binding("6", "show_tab('tab-backfills')", "Backfills tab", id="app.tab_backfills", show=False),
         Binding("m", "toggle_maximize", "Maximize", id="app.maximize"),
     ]
 
@@ -69,9 +70,9 @@ class EdpApp(App[None]):
 
 The header shows each backend; the services panel lists the compose services; the tabs below show logs and,
 with a webserver, Dagster. Focus a panel (tab / click) and press **?** for what it shows.
-Keys **1**-**5** switch to the Logs, Runs, Code locations, Schedules & sensors and Assets tabs and focus the
-tab's main panel (the focused panel has the bright heavy border). **m** maximizes the focused panel and
-restores it. On a short terminal the services panel is a one-line strip: focus it (**shift+tab**, a click).
+Keys **1**-**6** switch to the Logs, Runs, Code locations, Schedules & sensors, Assets and Backfills tabs
+and focus the tab's main panel (the bright heavy border). **m** maximizes the focused panel and restores it.
+On a short terminal the services panel is a one-line strip: focus it (**shift+tab**, a click).
 """
 
     def __init__(
@@ -111,7 +112,8 @@ restores it. On a short terminal the services panel is a one-line strip: focus i
 
     def compose_main_panes(self) -> Iterable[TabPane]:
         """The tabs of the main area in the order of the digit keys, each with an id ``tab-<name>`` that a
-        ``show_tab('tab-<name>')`` binding names: 1 Logs, 2 Runs, 3 Code locations, 4 Schedules, 5 Assets."""
+        ``show_tab('tab-<name>')`` binding names: 1 Logs, 2 Runs, 3 Code locations, 4 Schedules, 5 Assets,
+        6 Backfills."""
         yield TabPane("Logs", self.make_logs_panel(), id="tab-logs")
         yield from dagster_panes(self.backends.dagster, self.backends.reload_status, read_only=self.read_only)
 

@@ -1,4 +1,5 @@
-"""Launch a job: job picker, YAML run config, tags. Errors are shown inline and nothing is launched."""
+"""Launch a job: job picker, YAML run config, partition, tags. Errors are shown inline and nothing is
+launched."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.dagster.errors import DagsterError, RunConfigInvalid
 from edp_tui.dagster.models import RunSummary
+from edp_tui.dagster.partitions import PartitionRequestError, check_job_partition
 from edp_tui.dagster.run_config import parse_run_config
+from edp_tui.dagster.runs_query import PARTITION_TAG
 from edp_tui.dagster.tags import parse_tag_list
 from edp_tui.text import printable, safe_text
 
@@ -37,8 +40,9 @@ class LaunchDialog(ModalScreen[RunSummary | None]):
 ## Launch a job
 
 Pick a job (hidden `__` jobs are not listed; the dialog starts on the job launched last, and shows the
-picked job's description), edit its run config as YAML (pre-filled with the job's defaults)
-and optional tags `key=value, key2=value2`. **ctrl+s** or the Launch button launches; **escape** cancels.
+picked job's description), edit its run config as YAML (pre-filled with the job's defaults),
+the partition to run for a partitioned job (checked against its partitions, e.g. `2024-01-05`) and
+optional tags `key=value, key2=value2`. **ctrl+s** or the Launch button launches; **escape** cancels.
 YAML mistakes and Dagster's config validation errors (with the config path) appear below the editor and
 nothing is launched.
 """
@@ -74,6 +78,7 @@ nothing is launched.
             yield Static(id="job-description")
             yield Label("Run config (YAML)")
             yield TextArea("", language=None, id="run-config", soft_wrap=False, show_line_numbers=True)
+            yield Input(placeholder="partition (a partitioned job), e.g. 2024-01-05", id="partition")
             yield Input(placeholder="tags: key=value, key2=value2", id="tags")
             yield Static(id="launch-errors")
             with Horizontal():
@@ -166,12 +171,20 @@ nothing is launched.
             return
         self.show_errors("")
         self.launching = True
-        self._launch(job, config, tags)
+        self._launch(job, config, tags, self.query_one("#partition", Input).value.strip())
 
     @work(exclusive=True, group="launch", exit_on_error=False)
-    async def _launch(self, job: JobRef, config: dict[str, Any], tags: dict[str, str]) -> None:
+    async def _launch(
+        self, job: JobRef, config: dict[str, Any], tags: dict[str, str], partition: str
+    ) -> None:
         try:
+            if partition:
+                # dagster/partition is refused as a plain tag (a reserved prefix): set here once checked.
+                await check_job_partition(self.client, job[2], job[0], partition)
+                tags = {**tags, PARTITION_TAG: partition}
             run = await self.client.launch_run(*job, run_config=config, tags=tags)
+        except PartitionRequestError as exc:
+            self.show_errors(printable(str(exc)))
         except RunConfigInvalid as exc:
             lines = [f"Dagster rejected the run config of {job[2]} (nothing launched):"]
             lines += [f"  {e.path or '(root)'}: {e.message}" for e in exc.errors]

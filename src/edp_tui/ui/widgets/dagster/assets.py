@@ -131,6 +131,7 @@ class AssetsPanel(PollingPanel):
         Binding("l", "materialize(False)", "Materialize", id="dagster.materialize_asset"),
         Binding("L", "materialize(True)", "Materialize + downstream", id="dagster.materialize_downstream"),
         Binding("d", "check_detail", "Check detail", id="dagster.check_detail", show=False),
+        Binding("b", "backfill", "Backfill", id="dagster.backfill_asset"),
         Binding("h", "history", "History", id="dagster.asset_history"),
     ]
 
@@ -144,10 +145,12 @@ highlighted asset's upstream and downstream assets are shown below the table, an
 their own: outcome against the latest materialization, check, severity, run and when.
 
 Keys: **l** materializes the highlighted asset, **L** it and everything downstream of it; both ask
-first and are refused in read-only mode. **d** shows why a check failed (a dbt test's failing rows, SQL
-and file): the check highlighted below, else the asset's first failed one. **h** shows the asset's last
-materializations and their metadata (row counts, durations) as small plots. **home**/**g**, **end**/**G**
-first/last row.
+first (for partitioned assets: which partition, one run) and are refused in read-only mode. **b**
+backfills the highlighted partitioned asset (with the assets of its step): a range, its missing or its
+failed partitions (asks; refused in read-only mode; the Backfills tab follows it). **d** shows why a check
+failed (a dbt test's failing rows, SQL and file): the check highlighted below, else the asset's first
+failed one. **h** shows the asset's last materializations and their metadata (row counts, durations) as
+small plots. **home**/**g**, **end**/**G** first/last row.
 """
 
     DEFAULT_CSS = """
@@ -332,12 +335,32 @@ first/last row.
             report(self, message, title="Materialize")
             self.wake()
 
-        self.actions.start(
-            what,
-            lambda: self._materialize(asset, keys, downstream),
-            confirm=f"Materialize {which}?",
-            done=launched,
+        partitioned = [k for k in keys if (a := self.assets.get(k)) and a.partitioned]
+        if not partitioned:
+            self.actions.start(
+                what,
+                lambda: self._materialize(asset, keys, downstream),
+                confirm=f"Materialize {which}?",
+                done=launched,
+            )
+            return
+        # One run materializes one partition (as Dagster's own Materialize): the prompt asks which.
+        # Imported when first used: the dashboard's start imports no dialog it has not opened.
+        from edp_tui.ui.screens.partition_prompt import PartitionPrompt
+
+        prompt = PartitionPrompt(self.client, partitioned[0], f"Materialize {which}")
+        self.actions.choose(
+            what, prompt, lambda day: self._materialize(asset, keys, downstream, day), done=launched
         )
+
+    def action_backfill(self) -> None:
+        asset = self.selected
+        if asset is None:
+            return
+        # Imported when first used: the dashboard's start imports no dialog it has not opened.
+        from edp_tui.ui.widgets.dagster.partitions_panel import launch_backfill
+
+        launch_backfill(self, self.actions, self.client, (asset.key,))
 
     def _selection(self, asset: AssetInfo, roots: list[AssetKey], downstream: bool) -> list[AssetKey]:
         """``roots`` (and what is downstream of them), only what this location can run (an external
@@ -350,10 +373,10 @@ first/last row.
         ]
 
     async def _materialize(
-        self, asset: AssetInfo, keys: list[AssetKey], downstream: bool
+        self, asset: AssetInfo, keys: list[AssetKey], downstream: bool, partition: str | None = None
     ) -> tuple[RunSummary, list[AssetKey]]:
         try:
-            return await self.client.materialize(asset.location, asset.repository, keys), keys
+            return await self.client.materialize(asset.location, asset.repository, keys, partition), keys
         except DagsterRequestRejected as exc:
             # Part of a multi-asset that cannot be subset: Dagster wants all of its assets at once (and, when
             # asked, what is downstream of each of them).
@@ -361,4 +384,4 @@ first/last row.
             if exc.typename != "InvalidSubsetError" or set(wider) <= set(keys):
                 raise
             self.set_status(f"{asset.name} is computed with {len(wider) - len(keys)} other asset(s)")
-            return await self.client.materialize(asset.location, asset.repository, wider), wider
+            return await self.client.materialize(asset.location, asset.repository, wider, partition), wider

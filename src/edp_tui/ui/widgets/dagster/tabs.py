@@ -9,6 +9,7 @@ from textual.widgets import TabPane
 from edp_tui.dagster.api import DagsterApi
 from edp_tui.reload_status.reader import ReloadStatusSource
 from edp_tui.ui.widgets.dagster.assets import AssetsPanel
+from edp_tui.ui.widgets.dagster.backfills import BackfillsTab
 from edp_tui.ui.widgets.dagster.locations import LocationsPanel
 from edp_tui.ui.widgets.dagster.reload_status import ReloadStatusPanel
 from edp_tui.ui.widgets.dagster.runs_tab import RunsTab
@@ -50,4 +51,7 @@ def dagster_panes(
             id="tab-schedules",
         ),
         TabPane("Assets", AssetsPanel(client, read_only=read_only, id="assets"), id="tab-assets"),
+        TabPane(
+            "Backfills", BackfillsTab(client, read_only=read_only, id="backfills-tab"), id="tab-backfills"
+        ),
     ]

@@ -71,6 +71,14 @@ class StepEvents:
         # Data version and event pointer of each parent met so far: this step's own, and outside ones.
         self._versions: dict[dg.AssetKey, tuple[DataVersion, int | None]] = {}
         self._load_outside_parents()
+        # A partitioned step's materializations name the run's partitions (one key, or each key of a range):
+        # dbt's results know none, and Dagster's asset backfill fails on an unpartitioned one.
+        partitioned = assets_def.partitions_def is not None
+        self._partitions = (
+            list(context.partition_keys)
+            if partitioned and (context.has_partition_key or context.has_partition_key_range)
+            else []
+        )
 
     # ---- what the step yields -------------------------------------------------------------------------
     def convert(self, event: Any) -> Any:
@@ -79,6 +87,22 @@ class StepEvents:
         if isinstance(event, AssetCheckEvaluation):
             return self.check_evaluation(event)
         return event
+
+    def convert_all(self, event: Any) -> list[Any]:
+        """`convert`, with a materialization of a partitioned step once per partition of the run."""
+        converted = self.convert(event)
+        if not (self._partitions and isinstance(converted, dg.AssetMaterialization)):
+            return [converted]
+        return [
+            dg.AssetMaterialization(
+                asset_key=converted.asset_key,
+                description=converted.description,
+                metadata=converted.metadata,
+                partition=key,
+                tags=converted.tags,
+            )
+            for key in self._partitions
+        ]
 
     def materialization(self, event: dg.AssetMaterialization) -> dg.AssetMaterialization | dg.Output:
         key = event.asset_key

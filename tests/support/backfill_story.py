@@ -1,0 +1,198 @@
+"""The backfill story of issue 20, told through the CLI twins against any stack (the process stack and the
+compose stack): a range of the whole pipeline reaches all-SUCCESS with the partition counts right; a day
+whose settings are unusable fails, shows as failed, and re-executing the backfill's failed partitions fixes
+it; a queued run says which limit holds it (the warehouse pool at 1); cancel stops a backfill.
+
+A stack is given as a `Stack`: its webserver URL, a way to land a file in its landing folder and to remove
+one, and the warehouse's orders per day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+from click.testing import CliRunner, Result
+
+from edp_tui.cli import main
+from edp_tui.dagster.client import DagsterClient
+from edp_tui.dagster.partitions import FAILED, MATERIALIZED, MISSING, PartitionHealth
+from tests.support.waiting import wait_for
+
+FIRST_DAY = date(2024, 1, 1)  # the demo's first partition
+BACKFILL_DEADLINE_S = 1800.0  # every partition is a run process importing dagster and dbt: 2 busy cores
+ORDERS = ("retail_raw", "orders")
+FCT = ("marts", "fct_orders")
+DEFAULT_ORDERS = 40  # the demo's orders a day
+
+
+@dataclass
+class Stack:
+    webserver_url: str
+    land: Callable[[str, str], None]  # (file name, text): written whole, under a dot name first
+    unland: Callable[[str], None]
+    orders_by_day: Callable[[], dict[str, int]]
+
+    def cli(self, *args: str) -> Result:
+        return CliRunner().invoke(
+            main, ["--webserver-url", self.webserver_url, *args], catch_exceptions=False
+        )
+
+    def json(self, *args: str) -> Any:
+        result = self.cli(*args, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def health(self, key: tuple[str, ...]) -> PartitionHealth:
+        async def read() -> dict[Any, PartitionHealth | None]:
+            async with DagsterClient(f"{self.webserver_url}/graphql") as client:
+                return await client.partition_health([key])
+
+        found = asyncio.run(read())[key]
+        assert found is not None
+        return found
+
+
+STEP_FAILURES = """
+query Failures($runId: ID!) {
+  logsForRun(runId: $runId, limit: 1000) {
+    ... on EventConnection {
+      events { ... on ExecutionStepFailureEvent { stepKey error { message cause { message } } } }
+    }
+  }
+}
+"""
+
+
+def failures(stack: Stack, backfill_id: str, limit: int = 3) -> list[str]:
+    """The backfill's own error and the step failures of its failed runs (for assertion messages)."""
+    runs = stack.json("runs", "--backfill", backfill_id, "--status", "FAILURE", "--limit", str(limit))["runs"]
+    out = [f"backfill: {stack.json('backfills', backfill_id).get('error')}"]
+    for run in runs:
+        body = {"query": STEP_FAILURES, "variables": {"runId": run["run_id"]}}
+        events = httpx.post(f"{stack.webserver_url}/graphql", json=body, timeout=60).json()["data"]
+        for e in events["logsForRun"].get("events") or []:
+            if e.get("error"):
+                cause = (e["error"].get("cause") or {}).get("message", "")
+                out.append(
+                    f"{run['partition']} {e['stepKey']}: {e['error']['message'][-600:]} {cause[-600:]}"
+                )
+    return out
+
+
+def day(n: int, month: int = 3) -> str:
+    return date(2024, month, n).isoformat()
+
+
+def index(key: str) -> int:
+    """A day's place among the demo's partitions (the first is 2024-01-01)."""
+    return (date.fromisoformat(key) - FIRST_DAY).days
+
+
+def statuses(found: PartitionHealth, days: list[str]) -> list[str]:
+    cells = found.cells(found.total)  # one cell a partition
+    return [cells[index(d)] for d in days]
+
+
+def range_reaches_success(stack: Stack) -> None:
+    """Days of March 2024: no other test of a shared stack touches them. Three days: more than the
+    instance's three concurrent runs would only wait in the queue, which the queue story covers."""
+    days = [day(d) for d in range(1, 4)]
+    result = stack.cli("backfill", "--job", "daily_job", "--from", days[0], "--to", days[-1], "--wait")
+    backfill_id = result.stdout.strip().splitlines()[0]
+    assert result.exit_code == 0, (result.output, failures(stack, backfill_id))
+    assert "COMPLETED_SUCCESS" in result.stderr
+    done = stack.json("backfills", backfill_id)
+    assert done["status"] == "COMPLETED_SUCCESS" and done["progress"]["failed"] == 0
+    assert {r["partition"] for r in done["runs"]} >= set(days)
+    for key in (ORDERS, FCT):
+        found = stack.health(key)
+        assert statuses(found, days) == [MATERIALIZED] * len(days), key
+        assert statuses(found, [day(4), day(28, 2)]) == [MISSING, MISSING], key
+        assert found.failed == 0 and found.in_progress == 0 and found.materialized >= len(days)
+        assert found.missing == found.total - found.materialized
+    orders = stack.orders_by_day()
+    assert {d: orders.get(d) for d in days} == dict.fromkeys(days, DEFAULT_ORDERS)
+    text = stack.cli("partitions", "retail_raw/orders", "--width", "80").stdout.splitlines()
+    bar = text[2].strip()
+    assert len(bar) == 78  # one line at 80 columns, whatever the number of partitions
+    total = stack.health(ORDERS).total
+    assert bar[index(days[0]) * 78 // total] in "#+"
+
+
+def failing_day_is_fixed_by_reexecuting(stack: Stack) -> None:
+    bad, days = day(8), [day(d) for d in range(6, 10)]
+    stack.land(f"{bad}.json", json.dumps({"orders": 0}))  # the day's own settings: unusable
+    try:
+        result = stack.cli("backfill", "retail_raw/orders", "--from", days[0], "--to", days[-1], "--wait")
+        assert result.exit_code == 1, result.output
+        backfill_id = result.stdout.strip()
+        assert f"edp-tui backfills {backfill_id} --reexecute" in result.stderr
+        failed = stack.json("backfills", backfill_id)
+        assert failed["status"] == "COMPLETED_FAILED"
+        by_asset = {a["asset"]: (a["materialized"], a["failed"]) for a in failed["assets"]}
+        assert by_asset["retail_raw/orders"] == (3, 1)
+        orders = stack.health(ORDERS)
+        assert statuses(orders, days) == [MATERIALIZED, MATERIALIZED, FAILED, MATERIALIZED]
+        assert orders.failed == 1
+        assert f"failed        {bad}..{bad}" in stack.cli("partitions", "retail_raw/orders").stdout
+        runs = stack.json("runs", "--partition", bad)["runs"]
+        assert [r["status"] for r in runs] == ["FAILURE"] and runs[0]["partition"] == bad
+    finally:
+        stack.unland(f"{bad}.json")  # repaired: the day loads with the run's settings again
+    result = stack.cli("backfills", backfill_id, "--reexecute", "--wait")
+    assert result.exit_code == 0, result.output
+    again = stack.json("backfills", result.stdout.strip())
+    assert again["status"] == "COMPLETED_SUCCESS"
+    assert [r["start"] for r in again["ranges"]] + again["keys"] == [bad]
+    orders = stack.health(ORDERS)
+    assert statuses(orders, days) == [MATERIALIZED] * 4 and orders.failed == 0
+    assert stack.orders_by_day()[bad] == DEFAULT_ORDERS
+
+
+def queued_run_explained_and_cancel_stops(stack: Stack) -> None:
+    assert stack.cli("pool", "warehouse", "1").exit_code == 0  # one load at a time: the rest wait
+    try:
+        result = stack.cli("backfill", "retail_raw/orders", "--from", day(1, 4), "--to", day(20, 4))
+        assert result.exit_code == 0, result.output
+        backfill_id = result.stdout.strip()
+
+        def held_by_the_pool() -> list[str]:
+            queued = stack.json("queue")["queued_runs"]
+            return [why for run in queued for why in run["why"] if why.startswith("pool warehouse: limit 1")]
+
+        wait_for("a queued run held by the warehouse pool", held_by_the_pool, BACKFILL_DEADLINE_S, 1.0)
+        cancel = stack.cli("backfills", backfill_id, "--cancel")
+        assert cancel.exit_code == 0, cancel.output
+        wait_for(
+            "the backfill canceled",
+            lambda: stack.json("backfills", backfill_id)["status"] == "CANCELED",
+            BACKFILL_DEADLINE_S,
+            1.0,
+        )
+        # Every run of it ended (none stuck in the queue), and the canceled ones never loaded their day.
+        runs = stack.json("runs", "--backfill", backfill_id, "--limit", "100")["runs"]
+        assert runs and all(r["status"] in ("SUCCESS", "CANCELED", "FAILURE") for r in runs)
+        canceled = {r["partition"] for r in runs if r["status"] == "CANCELED"}
+        assert canceled and not canceled & set(stack.orders_by_day())
+    finally:
+        release_warehouse_pool(stack)
+    assert stack.cli("queue").exit_code == 0  # the queue still answers: the limit went cleanly
+
+
+def release_warehouse_pool(stack: Stack) -> None:
+    """Remove the test's limit. Slots a canceled run still holds are freed first: removing the last limit
+    while a slot is held would stop the queue (a Dagster 1.13 storage bug the CLI refuses to trip)."""
+
+    def free() -> bool:
+        stack.cli("pool", "warehouse", "--free-ended")  # exit 2 when no ended run holds a slot
+        return not stack.json("pool", "warehouse")["in_use"]
+
+    wait_for("the warehouse pool's slots free", free, 600, 2.0)
+    reset = stack.cli("pool", "warehouse", "--reset")
+    assert reset.exit_code == 0, reset.output
