@@ -182,6 +182,18 @@ def check_results(stack: ProcessStack, run_id: str) -> dict[str, bool]:
     }
 
 
+def assert_parse_reused(stack: ProcessStack, run_id: str) -> None:
+    """The run's dbt started from the partial parse the code server left (dagster-dbt copies
+    partial_parse.msgpack into each invocation's own target folder): dbt's own log says it found nothing to
+    re-parse. Without it every run pays a full parse of the project (docs/scaling.md)."""
+    target = stack.workdir / "dbt" / stack.location_name / "target"
+    folders = list(target.glob(f"*-{run_id[:7]}-*"))
+    assert len(folders) == 1, (target, folders)
+    log = (folders[0] / "dbt.log").read_text(errors="replace")
+    assert "Partial parsing enabled, no changes found, skipping parsing" in log, log[:3000]
+    assert "Unable to do partial parsing" not in log
+
+
 def test_jobs_on_clean_database_and_second_run(process_stack: ProcessStack) -> None:
     stack = process_stack
     repo = stack.graphql(REPO_CHECKS, {"selector": stack.repository_selector})["repositoryOrError"]
@@ -203,8 +215,9 @@ def test_jobs_on_clean_database_and_second_run(process_stack: ProcessStack) -> N
     drop_warehouse(stack)
     run_job(stack, "ingestion_job", {**ingestion_config(SMALLER), **IN_PROCESS})
     assert raw_counts(stack) == expected_marts(SMALLER)["raw_counts"]
-    run_job(stack, "dbt_build_job", IN_PROCESS)
+    run_id = run_job(stack, "dbt_build_job", IN_PROCESS)
     assert_marts(stack, SMALLER, with_segments=False)
+    assert_parse_reused(stack, run_id)
 
     # 3. full refresh again, on a warehouse holding other data: everything, the incremental table included,
     #    is rebuilt from the new raw data.
