@@ -202,6 +202,20 @@ def check_results(stack: ProcessStack, run_id: str) -> dict[str, bool]:
     }
 
 
+def assert_parse_reused(stack: ProcessStack, run_id: str) -> None:
+    """The run's dbt started from the partial parse the code server left (dagster-dbt copies
+    partial_parse.msgpack into each invocation's own target folder): dbt's own log says it found nothing to
+    re-parse. Without it every run pays a full parse of the project (docs/scaling.md)."""
+    target = stack.workdir / "dbt" / stack.location_name / "target"
+    # One folder per dbt step of the run (the demo's job has three: staging, the day's models, the rest).
+    folders = list(target.glob(f"*-{run_id[:7]}-*"))
+    assert folders, (target, sorted(p.name for p in target.iterdir()))
+    for folder in folders:
+        log = (folder / "dbt.log").read_text(errors="replace")
+        assert "Partial parsing enabled, no changes found, skipping parsing" in log, (folder, log[:3000])
+        assert "Unable to do partial parsing" not in log, folder
+
+
 def test_jobs_on_clean_database_and_second_run(process_stack: ProcessStack) -> None:
     stack = process_stack
     repo = stack.graphql(REPO_CHECKS, {"selector": stack.repository_selector})["repositoryOrError"]
@@ -225,8 +239,9 @@ def test_jobs_on_clean_database_and_second_run(process_stack: ProcessStack) -> N
     drop_warehouse(stack)
     run_job(stack, "ingestion_job", {**ingestion_config(SMALLER), **IN_PROCESS}, day_tags(D1))
     assert raw_counts(stack) == expected_marts(SMALLER, [D1])["raw_counts"]
-    run_job(stack, "dbt_build_job", IN_PROCESS, day_tags(D1))
+    run_id = run_job(stack, "dbt_build_job", IN_PROCESS, day_tags(D1))
     assert_marts(stack, SMALLER, [D1], with_segments=False)
+    assert_parse_reused(stack, run_id)
 
     # 3. full refresh again, on a warehouse holding other data: everything, the incremental tables included,
     #    is rebuilt from the new raw data.
