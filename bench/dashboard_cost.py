@@ -18,7 +18,7 @@ Read-only against any stack (the dashboard runs with --read-only and only reads)
      (the tmux server drawing it) and the webserver container's (what the dashboard's queries cost it)
      over the same window, and the webserver's over a window with no dashboard running first (baseline).
      The pseudo-tab `graphs` is the CPU and memory graphs on screen (`c` on the services panel: Docker's
-     stats stream of every running container, a redraw a second); the webserver column is then the Docker
+     stats stream of every running container, a redraw every 5 s); the webserver column is then the Docker
      engine's CPU instead (what the streams cost it), when its process can be read.
 
 Goals (issue 22): every panel populated within 0.5 s of the process starting, no outlier; at most 1 % of a

@@ -63,16 +63,10 @@ DEFAULT_COMMANDS = (
     ContainerCommand(
         "dbt debug",
         "user-code",
-        (
-            "sh",
-            "-c",
-            # --connection: the project's own checks include `git --help`, and the image has no git.
-            'cd "$EDP_DBT_WORK_DIR/etl_pipeline/copy/dbt_project" && exec dbt debug --connection '
-            "--profile edp_warehouse "
-            '--profiles-dir "${EDP_DBT_PROFILES_DIR:-$(python -c '
-            "'from edp_platform.dbt.profile import profiles_dir; print(profiles_dir())')}\" "
-            "--log-path /tmp/edp-dbt-debug",
-        ),
+        # The platform's own check (edp_platform.dbt --debug): `dbt debug --connection` in the working copy
+        # of every code location with a dbt project, with that location's profile and schema, whatever
+        # locations the stack's settings describe (docs/code-locations.md).
+        ("python", "-m", "edp_platform.dbt", "--debug"),
     ),
     ContainerCommand(
         "dagster debug export RUN",

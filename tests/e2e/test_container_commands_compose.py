@@ -1,6 +1,7 @@
 """The default container commands (edp_tui/container_commands.py) as they run in the real compose stack's
 containers, without a terminal (`docker exec -i`, stdin a script): psql answers on the warehouse, `dbt debug`
-passes, `dagster debug export` writes the export of a run and says how to fetch it."""
+passes for every code location with a dbt project (the demo's and the fixture `shop`), `dagster debug export`
+writes the export of a run and says how to fetch it."""
 
 from __future__ import annotations
 
@@ -44,7 +45,11 @@ def test_the_default_commands_work_in_the_stack(compose_stack: ComposeStack) -> 
     assert "warehouse" in psql and "42" in psql, psql
 
     debug = re.sub(r"\x1b\[[0-9;]*m", "", run_in(compose_stack, command("dbt debug")))
-    assert "Connection test: [OK connection ok]" in debug, debug
+    # The stack serves etl_pipeline and shop with dbt projects, plain without one (tests/e2e/conftest.py).
+    headers = re.findall(r"^== dbt debug: code location (\S+) ", debug, re.MULTILINE)
+    assert headers == ["etl_pipeline", "shop"], debug
+    assert debug.count("Connection test: [OK connection ok]") == 2, debug
+    assert "schema: shop" in debug, debug  # each location with its own schema
 
     run_id = sr.launch(compose_stack.graphql, "ingestion_job", FAILING)
     sr.wait_for_status(compose_stack.graphql, run_id, {"FAILURE"}, 600)

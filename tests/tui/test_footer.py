@@ -60,3 +60,19 @@ async def test_a_key_bound_to_the_footers_style_is_not_restyled_after_it_is_made
     _, restyled_ours = await keys_after_focus_changes(KeysFooter)
     assert restyled_theirs > 0  # what KeysFooter saves (were Textual to stop it, this file can go)
     assert restyled_ours == 0
+
+
+async def test_the_keys_are_made_again_only_when_they_change() -> None:
+    app = FooterApp(KeysFooter)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: len(app.query(FooterKey)) >= 3, what="the footer's keys")
+        footer = app.query_one(KeysFooter)
+        assert footer._bindings_ready  # Textual's private flag, part of what the keys are made from
+        first = list(app.query(FooterKey))
+        app.query_one("#two").focus()  # the same keys on the screen: the same widgets stay
+        await footer.recompose()
+        assert list(app.query(FooterKey)) == first
+        app.bind("z", "zap", description="Zap")  # a new key: made again, with it
+        app.refresh_bindings()
+        await until(pilot, lambda: "Zap" in [k.description for k in app.query(FooterKey)], what="the new key")
+        assert not set(first) & set(app.query(FooterKey))

@@ -21,7 +21,7 @@ from edp_tui.config import Config  # noqa: E402
 from edp_tui.docker.resource_stats import ResourceHistory, Sample  # noqa: E402
 from edp_tui.docker.run_containers import RunContainer  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
-from edp_tui.ui.screens.resources import ResourceRow, ResourcesScreen  # noqa: E402
+from edp_tui.ui.screens.resources import ResourceRow, ResourcesScreen, Target  # noqa: E402
 from edp_tui.ui.widgets.run_containers import RunContainersPanel  # noqa: E402
 from tests.support.pilot import until, wait_shown  # noqa: E402
 
@@ -102,6 +102,17 @@ async def test_the_graphs_follow_every_running_container_while_shown() -> None:
         await until(pilot, lambda: not isinstance(app.screen, ResourcesScreen))
         assert stats.followed() == set()  # no stream while the graphs are not on screen
         assert stats.history.samples(POSTGRES)  # the history stays for the next look
+
+
+def test_a_row_is_not_redrawn_without_a_new_sample() -> None:
+    row = ResourceRow(Target("postgres", POSTGRES))
+    drawn: list[int] = []
+    row.draw_graphs = lambda samples: drawn.append(len(samples))  # type: ignore[method-assign]
+    samples = [Sample(1000.0, 1.0, 1 << 20, 2 << 30)]
+    row.show(samples)
+    row.show(list(samples))  # the same newest sample: its container's stream has not moved
+    row.show([*samples, Sample(1001.0, 2.0, 1 << 20, 2 << 30)])
+    assert drawn == [1, 2]
 
 
 def test_the_history_is_bounded_per_container_and_in_containers() -> None:

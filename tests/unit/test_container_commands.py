@@ -30,6 +30,15 @@ def test_the_defaults_are_there_without_a_config_file(tmp_path: Path) -> None:
     assert config.commands[2].needs_run
 
 
+def test_the_default_dbt_debug_names_no_code_location() -> None:
+    """The platform's check of every location with a dbt project (tests/unit/test_platform_dbt_debug.py), so
+    the default works for whatever locations the stack serves, not only the demo's."""
+    debug = next(c for c in DEFAULT_COMMANDS if c.name == "dbt debug")
+    assert debug.service == "user-code"
+    assert debug.argv == ("python", "-m", "edp_platform.dbt", "--debug")
+    assert not any("etl_pipeline" in arg for c in DEFAULT_COMMANDS for arg in c.argv)
+
+
 def test_the_config_file_adds_commands_and_replaces_a_default_by_name(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(

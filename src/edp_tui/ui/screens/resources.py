@@ -23,11 +23,10 @@ from edp_tui.ui.notify import literal, report
 if TYPE_CHECKING:
     from textual.app import App
 
-# How often the rows are redrawn from the history: Docker sends a sample a second, but a graph of three
-# minutes gains little from it, and each redraw is the screen's main cost at rest (Sparkline blends a colour
-# per bar): docs/performance.md has the figures.
-# A graph is at most 36 columns wide (the CSS below): five seconds of the window per column.
-REDRAW_S = 3.0
+# How often the rows are redrawn from the history. A graph is at most 36 columns wide (the CSS below) over
+# three minutes: five seconds of the window per column, so a redraw every five seconds adds one column each
+# time. The redraw, not Docker's stream, is the screen's cost at rest (docs/performance.md has the profile).
+REDRAW_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,14 @@ def memory_text(samples: list[Sample]) -> Text:
     return Text("-" if last is None else f"{last / (1 << 20):,.0f} MiB", justify="right")
 
 
+def graph(classes: str) -> Sparkline:
+    line = Sparkline([], summary_function=max, classes=classes)
+    # A graph holds no links: Textual's link styling walks every bar's segment of every line at each redraw
+    # (a sixth of a redraw's cost in the profile).
+    line.auto_links = False
+    return line
+
+
 class ResourceRow(Horizontal):
     DEFAULT_CSS = """
     ResourceRow { height: 2; margin-bottom: 1; }
@@ -58,15 +65,23 @@ class ResourceRow(Horizontal):
     def __init__(self, target: Target) -> None:
         super().__init__()
         self.target = target
+        self.drawn_at: float | None = None  # the time of the newest sample drawn
 
     def compose(self) -> ComposeResult:
         yield Static(literal(self.target.label), classes="name")
-        yield Sparkline([], summary_function=max, classes="cpu-graph")
+        yield graph("cpu-graph")
         yield Static(classes="cpu")
-        yield Sparkline([], summary_function=max, classes="memory-graph")
+        yield graph("memory-graph")
         yield Static(classes="memory")
 
     def show(self, samples: list[Sample]) -> None:
+        newest = samples[-1].at if samples else None
+        if newest == self.drawn_at and self.drawn_at is not None:
+            return  # nothing new for this container (stopped, or its stream ended): nothing to draw
+        self.drawn_at = newest
+        self.draw_graphs(samples)
+
+    def draw_graphs(self, samples: list[Sample]) -> None:
         cpu = [s.cpu_percent for s in samples if s.cpu_percent is not None]
         memory = [float(s.memory_bytes) for s in samples if s.memory_bytes is not None]
         self.query_one(".cpu-graph", Sparkline).data = cpu
@@ -85,7 +100,7 @@ class ResourcesScreen(Screen[None]):
 Every running service and run container: its CPU (percent of one core, as `docker stats`) and memory
 (without the page cache) over the last three minutes, oldest to newest left to right, each graph scaled to
 its own range, with the latest value beside it. The samples come from Docker's stats stream (one a second),
-read while this screen is shown. **escape** returns.
+read while this screen is shown, redrawn every five seconds (a column of a graph). **escape** returns.
 """
 
     DEFAULT_CSS = """
@@ -114,6 +129,7 @@ read while this screen is shown. **escape** returns.
         yield Footer()
 
     async def on_mount(self) -> None:
+        # The screen is mounted only while it is shown (escape pops it): so is this timer.
         await self.tick()
         self.set_interval(REDRAW_S, self.tick)
 
