@@ -22,6 +22,8 @@ from edp_tui.docker.resource_stats import ResourceHistory, Sample  # noqa: E402
 from edp_tui.docker.run_containers import RunContainer  # noqa: E402
 from edp_tui.ui.app import EdpApp  # noqa: E402
 from edp_tui.ui.screens.resources import ResourceRow, ResourcesScreen, Target  # noqa: E402
+from edp_tui.ui.widgets.dagster.runs import RunsPanel  # noqa: E402
+from edp_tui.ui.widgets.polling import PollingPanel  # noqa: E402
 from edp_tui.ui.widgets.run_containers import RunContainersPanel  # noqa: E402
 from tests.support.pilot import until, wait_shown  # noqa: E402
 
@@ -102,6 +104,24 @@ async def test_the_graphs_follow_every_running_container_while_shown() -> None:
         await until(pilot, lambda: not isinstance(app.screen, ResourcesScreen))
         assert stats.followed() == set()  # no stream while the graphs are not on screen
         assert stats.history.samples(POSTGRES)  # the history stays for the next look
+
+
+async def test_the_dashboard_under_the_graphs_is_not_polled_and_is_polled_again_on_return() -> None:
+    stats = FakeStats()
+    app = make_app(stats)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")  # the Runs tab: its list polls every few seconds while shown
+        runs = app.query_one(RunsPanel)
+        await until(pilot, lambda: runs.polls > 0 and runs.poller.wanted())
+        await open_graphs(pilot, app)
+        # Covered whole by the graphs: nothing under them asks for its data (the graphs' cost at rest).
+        panels = [p for p in app.screen_stack[0].query(PollingPanel) if not p.needs_polling_offscreen]
+        assert runs in panels and not any(p.poller.wanted() for p in panels)
+        polls = runs.polls
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ResourcesScreen))
+        assert runs.poller.wanted()
+        await until(pilot, lambda: runs.polls > polls, what="the runs list polled on return")
 
 
 def test_a_row_is_not_redrawn_without_a_new_sample() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual import events
 from textual.containers import Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from edp_tui.errors import EdpError
@@ -31,8 +32,9 @@ class PollingPanel(Vertical):
     """A panel fed by ``poll_once``, run by its `PollLoop` (``self.poller``).
 
     The loop starts once the panel is mounted; it sleeps while the panel is not on screen (another tab is
-    shown) unless ``needs_polling_offscreen``. ``wake()`` asks for an immediate poll (after an action, on a
-    push event). Failures are shown in a banner and retried with backoff; they never end the loop.
+    shown, or a screen of its own covers the dashboard) unless ``needs_polling_offscreen``. ``wake()`` asks
+    for an immediate poll (after an action, on a push event). Failures are shown in a banner and retried with
+    backoff; they never end the loop.
     """
 
     # The focus inside a panel makes `m` maximize the whole panel (Textual's Screen.maximize).
@@ -66,11 +68,22 @@ class PollingPanel(Vertical):
         self.poller = PollLoop(
             self.poll_once,
             interval=self.current_interval,
-            wanted=lambda: self.is_on_screen or self.needs_polling_offscreen,
+            wanted=lambda: self.shown or self.needs_polling_offscreen,
             on_error=self.show_error,
             max_backoff=self.max_backoff,
             name=type(self).__name__,
         )
+
+    @property
+    def shown(self) -> bool:
+        """On its screen, and that screen in view: a screen of its own (the graphs, a log, the event log)
+        covers the dashboard whole and what it covers need not be polled, while a modal dialog shows it.
+        (Textual's Screen.is_current counts the screen under the top one as current whatever covers it.)"""
+        if not self.is_on_screen:
+            return False
+        stack = self.app.screen_stack
+        above = stack[stack.index(self.screen) + 1 :] if self.screen in stack else []
+        return all(isinstance(screen, ModalScreen) for screen in above)
 
     @property
     def polls(self) -> int:
