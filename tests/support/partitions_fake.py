@@ -32,22 +32,26 @@ FCT: AssetKey = ("marts", "fct_orders")
 T0 = 1_767_355_200.0
 
 
-def daily_health(key: AssetKey, ranges: Sequence[tuple[int, int, str]]) -> PartitionHealth:
+def daily_health(
+    key: AssetKey, ranges: Sequence[tuple[int, int, str]], n: int = DAYS, first: date = FIRST
+) -> PartitionHealth:
+    """A daily asset of `n` partitions from `first`, with (first index, last index, status) ranges."""
+    keys = [(first + timedelta(days=i)).isoformat() for i in range(n)]
     counts = {MATERIALIZED: 0, FAILED: 0, IN_PROGRESS: 0}
     for lo, hi, status in ranges:
         counts[status] += hi - lo + 1
     return PartitionHealth(
         key=key,
-        definition="Daily, starting 2025-01-01 UTC.",
+        definition=f"Daily, starting {first.isoformat()} UTC.",
         kind="TIME_WINDOW",
         fmt="%Y-%m-%d",
-        total=DAYS,
+        total=n,
         materialized=counts[MATERIALIZED],
         failed=counts[FAILED],
         in_progress=counts[IN_PROGRESS],
-        first_key=KEYS[0],
-        last_key=KEYS[-1],
-        ranges=tuple(StatusRange(KEYS[lo], KEYS[hi], s) for lo, hi, s in ranges),
+        first_key=keys[0],
+        last_key=keys[-1],
+        ranges=tuple(StatusRange(keys[lo], keys[hi], s) for lo, hi, s in ranges),
     )
 
 

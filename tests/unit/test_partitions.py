@@ -40,6 +40,7 @@ from edp_tui.dagster.queue import (
     removal_refusal,
     why_queued,
 )
+from tests.support.partitions_fake import daily_health
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dagster"
 ORDERS: AssetKey = ("retail_raw", "orders")
@@ -67,23 +68,7 @@ def days(first: date, n: int) -> list[str]:
 
 def daily(n: int, ranges: Sequence[tuple[int, int, str]], first: date = date(2024, 1, 1)) -> PartitionHealth:
     """A daily asset of n partitions with (first index, last index, status) ranges."""
-    keys = days(first, n)
-    counts = {MATERIALIZED: 0, FAILED: 0, IN_PROGRESS: 0}
-    for lo, hi, status in ranges:
-        counts[status] += hi - lo + 1
-    return PartitionHealth(
-        key=ORDERS,
-        definition="Daily, starting 2024-01-01 UTC.",
-        kind="TIME_WINDOW",
-        fmt="%Y-%m-%d",
-        total=n,
-        materialized=counts[MATERIALIZED],
-        failed=counts[FAILED],
-        in_progress=counts[IN_PROGRESS],
-        first_key=keys[0],
-        last_key=keys[-1],
-        ranges=tuple(StatusRange(keys[lo], keys[hi], status) for lo, hi, status in ranges),
-    )
+    return daily_health(ORDERS, ranges, n, first)
 
 
 # ---- health from a live answer ----
