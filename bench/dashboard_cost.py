@@ -50,7 +50,15 @@ from harness import (
     stats,
 )
 
-TABS = {"logs": "1", "runs": "2", "locations": "3", "schedules": "4", "assets": "5", "graphs": "c"}
+TABS = {
+    "logs": "1",
+    "runs": "2",
+    "locations": "3",
+    "schedules": "4",
+    "assets": "5",
+    "backfills": "6",
+    "graphs": "c",
+}
 # What each tab shows once it has its data (on a 160x45 screen).
 TAB_READY = {
     "logs": lambda s: "last 1000 lines" in s,
@@ -58,6 +66,8 @@ TAB_READY = {
     "locations": lambda s: " loaded " in s,
     "schedules": lambda s: "Schedules & sensors" in s,
     "assets": lambda s: "Materialized" in s,
+    # The partitioned assets' counts (the partitions overview) and the queue's pools are read.
+    "backfills": lambda s: " missing of " in s and "Queue and pools" in s,
     # Every running service with its latest CPU figure (a sample of the stats stream has come).
     "graphs": lambda s: (
         "CPU, % of a core" in s and all(f"{svc} " in s for svc in STACK_SERVICES) and "%" in s
