@@ -22,16 +22,13 @@ from edp_tui.ui.widgets.dagster.runs import RunsPanel
 from tests.integration.test_dashboard_dagster import SIZE, show_tab
 from tests.support.pilot import until
 from tests.support.process_stack import ProcessStack
-from tests.support.stack_runs import demo_config
+from tests.support.stack_runs import IN_PROCESS, demo_config
 from tests.tui.shell_fakes import FakeServices, fake_backends
 
 # Ingestion, the dbt steps and analytics in one process: one compute log, written to for tens of seconds.
 # (With the multiprocess executor each step has a log of its own, a few seconds long: a test that follows
 # one step raced the step's end under load.)
-SMALL_FULL_REFRESH = {
-    **demo_config(customers=20, products=5, orders=40),
-    "execution": {"config": {"in_process": {}}},
-}
+SMALL_FULL_REFRESH = {**demo_config(customers=20, products=5, orders=40), **IN_PROCESS}
 
 
 class CountingTransport(httpx.AsyncBaseTransport):

@@ -19,12 +19,12 @@ from typing import Any
 from etl_pipeline.generator import GeneratorParams, days_between, generate, generate_reference
 
 from tests.support.process_stack import ProcessStack
+from tests.support.stack_runs import IN_PROCESS
 
 SMALL = GeneratorParams(customers=40, products=8, orders=100, seed=7)
 SMALLER = GeneratorParams(customers=25, products=6, orders=120, seed=11)
 D1, D3, D4, D5 = date(2024, 2, 1), date(2024, 2, 3), date(2024, 2, 4), date(2024, 2, 5)
 FIRST_THREE = days_between(D1, D3)
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 MULTIPROCESS = {"execution": {"config": {"multiprocess": {}}}}
 REVENUE_STATUSES = {"placed", "shipped", "completed"}
 VIP_FROM_CENTS = 1_000_000  # the segment rule documented in etl_pipeline.analytics
