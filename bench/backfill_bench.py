@@ -13,6 +13,11 @@ daemon as local processes), or `--webserver-url` for a running stack (its demo l
 
     .venv/bin/python bench/backfill_bench.py                    # 30 and 365 partitions (365: ~20-40 min)
     .venv/bin/python bench/backfill_bench.py --partitions 30    # a few minutes
+    .venv/bin/python bench/backfill_bench.py --webserver-url http://127.0.0.1:3000 -p edp   # + the dashboard
+
+With `-p` (a compose project), the real dashboard (read-only, in tmux) is open on its Backfills tab through
+each side's backfill, and its CPU over the side is printed beside the watcher's: what following a backfill
+on screen costs.
 
 A figure taken while other suites run is noise: the load line printed before and after says what ran.
 """
@@ -31,7 +36,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from harness import DEMO_DAY, EDP_TUI, PARTITION_TAG, Gql, load_line, process_stack
+from harness import (
+    DEMO_DAY,
+    EDP_TUI,
+    PARTITION_TAG,
+    REPO,
+    Gql,
+    TmuxDashboard,
+    cpu_seconds,
+    load_line,
+    process_stack,
+)
 
 DAY_ASSETS = (("retail_raw", "orders"), ("retail_raw", "order_items"), ("retail_raw", "payments"))
 # The first day each side's ranges start at: after DEMO_DAY (the reference load), one year a side apart.
@@ -76,6 +91,14 @@ class Figure:
     runs: int
     failed_runs: int
     watcher_cpu_s: float  # the launching and watching process
+    dashboard_cpu_s: float | None = None  # the dashboard open on its Backfills tab through the side
+    side_seconds: float = 0.0  # wall time of the side, the dashboard's window
+
+    @property
+    def dashboard_share(self) -> float | None:
+        if self.dashboard_cpu_s is None or self.side_seconds <= 0:
+            return None
+        return self.dashboard_cpu_s / self.side_seconds
 
     @property
     def runs_per_minute(self) -> float:
@@ -86,6 +109,11 @@ class Figure:
             f"{self.side:16} {self.partitions:5d} partitions  {self.status:18} {self.seconds:8.1f} s  "
             f"{self.runs:4d} runs ({self.failed_runs} failed)  {self.runs_per_minute:6.1f} runs/min  "
             f"watcher CPU {self.watcher_cpu_s:6.2f} s"
+            + (
+                f"  dashboard CPU {self.dashboard_cpu_s:6.1f} s ({100 * share:.2f} % of a core)"
+                if self.dashboard_cpu_s is not None and (share := self.dashboard_share) is not None
+                else ""
+            )
         )
 
 
@@ -173,7 +201,33 @@ def graphql_side(gql: Gql, url: str, partitions: int, timeout: float) -> Figure:
     return figure(gql, "dagster-graphql", partitions, backfill_id, time.process_time() - cpu0)
 
 
-def measure(url: str, sizes: list[int], timeout: float) -> list[Figure]:
+def dashboard_ready(screen: str) -> bool:
+    """The Backfills tab read: the partitions overview's counts and the queue's pools."""
+    return " missing of " in screen and "Queue and pools" in screen
+
+
+def with_dashboard(
+    side: Any, dash_args: list[str] | None, gql: Gql, url: str, partitions: int, timeout: float
+) -> Figure:
+    """One side, with the dashboard open on its Backfills tab through it when ``dash_args`` are given."""
+    if dash_args is None:
+        t0 = time.monotonic()
+        result: Figure = side(gql, url, partitions, timeout)
+        result.side_seconds = time.monotonic() - t0
+        return result
+    with TmuxDashboard(dash_args) as dash:
+        dash.wait_for(lambda s: "postgres" in s, 60, 0.2)
+        dash.keys("6")
+        dash.wait_for(dashboard_ready, 120, 0.2)
+        pid = dash.pid()
+        c0, t0 = cpu_seconds(pid), time.monotonic()
+        result = side(gql, url, partitions, timeout)
+        result.side_seconds = time.monotonic() - t0
+        result.dashboard_cpu_s = cpu_seconds(pid) - c0
+    return result
+
+
+def measure(url: str, sizes: list[int], timeout: float, dash_args: list[str] | None = None) -> list[Figure]:
     gql = Gql(url)
     # The reference data the day loads read, once (a run of ingestion_job for DEMO_DAY).
     launch = gql.query(
@@ -199,7 +253,7 @@ def measure(url: str, sizes: list[int], timeout: float) -> list[Figure]:
         for side in (edp_tui_side, graphql_side):
             wait_quiet(gql, time.monotonic() + timeout)
             print(f"  {side.__name__} {n}: {load_line()}", flush=True)
-            result = side(gql, url, n, timeout)
+            result = with_dashboard(side, dash_args, gql, url, n, timeout)
             print("  " + result.line(), flush=True)
             figures.append(result)
     return figures
@@ -212,14 +266,24 @@ def main() -> int:
     parser.add_argument("--partitions", default="30,365", help="comma-separated sizes (default 30,365)")
     parser.add_argument("--webserver-url", help="a running stack's webserver instead of a process stack")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds a backfill may take")
+    parser.add_argument(
+        "-p", "--project", help="with --webserver-url: its compose project, for the dashboard's CPU"
+    )
+    parser.add_argument("--compose-file", type=Path, default=REPO / "stack" / "docker-compose.yaml")
     args = parser.parse_args()
+    if args.project and not args.webserver_url:
+        parser.error("-p needs --webserver-url (the compose stack's webserver)")
     sizes = [int(s) for s in args.partitions.split(",") if s.strip()]
     if not sizes or min(sizes) < 1 or max(sizes) > 365:
         parser.error("--partitions: sizes from 1 to 365 (each side's range is one year long)")
     print(f"before: {load_line()}", flush=True)
     t0 = time.monotonic()
     if args.webserver_url:
-        figures = measure(args.webserver_url, sizes, args.timeout)
+        dash_args = None
+        if args.project:
+            dash_args = ["--read-only", "--compose-file", str(args.compose_file), "-p", args.project]
+            dash_args += ["--webserver-url", args.webserver_url]
+        figures = measure(args.webserver_url, sizes, args.timeout, dash_args)
     else:
         with tempfile.TemporaryDirectory(prefix="edp-backfill-bench-") as tmp:
             with process_stack(Path(tmp)) as stack:

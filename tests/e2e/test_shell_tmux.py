@@ -28,8 +28,10 @@ def test_the_shell_opens_in_the_container_and_the_dashboard_returns(
         f" --webserver-url {compose_stack.webserver_url}; echo $? > {done}; sleep 60"
     )
     try:
-        pane.wait("the services strip", lambda t: "postgres" in t and "dagster-daemon" in t)
-        pane.keys("E")  # the services table has the focus at start; its first row is postgres
+        # The rows come from the compose file before the engine's states: `E` on a row that does not say
+        # running yet is refused ("has no running container"), so wait for the four states.
+        pane.wait("the services running", lambda t: t.count(" running ") >= 4)
+        pane.keys("E")  # the services table has the focus at start, on its first row
         # The container's shell has the terminal: the dashboard's strip is gone.
         pane.wait("a shell instead of the dashboard", lambda t: "dagster-daemon" not in t)
         pane.keys("echo edp-shell-$((6*7)) $(hostname)", "Enter")

@@ -117,6 +117,9 @@ async def test_the_dashboard_under_the_graphs_is_not_polled_and_is_polled_again_
         # Covered whole by the graphs: nothing under them asks for its data (the graphs' cost at rest).
         panels = [p for p in app.screen_stack[0].query(PollingPanel) if not p.needs_polling_offscreen]
         assert runs in panels and not any(p.poller.wanted() for p in panels)
+        # Parked: the loop waits for a wake, which nothing but the return from the graphs sends.
+        runs.poll_interval = 0.05
+        await until(pilot, lambda: runs.poller.parked, what="the runs loop parked under the graphs")
         polls = runs.polls
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ResourcesScreen))

@@ -71,6 +71,8 @@ class PollLoop:
         # Passes through the loop, polled or not (a test waits on it instead of on a fixed pause).
         self.iterations = 0
         self.last_error: Exception | None = None
+        # Waiting for a `wake` because nothing wants the data (what a test of the wake waits for).
+        self.parked = False
         self._unexpected = UnexpectedErrors(f"{name}: poll")
         self._wake = asyncio.Event()
 
@@ -83,7 +85,11 @@ class PollLoop:
         while True:
             if self.polls and not self.wanted():
                 self._wake.clear()
-                await self._wake.wait()
+                self.parked = True
+                try:
+                    await self._wake.wait()
+                finally:
+                    self.parked = False
             self._wake.clear()
             delay = self.interval()
             try:

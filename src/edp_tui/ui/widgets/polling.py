@@ -99,6 +99,13 @@ class PollingPanel(Vertical):
     def on_mount(self) -> None:
         # After the first refresh: the app has mounted (its initial header states are set) by then.
         self.call_after_refresh(self._start_loop)
+        # A screen popped off the dashboard sends no Show to the panels it uncovers: their loops, parked
+        # while covered, would wait for a key. The app's own screen-change signal wakes them.
+        self.app.screen_change_signal.subscribe(self, self._on_screen_change)
+
+    def _on_screen_change(self, screen: object) -> None:
+        if self.shown:
+            self.wake_on_show()
 
     def _start_loop(self) -> None:
         self.run_worker(self.poller.run(), exclusive=True, group=f"poll-{id(self)}", exit_on_error=False)
