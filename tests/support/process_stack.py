@@ -39,7 +39,7 @@ from edp_platform.settings import location_key
 from edp_platform.workspace import write_workspace
 
 from tests.support.ports import free_port
-from tests.support.stack_runs import with_demo_partition
+from tests.support.stack_runs import launchpad_config, with_demo_partition
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCATION_NAME = "etl_pipeline"
@@ -342,11 +342,11 @@ class ProcessStack:
         """The `launchRun` payload (`__typename` LaunchRunSuccess, RunConfigValidationInvalid, ...). A job of
         the demo is launched for the partition stack_runs.DEMO_DAY unless `tags` name one."""
         location = location or self.location_name
+        tags = with_demo_partition(job_name, location, tags)
         params: dict[str, Any] = {
             "selector": {**self.repository_selector_of(location), "jobName": job_name},
-            "runConfigData": run_config or {},
+            "runConfigData": launchpad_config(self.graphql, job_name, location, tags, run_config),
         }
-        tags = with_demo_partition(job_name, location, tags)
         if tags:
             params["executionMetadata"] = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
         return dict(self.graphql(LAUNCH_RUN, {"executionParams": params})["launchRun"])

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import yaml
+
 GraphQL = Callable[..., dict[str, Any]]
 
 LOCATION = "etl_pipeline"
@@ -124,6 +126,49 @@ class RunWaitError(AssertionError):
     pass
 
 
+PARTITION_CONFIG = """
+query PartitionConfig($repository: RepositorySelector!, $name: String!, $partition: String!) {
+  partitionSetOrError(repositorySelector: $repository, partitionSetName: $name) {
+    __typename
+    ... on PartitionSet {
+      partition(partitionName: $partition) { runConfigOrError { ... on PartitionRunConfig { yaml } } }
+    }
+  }
+}"""
+
+
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on ``base``, dictionaries merged key by key; the executor is replaced whole (one choice)."""
+    out = dict(base)
+    for key, value in over.items():
+        if key != "execution" and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def launchpad_config(
+    graphql: GraphQL, job: str, location: str, tags: dict[str, str], run_config: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The run config Dagster's launchpad sends for a partitioned job: the partition's own (the job's
+    default: the demo's in-process executor, full_refresh_job's full refresh) with the test's on top.
+    Launched bare, a partitioned job's default config is not applied and every step gets a process."""
+    key = tags.get(PARTITION_TAG) or tags.get("dagster/asset_partition_range_start")
+    if key is None:
+        return run_config or {}
+    variables = {
+        "repository": {"repositoryLocationName": location, "repositoryName": REPOSITORY},
+        "name": f"{job}_partition_set",
+        "partition": key,
+    }
+    found = graphql(PARTITION_CONFIG, variables)["partitionSetOrError"]
+    text = (((found.get("partition") or {}).get("runConfigOrError")) or {}).get("yaml")
+    if found["__typename"] != "PartitionSet" or not text:
+        return run_config or {}
+    return merged(yaml.safe_load(text) or {}, run_config or {})
+
+
 def launch(
     graphql: GraphQL,
     job: str,
@@ -135,7 +180,7 @@ def launch(
     run_tags = with_demo_partition(job, location, tags)
     params = {
         "selector": {"repositoryLocationName": location, "repositoryName": REPOSITORY, "jobName": job},
-        "runConfigData": run_config or {},
+        "runConfigData": launchpad_config(graphql, job, location, run_tags, run_config),
         "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in run_tags.items()]},
     }
     result = graphql(LAUNCH, {"params": params})["launchRun"]
