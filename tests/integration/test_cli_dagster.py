@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from edp_tui.cli import main
@@ -202,6 +203,20 @@ def test_launch_tags_reach_the_run(process_stack: ProcessStack, two_runs: TwoRun
         {"id": two_runs.success_id},
     )
     assert {"key": "edp-test", "value": two_runs.tag} in data["runOrError"]["tags"]
+
+
+def test_launch_of_a_partition_sends_the_partitions_config_under_the_files(
+    process_stack: ProcessStack, two_runs: TwoRuns
+) -> None:
+    """As Dagster's launchpad: the day's own run config (the job's default, the in-process executor) with
+    the --config file's on top; given bare, the partitioned job's default would not apply."""
+    data = process_stack.graphql(
+        "query($id: ID!) { runOrError(runId: $id) { ... on Run { runConfigYaml } } }",
+        {"id": two_runs.failure_id},
+    )
+    sent = yaml.safe_load(data["runOrError"]["runConfigYaml"])
+    assert sent["execution"] == {"config": {"in_process": {}}}
+    assert sent["ops"]["raw_retail_data"]["config"]["orders"] == 0
 
 
 def test_logs_follow_tails_until_the_run_ends(two_runs: TwoRuns) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from edp_tui.dagster.run_config import merge_run_config
+
 GraphQL = Callable[..., dict[str, Any]]
 
 LOCATION = "etl_pipeline"
@@ -137,17 +139,6 @@ query PartitionConfig($repository: RepositorySelector!, $name: String!, $partiti
 }"""
 
 
-def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` on ``base``, dictionaries merged key by key; the executor is replaced whole (one choice)."""
-    out = dict(base)
-    for key, value in over.items():
-        if key != "execution" and isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def launchpad_config(
     graphql: GraphQL, job: str, location: str, tags: dict[str, str], run_config: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -166,7 +157,7 @@ def launchpad_config(
     text = (((found.get("partition") or {}).get("runConfigOrError")) or {}).get("yaml")
     if found["__typename"] != "PartitionSet" or not text:
         return run_config or {}
-    return merged(yaml.safe_load(text) or {}, run_config or {})
+    return merge_run_config(yaml.safe_load(text) or {}, run_config or {})
 
 
 def launch(

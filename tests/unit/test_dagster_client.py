@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from edp_tui.dagster.errors import (
     RunConfigInvalid,
 )
 from edp_tui.dagster.models import InstigatorInfo
+from edp_tui.dagster.runs_query import PARTITION_TAG
 from tests.support.ports import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dagster"
@@ -33,7 +35,7 @@ def captured(name: str) -> tuple[int, Any]:
 
 
 def client_serving(
-    responses: dict[str, tuple[int, Any] | str], seen: list[dict[str, Any]] | None = None, **kw: Any
+    responses: Mapping[str, tuple[int, Any] | str], seen: list[dict[str, Any]] | None = None, **kw: Any
 ):
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
@@ -149,3 +151,58 @@ def test_every_document_parses() -> None:
     assert len(docs) >= 15
     for path in docs:
         parse(document(path.stem))
+
+
+LAUNCHED = captured("launch_success")
+
+
+def partition_config_answer(yaml_text: str) -> tuple[int, Any]:
+    run_config = {"__typename": "PartitionRunConfig", "yaml": yaml_text}
+    found = {"__typename": "PartitionSet", "partition": {"runConfigOrError": run_config}}
+    return 200, {"data": {"partitionSetOrError": found}}
+
+
+async def test_a_partitions_launch_sends_its_run_config_under_the_given_one() -> None:
+    """As Dagster's launchpad: a partitioned job's default config (here its executor and an op's setting)
+    is not applied to a config given at launch, so the partition's own goes under it."""
+    seen: list[dict[str, Any]] = []
+    default = "execution: {config: {in_process: {}}}\nops: {dbt: {config: {full_refresh: true}}}\n"
+    answers = {"PartitionRunConfig": partition_config_answer(default), "LaunchRun": LAUNCHED}
+    given = {"ops": {"dbt": {"config": {"select": "x"}}, "load": {"config": {"orders": 0}}}}
+    async with client_serving(answers, seen) as c:
+        await c.launch_run("loc", "__repository__", "daily_job", given, tags={PARTITION_TAG: "2024-01-05"})
+    assert [b["operationName"] for b in seen] == ["PartitionRunConfig", "LaunchRun"]
+    assert seen[0]["variables"]["partitionSet"] == "daily_job_partition_set"
+    assert seen[0]["variables"]["partition"] == "2024-01-05"
+    assert seen[1]["variables"]["executionParams"]["runConfigData"] == {
+        "execution": {"config": {"in_process": {}}},
+        "ops": {
+            "dbt": {"config": {"full_refresh": True, "select": "x"}},
+            "load": {"config": {"orders": 0}},
+        },
+    }
+
+
+async def test_an_executor_given_replaces_the_partitions_and_no_partition_asks_nothing() -> None:
+    seen: list[dict[str, Any]] = []
+    default = "execution: {config: {in_process: {}}}\n"
+    answers = {"PartitionRunConfig": partition_config_answer(default), "LaunchRun": LAUNCHED}
+    multiprocess = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
+    async with client_serving(answers, seen) as c:
+        await c.launch_run("loc", "__repository__", "daily_job", multiprocess, tags={PARTITION_TAG: "d"})
+        await c.launch_run("loc", "__repository__", "plain_job", {"ops": {}})
+    assert seen[1]["variables"]["executionParams"]["runConfigData"] == multiprocess
+    assert [b["operationName"] for b in seen[2:]] == ["LaunchRun"]
+    assert seen[2]["variables"]["executionParams"]["runConfigData"] == {"ops": {}}
+
+
+async def test_a_job_without_a_partition_set_is_launched_with_the_config_as_given() -> None:
+    seen: list[dict[str, Any]] = []
+    missing = {"__typename": "PartitionSetNotFoundError", "message": "no partition set"}
+    answers = {
+        "PartitionRunConfig": (200, {"data": {"partitionSetOrError": missing}}),
+        "LaunchRun": captured("launch_success"),
+    }
+    async with client_serving(answers, seen) as c:
+        await c.launch_run("loc", "__repository__", "job", {"ops": {}}, tags={PARTITION_TAG: "d"})
+    assert seen[1]["variables"]["executionParams"]["runConfigData"] == {"ops": {}}

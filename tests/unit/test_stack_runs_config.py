@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.stack_runs import DEMO_DAY, PARTITION_TAG, launchpad_config, merged
+from edp_tui.dagster.run_config import merge_run_config
+from tests.support.stack_runs import DEMO_DAY, PARTITION_TAG, launchpad_config
 
 DEFAULT_YAML = """
 execution:
@@ -54,7 +55,7 @@ def test_an_executor_asked_for_replaces_the_default_whole() -> None:
         fake_graphql(), "daily_job", "etl_pipeline", {PARTITION_TAG: DEMO_DAY}, multiprocess
     )
     assert config["execution"] == {"config": {"multiprocess": {}}}
-    assert merged({"a": {"b": 1}}, {"a": {"c": 2}}) == {"a": {"b": 1, "c": 2}}
+    assert merge_run_config({"a": {"b": 1}}, {"a": {"c": 2}}) == {"a": {"b": 1, "c": 2}}
 
 
 def test_without_a_partition_or_a_partition_set_the_config_is_sent_as_given() -> None:

@@ -152,7 +152,8 @@ async def follow_run(client: DagsterClient, run_id: str, timeout: float | None) 
 @click.option(
     "--partition",
     metavar="KEY",
-    help="The partition to run (a partitioned job): checked against its partitions, set as its tag.",
+    help="The partition to run (a partitioned job): checked against its partitions, set as its tag; the "
+    "partition's own run config (the job's default) goes under --config's, as in Dagster's launchpad.",
 )
 @click.option("--location", help="Code location of the job, when several locations define the same name.")
 @click.option(

@@ -57,6 +57,7 @@ from edp_tui.dagster.models import (
 )
 from edp_tui.dagster.partition_client import PartitionOperations
 from edp_tui.dagster.reexecution import step_reexecution_params
+from edp_tui.dagster.run_config import RunConfigSyntaxError, merge_run_config, parse_run_config
 from edp_tui.dagster.run_push import RunStatusChange, status_changes
 from edp_tui.dagster.runs_query import PARTITION_TAG
 
@@ -387,6 +388,27 @@ class DagsterClient(PartitionOperations):
         data = await self.execute("RunConfigSchema", {"selector": selector})
         return str(expect(data["runConfigSchemaOrError"], "RunConfigSchema").get("rootDefaultYaml") or "")
 
+    async def partition_run_config(
+        self, location: str, repository: str, job: str, partition: str
+    ) -> dict[str, Any] | None:
+        """The run config of ``partition`` of a partitioned job (its default config, its partitioned config
+        function's result); None when the job has no partition set."""
+        variables = {
+            "repository": {"repositoryLocationName": location, "repositoryName": repository},
+            "partitionSet": f"{job}_partition_set",  # Dagster's name for a job's partition set
+            "partition": partition,
+        }
+        data = await self.execute("PartitionRunConfig", variables)
+        found = data["partitionSetOrError"]
+        if isinstance(found, dict) and found.get("__typename") == "PartitionSetNotFoundError":
+            return None
+        one = expect(found, "PartitionSet").get("partition") or {}
+        text = expect(one.get("runConfigOrError"), "PartitionRunConfig").get("yaml") or ""
+        try:
+            return parse_run_config(text)
+        except RunConfigSyntaxError as exc:  # Dagster's own YAML: not expected, said as its answer
+            raise DagsterGraphQLError([f"partition {partition} of {job}: run config {exc}"]) from exc
+
     async def launch_run(
         self,
         location: str,
@@ -395,11 +417,20 @@ class DagsterClient(PartitionOperations):
         run_config: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> RunSummary:
-        """Launch a job. Raises :class:`RunConfigInvalid` (nothing launched) if the config is invalid."""
+        """Launch a job. Raises :class:`RunConfigInvalid` (nothing launched) if the config is invalid.
+
+        For a partition (the dagster/partition tag), the partition's own run config goes under
+        ``run_config``, as Dagster's launchpad does: given bare, a partitioned job's default config (its
+        executor, its ops' settings) would not apply."""
         self._refuse_if_read_only(f"launch of {job}")
+        config = dict(run_config or {})
+        partition = (tags or {}).get(PARTITION_TAG)
+        if partition is not None:
+            base = await self.partition_run_config(location, repository, job, partition)
+            config = merge_run_config(base, config) if base else config
         params: dict[str, Any] = {
             "selector": {"repositoryLocationName": location, "repositoryName": repository, "jobName": job},
-            "runConfigData": dict(run_config or {}),
+            "runConfigData": config,
         }
         if tags:
             params["executionMetadata"] = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from edp_tui.errors import EdpError
@@ -26,3 +27,16 @@ def parse_run_config(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RunConfigSyntaxError(f"must be a mapping (e.g. `ops: ...`), got {type(value).__name__}")
     return value
+
+
+def merge_run_config(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` on ``base``, mappings merged key by key (an op's config keeps the keys it does not set); the
+    executor (``execution``) is one choice and is replaced whole."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        if key != "execution" and isinstance(value, Mapping) and isinstance(old, Mapping):
+            out[key] = merge_run_config(old, value)
+        else:
+            out[key] = value
+    return out
