@@ -175,11 +175,16 @@ def queued_run_explained_and_cancel_stops(stack: Stack) -> None:
             BACKFILL_DEADLINE_S,
             1.0,
         )
-        # Every run of it ended (none stuck in the queue), and the canceled ones never loaded their day.
+        # Every run of it ended (none stuck in the queue), and those canceled before they ran never loaded
+        # their day (a run canceled while it ran may have committed its load just before the termination).
+        # Dagster stamps a run canceled in the queue as started and ended at the cancel, no time between.
         runs = stack.json("runs", "--backfill", backfill_id, "--limit", "100")["runs"]
         assert runs and all(r["status"] in ("SUCCESS", "CANCELED", "FAILURE") for r in runs)
-        canceled = {r["partition"] for r in runs if r["status"] == "CANCELED"}
-        assert canceled and not canceled & set(stack.orders_by_day())
+        canceled = {
+            r["partition"] for r in runs if r["status"] == "CANCELED" and r["started"] in (None, r["ended"])
+        }
+        loaded = set(stack.orders_by_day())
+        assert canceled and not canceled & loaded, (sorted(canceled), sorted(loaded), runs)
     finally:
         release_warehouse_pool(stack)
     assert stack.cli("queue").exit_code == 0  # the queue still answers: the limit went cleanly
