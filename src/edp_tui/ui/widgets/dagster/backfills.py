@@ -27,7 +27,8 @@ from edp_tui.ui.widgets.dagster.partitions_panel import (
 )
 from edp_tui.ui.widgets.dagster.queue_panel import QueuePanel
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
+from edp_tui.ui.widgets.static_text import show_text
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util import fmt
 from edp_tui.util.cadence import Cadence
 
@@ -150,6 +151,8 @@ new backfill. All ask first and are refused in read-only mode.
         self.client = client
         self.backfills: dict[str, BackfillInfo] = {}
         self.runs: list[RunSummary] = []
+        # The backfill runs table's rows as last drawn (run id, cells).
+        self._runs_shown: list[tuple[str, tuple[Text, ...]]] | None = None
         self.populated = False
         self.cadence = Cadence(REST_FAST_S, REST_SLOW_S)
         self.actions = ActionGuard(self, read_only=read_only)
@@ -201,8 +204,8 @@ new backfill. All ask first and are refused in read-only mode.
                 table.move_cursor(row=ids.index(selected))
         else:
             for backfill_id, info in self.backfills.items():
-                for column, cell in zip((c[0] for c in self.COLUMNS), backfill_cells(info), strict=True):
-                    table.update_cell(backfill_id, column, cell)
+                cells = dict(zip((c[0] for c in self.COLUMNS), backfill_cells(info), strict=True))
+                update_changed_cells(table, backfill_id, cells)
         self.show_selected()
 
     @property
@@ -213,14 +216,17 @@ new backfill. All ask first and are refused in read-only mode.
     def show_selected(self) -> None:
         info = self.selected
         detail = self.query_one("#backfill-detail", Static)
-        detail.update(
-            backfill_detail(info) if info else Text("no backfills yet: l backfills a job", style="dim")
-        )
+        none = Text("no backfills yet: l backfills a job", style="dim")
+        show_text(detail, backfill_detail(info) if info else none)
         runs = self.query_one("#backfill-runs", DataTable)
         wanted = [r for r in self.runs if info is not None and r.tag(BACKFILL_TAG) == info.backfill_id]
+        rows = [(run.run_id, tuple(run_cells(run))) for run in wanted]
+        if rows == self._runs_shown:
+            return  # the same rows: no rebuild (a rebuild repaints the table)
+        self._runs_shown = rows
         runs.clear()
-        for run in wanted:
-            runs.add_row(*run_cells(run), key=run.run_id)
+        for run_id, cells in rows:
+            runs.add_row(*cells, key=run_id)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

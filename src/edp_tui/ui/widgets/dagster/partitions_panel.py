@@ -20,7 +20,8 @@ from edp_tui.ui.notify import report
 from edp_tui.ui.screens.backfill_dialog import BackfillDialog
 from edp_tui.ui.widgets.dagster.partition_bar import bar_text, counts_text
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
+from edp_tui.ui.widgets.static_text import show_text
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util.cadence import Cadence
 
 # While something runs the figures move every few seconds; at rest they change only when someone acts.
@@ -104,7 +105,7 @@ or the failed partitions; asks, refused in read-only mode).
                 table.move_cursor(row=list(rows).index(selected))
         else:
             for name, health in rows.items():
-                table.update_cell(name, "bar", bar_text(health, width))
+                update_changed_cells(table, name, {"bar": bar_text(health, width)})
         self.show_counts()
 
     @property
@@ -116,9 +117,9 @@ or the failed partitions; asks, refused in read-only mode).
         health = self.selected
         counts = self.query_one("#partitions-counts", Static)
         if health is None:
-            counts.update(Text("no partitioned assets" if self.populated else "loading…", style="dim"))
+            show_text(counts, Text("no partitioned assets" if self.populated else "loading…", style="dim"))
         else:
-            counts.update(Text.assemble(printable(key_text(health.key)), ": ", counts_text(health)))
+            show_text(counts, Text.assemble(printable(key_text(health.key)), ": ", counts_text(health)))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

@@ -20,7 +20,8 @@ from edp_tui.ui.notify import report
 from edp_tui.ui.screens.pool_dialog import PoolChoice, PoolLimitDialog
 from edp_tui.ui.widgets.dagster.partitions_panel import BUSY_S, REST_FAST_S, REST_SLOW_S  # noqa: E402
 from edp_tui.ui.widgets.polling import PollingPanel
-from edp_tui.ui.widgets.tables import NavTable, cursor_row_key
+from edp_tui.ui.widgets.static_text import show_text
+from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util.cadence import Cadence
 
 POOL_COLUMNS = ("pool", "limit", "in use", "waiting", "ended")
@@ -123,8 +124,9 @@ runs that have ended (a run canceled while its step held a slot). **p** sets the
         state = self.state
         if state is None:
             return
-        self.query_one("#queue-summary", Static).update(
-            queue_summary(state, time.time(), self.client.stale_after_s)
+        show_text(
+            self.query_one("#queue-summary", Static),
+            queue_summary(state, time.time(), self.client.stale_after_s),
         )
         table = self.pools_table
         names = [p.name for p in state.pools]
@@ -136,11 +138,10 @@ runs that have ended (a run canceled while its step held a slot). **p** sets the
             if selected in names:
                 table.move_cursor(row=names.index(selected))
         else:
+            columns = ("pool", "limit", "in use", "waiting", "ended")
             for pool in state.pools:
-                for column, cell in zip(
-                    ("pool", "limit", "in use", "waiting", "ended"), pool_cells(pool, state), strict=True
-                ):
-                    table.update_cell(pool.name, column, cell)
+                cells = dict(zip(columns, pool_cells(pool, state), strict=True))
+                update_changed_cells(table, pool.name, cells)
 
     @property
     def selected_pool(self) -> Pool | None:

@@ -140,6 +140,7 @@ whose name says secret (password, token, api key, credentials...) are shown as `
         # Bumped on every change of run: a poll started for an earlier selection drops what it read.
         self.generation = 0
         self.detail_shown: RunDetail | None = None
+        self._title_shown: tuple[str, str, str, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.banner()
@@ -196,8 +197,14 @@ whose name says secret (password, token, api key, credentials...) are shown as `
         self.show_config = not self.show_config
 
     def _title(self) -> None:
-        title = self.query_one("#run-title", Static)
         run = self.run
+        # Set only when it changed: Textual repaints the panel at every set, even of the same text, and a live
+        # (or queued) run's detail is polled twice a second.
+        shown = None if run is None else (run.run_id, run.job_name, run.status, self.events_seen)
+        if shown == self._title_shown and self.border_title is not None:
+            return
+        self._title_shown = shown
+        title = self.query_one("#run-title", Static)
         if run is None:
             self.border_title = "Run"
             title.update(Text("no run selected", style="dim"))

@@ -156,6 +156,7 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         self.last_launched_job: JobChoice | None = None
         # The page holds runs of several code locations: each job name says its location.
         self.with_location = False
+        self._subtitle_shown: str | None = None
         # Statuses pushed for the live runs shown; a pushed status stays until a read catches up with it.
         self.push = RunStatusWatcher(client.run_status_changes, self._pushed_change, self._show_subtitle)
         self._pushed: dict[str, RunStatusChange] = {}
@@ -320,10 +321,13 @@ a prefix matches among the runs listed). An empty line clears the filter; escape
         # In the border, not on a line of its own: on a small terminal every row counts.
         shown = f"{self.query_filter.describe()} · " if not self.query_filter.empty else ""
         lost = " · status push lost: polling" if self.push.errors else ""
-        # literal: the filter is typed text (a job name like "[/]x" would be read as markup, and raise).
-        self.border_subtitle = literal(
-            f"{shown}page {len(self._page_cursors)} · {len(self.order)} runs · ] older [ newer{lost}"
-        )
+        text = f"{shown}page {len(self._page_cursors)} · {len(self.order)} runs · ] older [ newer{lost}"
+        # Set only when it changed: Textual repaints the whole panel at every border title set, even to the
+        # same text, and the list's quiet poll comes every 2 s (most of the Runs tab's cost at rest).
+        if text != self._subtitle_shown:
+            self._subtitle_shown = text
+            # literal: the filter is typed text (a job name like "[/]x" would be read as markup, and raise).
+            self.border_subtitle = literal(text)
 
     @property
     def selected_id(self) -> str | None:
