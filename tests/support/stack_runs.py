@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from edp_tui.dagster.client import document
 from edp_tui.dagster.run_config import merge_run_config
 
 GraphQL = Callable[..., dict[str, Any]]
@@ -128,17 +129,6 @@ class RunWaitError(AssertionError):
     pass
 
 
-PARTITION_CONFIG = """
-query PartitionConfig($repository: RepositorySelector!, $name: String!, $partition: String!) {
-  partitionSetOrError(repositorySelector: $repository, partitionSetName: $name) {
-    __typename
-    ... on PartitionSet {
-      partition(partitionName: $partition) { runConfigOrError { ... on PartitionRunConfig { yaml } } }
-    }
-  }
-}"""
-
-
 def launchpad_config(
     graphql: GraphQL, job: str, location: str, tags: dict[str, str], run_config: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -150,10 +140,11 @@ def launchpad_config(
         return run_config or {}
     variables = {
         "repository": {"repositoryLocationName": location, "repositoryName": REPOSITORY},
-        "name": f"{job}_partition_set",
+        "partitionSet": f"{job}_partition_set",
         "partition": key,
     }
-    found = graphql(PARTITION_CONFIG, variables)["partitionSetOrError"]
+    # The client's own document (edp_tui/dagster/documents), sent by the tests' plain GraphQL helpers.
+    found = graphql(document("PartitionRunConfig"), variables)["partitionSetOrError"]
     text = (((found.get("partition") or {}).get("runConfigOrError")) or {}).get("yaml")
     if found["__typename"] != "PartitionSet" or not text:
         return run_config or {}

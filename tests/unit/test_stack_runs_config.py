@@ -46,7 +46,7 @@ def test_the_partitions_config_is_the_base_and_the_tests_own_goes_on_top() -> No
     }
     [asked] = graphql.asked
     assert asked["partition"] == DEMO_DAY
-    assert asked["name"] == "full_refresh_job_partition_set"
+    assert asked["partitionSet"] == "full_refresh_job_partition_set"
 
 
 def test_an_executor_asked_for_replaces_the_default_whole() -> None:

@@ -138,9 +138,8 @@ runs that have ended (a run canceled while its step held a slot). **p** sets the
             if selected in names:
                 table.move_cursor(row=names.index(selected))
         else:
-            columns = ("pool", "limit", "in use", "waiting", "ended")
             for pool in state.pools:
-                cells = dict(zip(columns, pool_cells(pool, state), strict=True))
+                cells = dict(zip(POOL_COLUMNS, pool_cells(pool, state), strict=True))
                 update_changed_cells(table, pool.name, cells)
 
     @property
