@@ -311,3 +311,19 @@ def test_the_official_graphql_client_still_sends_any_document() -> None:
 
     assert not hasattr(DagsterGraphQLClient, "launch_partition_backfill")  # else use it instead
     assert list(inspect.signature(DagsterGraphQLClient._execute).parameters) == ["self", "query", "variables"]
+
+
+def test_both_snapshot_rpcs_still_go_through_the_method_the_candidate_caches() -> None:
+    """edp_platform/code_server/snapshots.py replaces
+    DagsterApiServer._get_serialized_external_repository_data in the candidate server: both RPCs must still
+    call it, and it must still be a function of the request's repository and defer_snapshots alone."""
+    from dagster._grpc.server import DagsterApiServer
+
+    method = DagsterApiServer._get_serialized_external_repository_data
+    assert list(inspect.signature(method).parameters) == ["self", "request"]
+    for rpc in (DagsterApiServer.ExternalRepository, DagsterApiServer.StreamingExternalRepository):
+        assert "self._get_serialized_external_repository_data(request)" in source(rpc)
+    text = source(method)
+    assert "request.serialized_repository_python_origin" in text
+    assert "self._get_repo_for_origin(repository_origin)" in text
+    assert "defer_snapshots=request.defer_snapshots" in text

@@ -7,6 +7,7 @@
   serving. Beside it, lost_workers.py ends runs whose worker died with a previous code server.
 - child.py: that fresh server process, forked from a warm pre-imported interpreter (multiprocessing's
   forkserver), imports the definitions, reports the outcome, then serves as `dagster api grpc` does.
+- snapshots.py: the candidate's repository snapshot, computed once for the webserver and the daemon.
 - watcher.py: watchfiles over the location's folders; coalesce.py decides when to reload; ignore.py what not.
 - status.py / errors.py: the status document (<status dir>/<location>.json) and one log line per reload.
 - health.py: the container healthcheck (every location's gRPC health, without importing dagster).

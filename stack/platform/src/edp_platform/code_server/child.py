@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import socket
 import sys
 import warnings
 from multiprocessing.connection import Connection
 from typing import Any
 
+from edp_platform.code_server import snapshots
 from edp_platform.code_server.errors import python_error
 
 MAX_WARNINGS = 20
@@ -34,7 +36,8 @@ def forget_watched_modules(roots: list[str]) -> None:
     importlib.invalidate_caches()
 
 
-def definition_names(module: Any) -> dict[str, list[str]]:
+def served_repository(module: Any) -> Any:
+    """The repository of the module's Definitions (the one Dagster's loader serves: the first found)."""
     import dagster as dg
 
     found = [v for v in vars(module).values() if isinstance(v, dg.Definitions)]
@@ -43,13 +46,25 @@ def definition_names(module: Any) -> dict[str, list[str]]:
             f"module {module.__name__} ({getattr(module, '__file__', '?')}) defines no dagster.Definitions "
             "object at its top level: a code location's module needs one, e.g. `defs = dg.Definitions(...)`"
         )
-    repo = found[0].get_repository_def()
+    return found[0].get_repository_def()
+
+
+def definition_names(module: Any) -> dict[str, list[str]]:
+    repo = served_repository(module)
     return {
         "assets": sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()),
         "jobs": sorted(name for name in repo.job_names if not name.startswith("__")),
         "schedules": sorted(s.name for s in repo.schedule_defs),
         "sensors": sorted(s.name for s in repo.sensor_defs),
     }
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("localhost", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def own_warnings(caught: list[warnings.WarningMessage], roots: list[str]) -> list[str]:
@@ -99,6 +114,11 @@ def check_and_serve(
         return
     from dagster._cli.api import grpc_command
 
+    # The snapshot the webserver and the daemon both ask for once they see this server: computed once, as
+    # soon as the server answers (snapshots.py).
+    cache = snapshots.SnapshotCache()
+    snapshots.install(cache)
+    snapshots.prime(cache, served_repository(module), serving=lambda: port_open(port))
     warm_workers.install()  # run workers from the warm process, when the instance's launcher asks for them
     args = [
         "--port",
