@@ -45,14 +45,10 @@ def stack(compose_stack: ComposeStack) -> story.Stack:
     return story.Stack(compose_stack.webserver_url, land, unland, orders_by_day)
 
 
-def test_a_range_of_the_whole_pipeline_reaches_success_with_the_counts_right(stack: story.Stack) -> None:
-    story.range_reaches_success(stack)
-
-
-def test_a_failing_day_shows_failed_and_reexecuting_the_failed_partitions_fixes_it(
+def test_a_range_with_a_failing_day_shows_it_failed_and_reexecuting_it_reaches_success(
     stack: story.Stack,
 ) -> None:
-    story.failing_day_is_fixed_by_reexecuting(stack)
+    story.range_with_a_failing_day_reaches_success_after_reexecuting(stack)
 
 
 def test_a_queued_run_says_which_limit_holds_it_and_cancel_stops_the_backfill(stack: story.Stack) -> None:
