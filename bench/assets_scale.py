@@ -146,6 +146,8 @@ ANSWERS: dict[str, Any] = {
         },
     },
     "DaemonHealth": {"instance": {"daemonHealth": {"allDaemonStatuses": []}}},
+    # Backfills.graphql: no backfill (the Backfills tab polls it at start).
+    "Backfills": {"partitionBackfillsOrError": {"__typename": "PartitionBackfills", "results": []}},
 }
 
 
