@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from dagster_fake import FakeDagster, many_assets
+from textual.widgets import Static
 
 from edp_tui.dagster.assets import AssetInfo, Materialization, key_text
 from edp_tui.ui.widgets.dagster import assets as assets_module
@@ -82,3 +83,53 @@ async def test_a_poll_touches_only_the_rows_of_assets_that_changed(monkeypatch: 
         fake.assets_list = [changed if i == index else a for i, a in enumerate(fake.assets_list)]
         await full_read()
         assert built == [changed.name] and set(touched) == {key_text(changed.key)}
+
+
+async def test_a_cursor_move_lays_nothing_out_unless_the_detail_changes_height() -> None:
+    """Each move shows the asset's detail and checks below the table; that used to lay the whole screen out
+    (the detail's update, the checks table cleared and refilled) on every key. Now only a detail of another
+    height does."""
+    fake = scaled()
+    stale = 3  # the fourth row (group_00 holds models 0, 10, 20, 30...): a line more in its detail
+    ordered = sorted((a for a in fake.assets_list if a.group == "group_00"), key=lambda a: a.key)
+    fake.assets_list = [
+        replace(a, stale_causes=("code version changed",)) if a.key == ordered[stale].key else a
+        for a in fake.assets_list
+    ]
+    panel = AssetsPanel(fake)
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: panel.populated, timeout=20)
+        table, checks = panel.table, panel.checks_table
+        detail = panel.query_one("#asset-detail", Static)
+        table.focus()
+        await pilot.pause()
+        layouts: list[int] = []
+        refresh_layout = pilot.app.screen._refresh_layout
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            layouts.append(table.cursor_row)
+            refresh_layout(*args, **kwargs)
+
+        pilot.app.screen._refresh_layout = counted  # type: ignore[method-assign]
+        cleared: list[int] = []
+        clear = checks.clear
+
+        def counted_clear(*args: Any, **kwargs: Any) -> Any:
+            cleared.append(table.cursor_row)
+            return clear(*args, **kwargs)
+
+        checks.clear = counted_clear  # type: ignore[method-assign]
+
+        for row in range(1, stale):
+            await pilot.press("down")
+            asset = ordered[row]
+            await until(pilot, lambda a=asset: a.name in detail.content.plain)  # type: ignore[union-attr]
+            # The checks of this asset, written over the previous asset's rows.
+            await until(pilot, lambda a=asset: str(checks.get_row_at(0)[1]) == a.checks[0].name)
+        await pilot.pause()
+        assert layouts == [] and cleared == []
+        await pilot.press("down")  # onto the stale one: its detail is a line taller
+        await until(pilot, lambda: "stale: code version changed" in detail.content.plain)  # type: ignore[union-attr]
+        await until(pilot, lambda: stale in layouts)
+        await pilot.pause()
+        assert set(layouts) == {stale} and detail.size.height == 4 and cleared == []
