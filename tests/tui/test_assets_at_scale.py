@@ -12,12 +12,21 @@ from dagster_fake import FakeDagster, many_assets
 from textual.widgets import Static
 
 from edp_tui.dagster.assets import AssetInfo, Materialization, key_text
+from edp_tui.ui import long_lived
 from edp_tui.ui.widgets.dagster import assets as assets_module
 from edp_tui.ui.widgets.dagster.assets import AssetsPanel, asset_cells
 from tests.support.pilot import Host, until, wait_shown
 
 COUNT = 2_000
 SIZE = (160, 45)
+
+
+@pytest.fixture(autouse=True)
+def freezes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The freezes the panel asks for, recorded instead of done: this test process's heap stays its own."""
+    asked: list[int] = []
+    monkeypatch.setattr(long_lived, "freeze_long_lived", lambda: asked.append(1))
+    return asked
 
 
 def scaled() -> FakeDagster:
@@ -133,3 +142,22 @@ async def test_a_cursor_move_lays_nothing_out_unless_the_detail_changes_height()
         await until(pilot, lambda: stale in layouts)
         await pilot.pause()
         assert set(layouts) == {stale} and detail.size.height == 4 and cleared == []
+
+
+async def test_a_table_of_thousands_of_rows_is_frozen_once_built(freezes: list[int]) -> None:
+    """Built, the table's objects are set aside from the full garbage collections (which paused keys for
+    90-200 ms at 1,000 assets); a poll with nothing new freezes nothing more, nor does a small table."""
+    panel = AssetsPanel(scaled())
+    async with Host(panel).run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: panel.populated, timeout=20)
+        await until(pilot, lambda: freezes == [1])
+        polls = panel.polls
+        panel.wake()
+        await until(pilot, lambda: panel.polls > polls)
+        await pilot.pause()
+        assert freezes == [1]
+    small = AssetsPanel(FakeDagster())
+    async with Host(small).run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: small.populated)
+        await pilot.pause()
+        assert small.table.row_count < long_lived.FREEZE_MIN_ROWS and freezes == [1]

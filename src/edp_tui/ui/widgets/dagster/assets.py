@@ -25,6 +25,7 @@ from edp_tui.dagster.changes import AssetChangeProbe
 from edp_tui.dagster.errors import DagsterRequestRejected
 from edp_tui.dagster.models import RunSummary
 from edp_tui.text import printable
+from edp_tui.ui import long_lived
 from edp_tui.ui.actions import ActionGuard
 from edp_tui.ui.notify import literal, report
 from edp_tui.ui.widgets.polling import PollingPanel
@@ -175,8 +176,7 @@ small plots. **home**/**g**, **end**/**G** first/last row.
         self.by_text: dict[str, AssetInfo] = {}
         self._row_keys: list[str] = []
         self._checks_running = False
-        # The asset the detail and the checks below show (None: none yet).
-        self._shown: tuple[AssetInfo | None] | None = None
+        self._shown: tuple[AssetInfo | None] | None = None  # the asset detailed below (None: none yet)
         # Runs launched from this tab whose outcome is not on screen yet: poll quickly until they are.
         self.pending_runs: dict[str, float] = {}
         self.populated = False
@@ -252,6 +252,8 @@ small plots. **home**/**g**, **end**/**G** first/last row.
                 for asset, key in zip(ordered[start : start + FILL_CHUNK], keys[start:], strict=False):
                     table.add_row(*asset_cells(asset).values(), key=key)
             self._row_keys = keys
+            if len(keys) >= long_lived.FREEZE_MIN_ROWS:  # once the rows are painted
+                self.call_after_refresh(long_lived.freeze_long_lived)
             if selected is not None and selected in self.by_text:
                 index = {k: i for i, k in enumerate(keys)}.get(selected)
                 if index is not None:
