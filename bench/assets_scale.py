@@ -12,7 +12,10 @@ webserver takes seconds to compute that answer; see --webserver-url). Per N:
   1. start -> the Assets table filled (its first read runs at start, even on another tab);
   2. key 5 -> the Assets tab painted with its rows, and -> its fresh read shown (goal 0.5 s);
   3. every key answered: End, Home, G, g, pagedown, up, down on the assets table, each posted as the
-     terminal driver posts it, until the cursor moved and the next frame was painted (goal 50 ms);
+     terminal driver posts it, until the cursor moved and the next frame was painted (goal 50 ms); and what
+     the keys cost, counted: frames painted and layouts of the screen per key, this process's CPU per key
+     (the key and the pause after it), Python's full garbage collections meanwhile and their CPU each (a
+     full collection walks every object alive: at thousands of assets it was the slowest answers);
   4. the Assets tab at rest: this process's CPU over --window (goal 1 % of a core);
   5. peers: the same payload parsed by json + the client's models, and a bare DataTable filled with N rows
      of plain text (Textual's own cost for the rows).
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import sys
@@ -146,6 +150,8 @@ ANSWERS: dict[str, Any] = {
         },
     },
     "DaemonHealth": {"instance": {"daemonHealth": {"allDaemonStatuses": []}}},
+    # Backfills.graphql: no backfill (the Backfills tab polls it at start).
+    "Backfills": {"partitionBackfillsOrError": {"__typename": "PartitionBackfills", "results": []}},
 }
 
 
@@ -177,6 +183,34 @@ def _timed_refresh(self: Screen[Any]) -> None:
 
 
 Screen._compositor_refresh = _timed_refresh  # type: ignore[method-assign]
+
+# Layouts of the screen (a reflow of every widget), counted.
+LAYOUTS: list[float] = []
+_refresh_layout = Screen._refresh_layout
+
+
+def _counted_layout(self: Screen[Any], *args: Any, **kwargs: Any) -> None:
+    LAYOUTS.append(time.perf_counter())
+    _refresh_layout(self, *args, **kwargs)
+
+
+Screen._refresh_layout = _counted_layout  # type: ignore[method-assign]
+
+# Full garbage collections (generation 2): the CPU each took (this thread's).
+FULL_GCS: list[float] = []
+_gc_started: list[float] = []
+
+
+def _on_gc(phase: str, info: dict[str, int]) -> None:
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        _gc_started[:] = [time.thread_time()]
+    elif _gc_started:
+        FULL_GCS.append(time.thread_time() - _gc_started[0])
+
+
+gc.callbacks.append(_on_gc)
 
 
 async def key_latency(app: App[Any], table: DataTable[Any], key: str) -> float:
@@ -212,11 +246,18 @@ async def measure(count: int, url: str | None, window: float, presses: int) -> d
         panel.table.focus()
         await pilot.pause(1.0)
         latencies: dict[str, list[float]] = {k: [] for k in KEYS}
+        frames, layouts, full_gcs = len(PAINTED), len(LAYOUTS), len(FULL_GCS)
+        cpu = time.process_time()
         for _ in range(presses):
             for key in KEYS:
                 latencies[key].append(await key_latency(app, panel.table, key))
                 await pilot.pause(0.05)  # a person's pace, not a key held down
+        pressed = presses * len(KEYS)
         out["keys"] = latencies
+        out["key_cpu"] = (time.process_time() - cpu) / pressed
+        out["key_frames"] = (len(PAINTED) - frames) / pressed
+        out["key_layouts"] = (len(LAYOUTS) - layouts) / pressed
+        out["key_full_gcs"] = FULL_GCS[full_gcs:]
         await pilot.pause(2.0)
         c0, t2 = time.process_time(), time.perf_counter()
         await asyncio.sleep(window)
@@ -289,6 +330,14 @@ def main() -> None:
             print(f"  key {key:<8} {stats(times)}")
         median, worst = statistics.median(every) * 1000, max(every) * 1000
         print(f"  every key: median {median:.1f} ms, worst {worst:.1f} ms   (goal <= 50 ms)")
+        frames, layouts = result["key_frames"], result["key_layouts"]
+        print(
+            f"  per key: {frames:.2f} frames, {layouts:.2f} layouts of the screen, "
+            f"{result['key_cpu'] * 1000:.1f} ms of CPU (the key and its pause)"
+        )
+        gcs = result["key_full_gcs"]
+        each = ", ".join(f"{g * 1000:.0f}" for g in gcs) or "-"
+        print(f"  full garbage collections during the keys: {len(gcs)} (ms of CPU each: {each})")
         idle = 100 * result["idle"]
         print(f"  at rest on the tab: {idle:.2f} % of a core over {args.window:.0f} s   (goal <= 1 %)")
         if result["calls"]:

@@ -17,6 +17,7 @@ from edp_tui.config import Config
 from edp_tui.dagster.check_detail import CheckExecution
 from edp_tui.ui.app import EdpApp
 from edp_tui.ui.screens.check_detail import CheckDetailScreen
+from edp_tui.ui.widgets.dagster.assets import AssetsPanel
 from tests.support.pilot import screen_text, until, wait_shown
 
 KEY = ("staging", "stg_orders")
@@ -122,3 +123,19 @@ async def test_a_check_never_executed_says_so(tmp_path: Path) -> None:
         await open_detail(pilot, app)
         await wait_shown(pilot, "never executed")
         assert "failing rows" not in screen_text(app)
+
+
+async def test_the_check_row_under_the_cursor_is_the_one_shown(tmp_path: Path) -> None:
+    fake = FakeDagster()
+    app, _ = make_app(fake, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await highlight_asset(pilot, app, KEY)
+        checks = app.query_one(AssetsPanel).checks_table
+        await until(pilot, lambda: checks.row_count == 3)
+        checks.focus()
+        await pilot.press("down", "down")  # the third check, not the first failed one (the second)
+        await until(pilot, lambda: checks.cursor_row == 2)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, CheckDetailScreen))
+        assert isinstance(app.screen, CheckDetailScreen)
+        assert app.screen.check.name == "not_null_stg_orders_order_date"

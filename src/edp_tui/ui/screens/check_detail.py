@@ -31,7 +31,6 @@ from edp_tui.dagster.errors import DagsterError
 from edp_tui.editor import editor_argv
 from edp_tui.text import printable
 from edp_tui.ui.notify import literal, report
-from edp_tui.ui.widgets.tables import cursor_row_key
 from edp_tui.util.fmt import timestamp
 
 if TYPE_CHECKING:
@@ -190,8 +189,9 @@ def open_check_detail(panel: AssetsPanel) -> None:
         report(panel, "the highlighted asset has no checks", severity="warning")
         return
     checks = panel.checks_table
-    name = cursor_row_key(checks) if panel.app.focused is checks else None
-    check = next((c for c in asset.checks if c.name == name), None)
+    # The checks table's rows are the asset's checks, in order.
+    row = checks.cursor_row if panel.app.focused is checks and checks.row_count else None
+    check = asset.checks[row] if row is not None and 0 <= row < len(asset.checks) else None
     check = check or next(iter(asset.failed_checks), None) or asset.checks[0]
     backends = getattr(panel.app, "backends", None)  # the dashboard's; a test's host app has none
     root = getattr(backends, "code_dir", None) or repo_root()

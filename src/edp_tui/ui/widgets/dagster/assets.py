@@ -25,9 +25,11 @@ from edp_tui.dagster.changes import AssetChangeProbe
 from edp_tui.dagster.errors import DagsterRequestRejected
 from edp_tui.dagster.models import RunSummary
 from edp_tui.text import printable
+from edp_tui.ui import long_lived
 from edp_tui.ui.actions import ActionGuard
 from edp_tui.ui.notify import literal, report
 from edp_tui.ui.widgets.polling import PollingPanel
+from edp_tui.ui.widgets.static_text import update_keeping_height
 from edp_tui.ui.widgets.tables import NavTable, cursor_row_key, update_changed_cells
 from edp_tui.util.cadence import Cadence
 from edp_tui.util.fmt import timestamp
@@ -174,6 +176,7 @@ small plots. **home**/**g**, **end**/**G** first/last row.
         self.by_text: dict[str, AssetInfo] = {}
         self._row_keys: list[str] = []
         self._checks_running = False
+        self._shown: tuple[AssetInfo | None] | None = None  # the asset detailed below (None: none yet)
         # Runs launched from this tab whose outcome is not on screen yet: poll quickly until they are.
         self.pending_runs: dict[str, float] = {}
         self.populated = False
@@ -249,6 +252,8 @@ small plots. **home**/**g**, **end**/**G** first/last row.
                 for asset, key in zip(ordered[start : start + FILL_CHUNK], keys[start:], strict=False):
                     table.add_row(*asset_cells(asset).values(), key=key)
             self._row_keys = keys
+            if len(keys) >= long_lived.FREEZE_MIN_ROWS:  # once the rows are painted
+                self.call_after_refresh(long_lived.freeze_long_lived)
             if selected is not None and selected in self.by_text:
                 index = {k: i for i, k in enumerate(keys)}.get(selected)
                 if index is not None:
@@ -276,21 +281,29 @@ small plots. **home**/**g**, **end**/**G** first/last row.
         return None if value is None else self.by_text.get(value)
 
     def _show_selected(self) -> None:
+        """The highlighted asset's detail and checks, on every cursor move: neither asks for a layout of the
+        screen unless its height changed (a reflow of the whole dashboard per key was most of a key's cost at
+        thousands of assets), and nothing is touched when the asset shown is the same (a poll)."""
         asset = self.selected
+        if self._shown is not None and asset == self._shown[0]:
+            return
+        self._shown = (asset,)
         detail = self.query_one("#asset-detail", Static)
         if asset is None:
-            detail.update(Text("no assets in the loaded code locations", style="dim"))
+            update_keeping_height(detail, Text("no assets in the loaded code locations", style="dim"))
         else:
-            detail.update(asset_detail(asset))
+            update_keeping_height(detail, asset_detail(asset))
+        # Rows keyed by position: the next asset's checks of the same number overwrite these cells (another
+        # asset's checks have other names), with no clear, no new rows and so no new height.
         checks = self.checks_table
-        rows = {c.name: check_cells(c) for c in asset.checks} if asset is not None else {}
-        if list(rows) != [k.value for k in checks.rows]:
+        rows = [check_cells(c) for c in asset.checks] if asset is not None else []
+        if len(rows) != checks.row_count:
             checks.clear()
-            for name, cells in rows.items():
-                checks.add_row(*cells.values(), key=name)
+            for index, cells in enumerate(rows):
+                checks.add_row(*cells.values(), key=str(index))
         else:
-            for name, cells in rows.items():
-                update_changed_cells(checks, name, cells)
+            for index, cells in enumerate(rows):
+                update_changed_cells(checks, str(index), cells)
         checks.set_class(not rows, "-none")
 
     def set_status(self, message: str) -> None:
