@@ -16,3 +16,24 @@ def test_freeze_moves_the_live_objects_out_of_the_collections() -> None:
     finally:
         gc.unfreeze()
     assert gc.get_freeze_count() == 0
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_cycle_frozen_by_one_freeze_is_collected_by_the_next_once_it_died() -> None:
+    import weakref
+
+    cycle = Cycle()
+    dead = weakref.ref(cycle)
+    try:
+        freeze_long_lived()  # the cycle is alive: frozen
+        del cycle
+        gc.collect()
+        assert dead() is not None  # frozen: a full collection does not see it
+        freeze_long_lived()  # the next large table's freeze
+        assert dead() is None
+    finally:
+        gc.unfreeze()
