@@ -102,10 +102,11 @@ async def test_materialize_from_the_assets_tab_and_see_the_checks(process_stack:
             # of them there, each SUCCEEDED, and the first on screen with its outcome beside its name.
             table = panel.checks_table
             await until(pilot, lambda: table.row_count == len(customers.checks))
-            rows = {str(key.value): [str(cell) for cell in table.get_row(key)] for key in table.rows}
-            assert "unique_stg_customers_customer_id" in rows and all(
-                r[0] == "SUCCEEDED" for r in rows.values()
+            # Rows are keyed by position (the next asset's checks overwrite them): the name is cell 2.
+            rows = [[str(cell) for cell in table.get_row(key)] for key in table.rows]
+            assert "unique_stg_customers_customer_id" in [r[1] for r in rows] and all(
+                r[0] == "SUCCEEDED" for r in rows
             )
-            first = next(iter(rows))
+            first = rows[0][1]
             await until(pilot, lambda: re.search(rf"SUCCEEDED +{first}", screen_text(pilot.app)) is not None)
             assert f"{len(customers.checks)}/{len(customers.checks)} ok" in screen_text(pilot.app)
